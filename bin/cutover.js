@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// The installed `cutover` command: loads the TypeScript sources through tsx, then runs the CLI.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../src/cli/main.ts');
+process.exitCode = await main(process.argv);

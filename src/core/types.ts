@@ -1,0 +1,87 @@
+// Shared vocabulary of the control plane and the data path. Plain data only: everything here serializes to JSON.
+
+export type Color = 'blue' | 'green';
+export const COLORS: readonly Color[] = ['blue', 'green'];
+
+export function otherColor(color: Color): Color {
+  return color === 'blue' ? 'green' : 'blue';
+}
+
+/**
+ * What an environment is doing. The role (live / candidate / standby) follows from it and the app's live color:
+ * - empty: nothing deployed
+ * - deploying: a deployment is bringing a version up here
+ * - ready: a version passed its gates and waits for the switch (the candidate)
+ * - live: takes all public traffic
+ * - standby: was live before the last switch; kept warm for rollback
+ * - failed: the last deployment here failed; not routable
+ */
+export type EnvState = 'empty' | 'deploying' | 'ready' | 'live' | 'standby' | 'failed';
+
+export interface EnvRecord {
+  readonly color: Color;
+  readonly version: string | null;
+  readonly targets: readonly string[];
+  readonly state: EnvState;
+  /** When this environment entered its state (epoch ms). */
+  readonly since: number;
+}
+
+/** The durable state of one app. `revision` is the store's compare-and-swap token. */
+export interface AppRecord {
+  readonly name: string;
+  readonly live: Color | null;
+  readonly envs: { readonly blue: EnvRecord; readonly green: EnvRecord };
+  /** Bumped by every route change; instances report the generation they applied. */
+  readonly generation: number;
+  readonly revision: number;
+}
+
+export type DeploymentPhase =
+  | 'starting'
+  | 'health-gate'
+  | 'verifying'
+  | 'ready'
+  | 'switching'
+  | 'watching'
+  | 'done'
+  | 'failed'
+  | 'rolled-back';
+
+export const TERMINAL_PHASES: ReadonlySet<DeploymentPhase> = new Set(['done', 'failed', 'rolled-back']);
+
+export interface PhaseEntry {
+  readonly phase: DeploymentPhase;
+  readonly at: number;
+  readonly message?: string;
+}
+
+export interface DeploymentRecord {
+  readonly id: string;
+  readonly app: string;
+  readonly version: string;
+  readonly color: Color;
+  readonly previousVersion: string | null;
+  readonly targets: readonly string[];
+  readonly who: string;
+  readonly phase: DeploymentPhase;
+  readonly phases: readonly PhaseEntry[];
+  readonly reason: string | null;
+  readonly createdAt: number;
+  readonly finishedAt: number | null;
+  readonly metrics: Readonly<Record<string, number>> | null;
+}
+
+export function emptyEnv(color: Color, at: number): EnvRecord {
+  return { color, version: null, targets: [], state: 'empty', since: at };
+}
+
+export function newAppRecord(name: string, at: number): AppRecord {
+  return {
+    name,
+    live: null,
+    envs: { blue: emptyEnv('blue', at), green: emptyEnv('green', at) },
+    generation: 0,
+    revision: 0,
+  };
+}

@@ -1,0 +1,27 @@
+import type { AppRecord, DeploymentRecord } from '../core/types.ts';
+
+/**
+ * Durable state of every app and deployment. Every method is async so that a networked store (etcd) fits the same
+ * shape as the embedded one (SQLite). Records are plain data; the store never keeps a reference to them.
+ */
+export interface StateStore {
+  /** Every stored app, in name order. */
+  listApps(): Promise<AppRecord[]>;
+  getApp(name: string): Promise<AppRecord | null>;
+  /**
+   * Writes `app` if the stored revision still equals `expectedRevision` (0 for an app not stored yet) and returns
+   * the record as stored, with its new revision. Throws RevisionConflictError when another writer came first.
+   */
+  putApp(app: AppRecord, expectedRevision: number): Promise<AppRecord>;
+  deleteApp(name: string): Promise<void>;
+
+  /** Inserts a new deployment or replaces the stored one with the same id. */
+  putDeployment(deployment: DeploymentRecord): Promise<void>;
+  getDeployment(id: string): Promise<DeploymentRecord | null>;
+  /** Deployments of one app, newest first. */
+  listDeployments(app: string, limit: number): Promise<DeploymentRecord[]>;
+  /** Deployments of every app that have not reached a terminal phase. */
+  listOpenDeployments(): Promise<DeploymentRecord[]>;
+
+  close(): Promise<void>;
+}
