@@ -1,0 +1,84 @@
+import { Agent } from 'undici';
+import type { HealthConfig } from '../config/config.ts';
+import type { Color } from '../core/types.ts';
+import { HealthProbe } from '../health/health-probe.ts';
+import { Target, targetKey, type TargetListener, type TargetStatus } from './target.ts';
+
+export interface TargetSpec {
+  readonly app: string;
+  readonly color: Color;
+  readonly url: string;
+  readonly live: boolean;
+}
+
+export interface TargetRegistryOptions {
+  readonly listener: TargetListener;
+  readonly clock: () => number;
+  /** Read at each sync, so a config reload changes the checks of targets created after it. */
+  readonly settings: (app: string) => { health: HealthConfig; connectTimeoutMs: number; responseTimeoutMs: number };
+}
+
+/**
+ * Every target of every routable environment, each with its health probe. `sync` is given the full set that
+ * should exist: it creates what is new and closes what went away, after that target's drain time.
+ */
+export class TargetRegistry {
+  private readonly entries = new Map<string, { target: Target; probe: HealthProbe }>();
+  private readonly probeAgent = new Agent({ keepAliveTimeout: 10_000, connections: 4 });
+
+  constructor(private readonly options: TargetRegistryOptions) {}
+
+  get(app: string, color: Color, url: string): Target | undefined {
+    return this.entries.get(targetKey(app, color, url))?.target;
+  }
+
+  /** Makes the registry hold exactly `specs`; targets dropped are closed after `drainMs(app)`. */
+  sync(specs: readonly TargetSpec[], drainMs: (app: string) => number): void {
+    const wanted = new Set<string>();
+    for (const spec of specs) {
+      const key = targetKey(spec.app, spec.color, spec.url);
+      wanted.add(key);
+      if (!this.entries.has(key)) this.add(key, spec);
+    }
+    for (const [key, entry] of this.entries) {
+      if (wanted.has(key)) continue;
+      this.entries.delete(key);
+      entry.probe.stop();
+      void entry.target.close(drainMs(key.slice(0, key.indexOf('/'))));
+    }
+  }
+
+  statuses(app: string, color: Color, urls: readonly string[]): TargetStatus[] {
+    return urls.map((url) => this.get(app, color, url)?.status() ?? unknownStatus(url));
+  }
+
+  /** Stops every probe and closes every pool, giving in-flight requests up to `drainMs`. */
+  async close(drainMs: number): Promise<void> {
+    const entries = [...this.entries.values()];
+    this.entries.clear();
+    for (const e of entries) e.probe.stop();
+    await Promise.all(entries.map((e) => e.target.close(drainMs)));
+    await this.probeAgent.close();
+  }
+
+  private add(key: string, spec: TargetSpec): void {
+    const s = this.options.settings(spec.app);
+    const target = new Target({
+      ...spec,
+      health: s.health,
+      // A target restored as live is trusted until its probes say otherwise; a new one must earn its place.
+      initiallyHealthy: spec.live,
+      connectTimeoutMs: s.connectTimeoutMs,
+      responseTimeoutMs: s.responseTimeoutMs,
+      listener: this.options.listener,
+      clock: this.options.clock,
+    });
+    const probe = new HealthProbe({ url: spec.url, config: s.health, listener: target, dispatcher: this.probeAgent });
+    this.entries.set(key, { target, probe });
+    probe.start();
+  }
+}
+
+function unknownStatus(url: string): TargetStatus {
+  return { url, healthy: false, inflight: 0, requests: 0, failures: 0, lastError: 'not checked', checkedAt: null };
+}

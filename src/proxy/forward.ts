@@ -1,0 +1,146 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { CutoverError, NoHealthyTargetError, UpstreamError, UpstreamTimeoutError } from '../core/errors.ts';
+import { describeError } from '../health/health-probe.ts';
+import { pickTarget } from '../pool/balancer.ts';
+import type { Target } from '../pool/target.ts';
+import { clientResponseHeaders } from './headers.ts';
+import type { RoutedApp, RoutedEnv } from './router.ts';
+
+/** Where a forward that could not be completed reports its error; the proxy answers and logs it. */
+export interface ForwardFailureSink {
+  onForwardFailure(req: IncomingMessage, res: ServerResponse, app: RoutedApp, error: CutoverError): void;
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** Failures that happen before the upstream could have acted on the request. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+/** Failures of an established connection before any response byte. */
+const RESET = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'UND_ERR_CLOSED']);
+
+/**
+ * One request's trip to an upstream: an undici dispatch handler that streams the response to the client with
+ * backpressure, aborts upstream when the client goes away, and retries once on another target when the
+ * connection failed before any response byte and resending is safe.
+ */
+export class Forward implements Dispatcher.DispatchHandler {
+  private target: Target | null = null;
+  /** The target whose in-flight count this request holds, until it completes or fails. */
+  private counted: Target | null = null;
+  private abortUpstream: ((err?: Error) => void) | null = null;
+  private resumeUpstream: (() => void) | null = null;
+  private responded = false;
+  private finished = false;
+  private attempts = 0;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly app: RoutedApp,
+    private readonly env: RoutedEnv,
+    private readonly headers: string[],
+    private readonly hasBody: boolean,
+    private readonly failures: ForwardFailureSink,
+  ) {
+    res.on('close', this.onClientClose);
+  }
+
+  start(): void {
+    const target = pickTarget(this.env.targets, this.app.cursor++, this.target);
+    if (target === null) return this.fail(new NoHealthyTargetError(this.app.name));
+    this.attempts++;
+    this.target = target;
+    this.counted = target;
+    target.inflight++;
+    target.requests++;
+    target.dispatcher.dispatch(
+      {
+        path: this.req.url ?? '/',
+        method: this.req.method as Dispatcher.HttpMethod,
+        headers: this.headers,
+        body: this.hasBody ? this.req : null,
+      },
+      this,
+    );
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort;
+    if (this.finished) abort();
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true;
+    this.responded = true;
+    this.resumeUpstream = resume;
+    this.res.writeHead(statusCode, statusText, clientResponseHeaders(rawHeaders));
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.onClientDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    this.release();
+    this.res.end();
+  }
+
+  onError(err: Error): void {
+    this.release();
+    if (this.finished) return;
+    if (this.responded) {
+      // Part of the response is already with the client: the only honest signal left is a cut connection.
+      this.res.destroy(err);
+      return;
+    }
+    const code = errorCode(err);
+    const connectionFailure = NOT_CONNECTED.has(code) || RESET.has(code);
+    if (connectionFailure) this.target?.onTrafficFailure(describeError(err));
+    if (connectionFailure && this.attempts === 1 && this.canResend(code)) return this.start();
+    this.fail(translate(err, code, this.target));
+  }
+
+  private canResend(code: string): boolean {
+    const bodyUntouched = !this.hasBody || !this.req.readableDidRead;
+    if (NOT_CONNECTED.has(code)) return bodyUntouched;
+    return bodyUntouched && IDEMPOTENT.has(this.req.method ?? '');
+  }
+
+  private fail(error: CutoverError): void {
+    this.finished = true;
+    this.failures.onForwardFailure(this.req, this.res, this.app, error);
+  }
+
+  private release(): void {
+    if (this.counted !== null) this.counted.inflight--;
+    this.counted = null;
+    this.resumeUpstream = null;
+  }
+
+  private readonly onClientDrain = (): void => {
+    this.resumeUpstream?.();
+  };
+
+  private readonly onClientClose = (): void => {
+    if (this.finished) return;
+    this.finished = true;
+    if (!this.res.writableFinished) this.abortUpstream?.(new Error('client went away'));
+  };
+}
+
+function errorCode(err: Error): string {
+  return (err as { code?: string }).code ?? ((err.cause as { code?: string } | undefined)?.code ?? '');
+}
+
+function translate(err: Error, code: string, target: Target | null): CutoverError {
+  const where = target === null ? 'the upstream' : target.url;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new UpstreamTimeoutError(`${where} did not answer in time`, err);
+  }
+  if (NOT_CONNECTED.has(code)) return new UpstreamError('UPSTREAM_CONNECT', `${where} refused the connection`, err);
+  if (RESET.has(code)) return new UpstreamError('UPSTREAM_RESET', `${where} closed the connection`, err);
+  return new UpstreamError('UPSTREAM_ERROR', `${where} failed: ${err.message}`, err);
+}

@@ -1,0 +1,72 @@
+// Header rewriting at the proxy boundary. Works on Node's flat raw header arrays ([name, value, name, value, ...])
+// to avoid building objects per request.
+
+/** RFC 9110 §7.6.1: connection-specific fields that a proxy must not forward, plus the ones it replaces. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authorization',
+]);
+
+/** Request fields cutover sets itself or that the upstream client handles. */
+const REPLACED_ON_REQUEST = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'expect', 'forwarded']);
+
+export interface ForwardedFor {
+  readonly clientIp: string;
+  readonly proto: 'http' | 'https';
+}
+
+/**
+ * The request headers to send upstream: hop-by-hop fields and those named in `Connection` removed, `Host` kept,
+ * `X-Forwarded-For` extended with the client's address, `X-Forwarded-Proto` and `-Host` set.
+ */
+export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedFor): string[] {
+  const named = connectionTokens(raw);
+  const out: string[] = [];
+  let priorFor: string | null = null;
+  let host = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (lower === 'x-forwarded-for') priorFor = priorFor === null ? raw[i + 1]! : `${priorFor}, ${raw[i + 1]}`;
+    if (lower === 'host') host = raw[i + 1]!;
+    if (HOP_BY_HOP.has(lower) || REPLACED_ON_REQUEST.has(lower) || (named !== null && named.has(lower))) continue;
+    out.push(name, raw[i + 1]!);
+  }
+  out.push('x-forwarded-for', priorFor === null ? fwd.clientIp : `${priorFor}, ${fwd.clientIp}`);
+  out.push('x-forwarded-proto', fwd.proto);
+  if (host !== '') out.push('x-forwarded-host', host);
+  return out;
+}
+
+/** The response headers to send to the client: hop-by-hop fields removed, the rest as latin1 strings. */
+export function clientResponseHeaders(raw: readonly Buffer[] | readonly string[]): string[] {
+  const strings = raw.map((v) => (typeof v === 'string' ? v : v.toString('latin1')));
+  const named = connectionTokens(strings);
+  const out: string[] = [];
+  for (let i = 0; i < strings.length; i += 2) {
+    const lower = strings[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || (named !== null && named.has(lower))) continue;
+    out.push(strings[i]!, strings[i + 1]!);
+  }
+  return out;
+}
+
+/** The field names listed in `Connection` (RFC 9110 §7.6.1), lower-cased; null when there is none. */
+function connectionTokens(raw: readonly string[]): Set<string> | null {
+  let tokens: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== 'connection') continue;
+    for (const token of raw[i + 1]!.split(',')) {
+      const t = token.trim().toLowerCase();
+      if (t === '' || t === 'close' || t === 'keep-alive') continue;
+      (tokens ??= new Set()).add(t);
+    }
+  }
+  return tokens;
+}

@@ -1,0 +1,134 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http, { type IncomingHttpHeaders } from 'node:http';
+import { request } from 'undici';
+import { deadUrl, startUpstream } from '../../test/support/upstream.ts';
+import { startProxy } from '../../test/support/proxy-harness.ts';
+
+test('requests go to the live environment, and to the other one right after a switch', async (t) => {
+  const blue = await startUpstream(t, 'blue');
+  const green = await startUpstream(t, 'green');
+  const h = await startProxy(t);
+  h.route('blue', [blue.url], [green.url]);
+  assert.equal(await (await request(h.url)).body.text(), 'blue');
+  h.route('green', [blue.url], [green.url]);
+  assert.equal(await (await request(h.url)).body.text(), 'green');
+});
+
+test('an app with nothing live answers 409 NOT_DEPLOYED rather than guessing', async (t) => {
+  const h = await startProxy(t);
+  h.route(null, [], []);
+  const res = await request(h.url);
+  assert.equal(res.statusCode, 409);
+  assert.match(await res.body.text(), /NOT_DEPLOYED/);
+});
+
+test('an environment with no targets answers 502 NO_TARGET', async (t) => {
+  const h = await startProxy(t);
+  h.route('blue', [], []);
+  const res = await request(h.url);
+  assert.equal(res.statusCode, 502);
+  assert.match(await res.body.text(), /NO_TARGET/);
+});
+
+test('a refused connection is retried once on another target', async (t) => {
+  const alive = await startUpstream(t, 'alive');
+  const dead = await deadUrl();
+  const h = await startProxy(t);
+  h.route('blue', [dead, alive.url], []);
+  for (let i = 0; i < 10; i++) {
+    const res = await request(h.url, { method: 'POST', body: 'x' });
+    assert.equal(res.statusCode, 200);
+    assert.equal(await res.body.text(), 'alive');
+  }
+});
+
+test('every target refusing gives 502 UPSTREAM_CONNECT', async (t) => {
+  const h = await startProxy(t);
+  h.route('blue', [await deadUrl(), await deadUrl()], []);
+  const res = await request(h.url);
+  assert.equal(res.statusCode, 502);
+  assert.match(await res.body.text(), /UPSTREAM_CONNECT/);
+});
+
+test('an upstream slower than the response timeout gives 504', async (t) => {
+  const slow = await startUpstream(t, 'slow', (_req, res) => setTimeout(() => res.end('late'), 1_000));
+  const h = await startProxy(t, { responseTimeoutMs: 200 });
+  h.route('blue', [slow.url], []);
+  const res = await request(h.url);
+  assert.equal(res.statusCode, 504);
+  assert.match(await res.body.text(), /UPSTREAM_TIMEOUT/);
+});
+
+test('headers: hop-by-hop removed, Host kept, X-Forwarded-* set', async (t) => {
+  const echo = await startUpstream(t, 'echo', (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', connection: 'x-secret', 'x-secret': '1', 'x-kept': 'yes' });
+    res.end(JSON.stringify(req.headers));
+  });
+  const h = await startProxy(t);
+  h.route('blue', [echo.url], []);
+  // node:http sends the Connection header as given (undici's client would replace it).
+  const res = await nodeGet(h.url, {
+    host: 'shop.example',
+    'x-forwarded-for': '10.0.0.1',
+    connection: 'x-drop',
+    'x-drop': 'a',
+    te: 'trailers',
+  });
+  const seen = JSON.parse(res.body) as Record<string, string>;
+  assert.equal(seen.host, 'shop.example');
+  assert.equal(seen['x-forwarded-for'], '10.0.0.1, 127.0.0.1');
+  assert.equal(seen['x-forwarded-proto'], 'http');
+  assert.equal(seen['x-forwarded-host'], 'shop.example');
+  assert.equal(seen['x-drop'], undefined);
+  assert.equal(seen.te, undefined);
+  assert.equal(res.headers['x-secret'], undefined);
+  assert.equal(res.headers['x-kept'], 'yes');
+});
+
+test('a target failing its health checks leaves the balancer and comes back', async (t) => {
+  const a = await startUpstream(t, 'a');
+  const b = await startUpstream(t, 'b');
+  const h = await startProxy(t);
+  h.route('blue', [a.url, b.url], []);
+  a.healthy = false;
+  await waitFor(() => !h.target('blue', a.url).healthy);
+  for (let i = 0; i < 10; i++) assert.equal(await (await request(h.url)).body.text(), 'b');
+  a.healthy = true;
+  await waitFor(() => h.target('blue', a.url).healthy);
+  const seen = new Set<string>();
+  for (let i = 0; i < 10; i++) seen.add(await (await request(h.url)).body.text());
+  assert.deepEqual([...seen].sort(), ['a', 'b']);
+});
+
+test('when every live target is unhealthy, they are still tried rather than refused', async (t) => {
+  const a = await startUpstream(t, 'a');
+  const h = await startProxy(t);
+  h.route('blue', [a.url], []);
+  a.healthy = false;
+  await waitFor(() => !h.target('blue', a.url).healthy);
+  const res = await request(h.url);
+  assert.equal(res.statusCode, 200);
+  assert.equal(await res.body.text(), 'a');
+});
+
+function nodeGet(url: string, headers: Record<string, string>): Promise<{ headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ headers: res.headers, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+async function waitFor(condition: () => boolean, ms = 3_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

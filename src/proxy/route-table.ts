@@ -1,0 +1,63 @@
+import type { AppConfig } from '../config/config.ts';
+import type { AppRecord, Color, EnvRecord } from '../core/types.ts';
+
+/**
+ * What the data path routes by: for each app its hosts, its live environment and its candidate, each with its
+ * targets. Immutable and plain data, so it can be swapped in one assignment, sent to a worker process or stored.
+ */
+export interface RouteTable {
+  readonly generation: number;
+  readonly apps: readonly AppRoute[];
+}
+
+export interface AppRoute {
+  readonly name: string;
+  readonly hosts: readonly string[];
+  readonly live: Color | null;
+  readonly drainMs: number;
+  readonly envs: { readonly blue: EnvRoute; readonly green: EnvRoute };
+}
+
+export interface EnvRoute {
+  readonly color: Color;
+  readonly version: string | null;
+  /** Empty when the environment takes no traffic and needs no health checks (empty or failed). */
+  readonly targets: readonly string[];
+}
+
+export const EMPTY_ROUTE_TABLE: RouteTable = Object.freeze({ generation: 0, apps: Object.freeze([]) });
+
+/** The route table for a set of apps as stored, with the routing parts of their config. */
+export function buildRouteTable(
+  generation: number,
+  apps: readonly AppRecord[],
+  configs: Readonly<Record<string, AppConfig>>,
+): RouteTable {
+  const routes = apps
+    .filter((app) => configs[app.name] !== undefined)
+    .map((app) => appRoute(app, configs[app.name]!));
+  return deepFreeze({ generation, apps: routes });
+}
+
+function appRoute(app: AppRecord, config: AppConfig): AppRoute {
+  return {
+    name: app.name,
+    hosts: [...config.hosts],
+    live: app.live,
+    drainMs: config.drainMs,
+    envs: { blue: envRoute(app.envs.blue), green: envRoute(app.envs.green) },
+  };
+}
+
+function envRoute(env: EnvRecord): EnvRoute {
+  const routable = env.state !== 'empty' && env.state !== 'failed';
+  return { color: env.color, version: env.version, targets: routable ? [...env.targets] : [] };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

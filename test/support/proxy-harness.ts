@@ -1,0 +1,81 @@
+// A real ProxyServer on a free port with its TargetRegistry, fed route tables written by hand.
+import type { TestContext } from 'node:test';
+import type { HealthConfig } from '../../src/config/config.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import type { Color } from '../../src/core/types.ts';
+import { TargetRegistry } from '../../src/pool/target-registry.ts';
+import type { Target } from '../../src/pool/target.ts';
+import { ProxyServer } from '../../src/proxy/proxy-server.ts';
+import type { RouteTable } from '../../src/proxy/route-table.ts';
+
+export const FAST_HEALTH: HealthConfig = {
+  path: '/healthz',
+  intervalMs: 50,
+  timeoutMs: 500,
+  healthy: 1,
+  unhealthy: 2,
+  deadlineMs: 5_000,
+};
+
+export interface ProxyHarness {
+  readonly proxy: ProxyServer;
+  readonly registry: TargetRegistry;
+  readonly url: string;
+  generation: number;
+  route(live: Color | null, blue: string[], green: string[], drainMs?: number): void;
+  target(color: Color, url: string): Target;
+}
+
+export async function startProxy(
+  t: TestContext,
+  settings: { responseTimeoutMs?: number; health?: HealthConfig } = {},
+): Promise<ProxyHarness> {
+  const registry = new TargetRegistry({
+    listener: { onTargetHealth: () => {} },
+    clock: Date.now,
+    settings: () => ({
+      health: settings.health ?? FAST_HEALTH,
+      connectTimeoutMs: 1_000,
+      responseTimeoutMs: settings.responseTimeoutMs ?? 10_000,
+    }),
+  });
+  const proxy = new ProxyServer({ listen: { host: '127.0.0.1', port: 0 }, registry, log: silentLogger });
+  const address = await proxy.listen();
+  t.after(async () => {
+    await proxy.close(100);
+    await registry.close(100);
+  });
+  const harness: ProxyHarness = {
+    proxy,
+    registry,
+    url: `http://127.0.0.1:${address.port}`,
+    generation: 0,
+    route(live, blue, green, drainMs = 5_000) {
+      proxy.apply(table(++harness.generation, live, blue, green, drainMs));
+    },
+    target(color, url) {
+      const found = registry.get('web', color, url);
+      if (!found) throw new Error(`no target ${color} ${url}`);
+      return found;
+    },
+  };
+  return harness;
+}
+
+function table(generation: number, live: Color | null, blue: string[], green: string[], drainMs: number): RouteTable {
+  return {
+    generation,
+    apps: [
+      {
+        name: 'web',
+        hosts: [],
+        live,
+        drainMs,
+        envs: {
+          blue: { color: 'blue', version: 'v1', targets: blue },
+          green: { color: 'green', version: 'v2', targets: green },
+        },
+      },
+    ],
+  };
+}
