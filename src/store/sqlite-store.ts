@@ -1,0 +1,275 @@
+// The embedded default store: one SQLite file on this machine, through better-sqlite3.
+// better-sqlite3 is synchronous; the methods are async only to share the StateStore shape with the etcd store.
+
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { RevisionConflictError, StoreUnavailableError } from '../core/errors.ts';
+import { TERMINAL_PHASES, type AppRecord, type DeploymentRecord } from '../core/types.ts';
+import type { StateStore } from './state-store.ts';
+
+/** How long a write waits for another connection's lock (a second process, a backup) before giving up. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+export interface SqliteStoreOptions {
+  /** Default SQLITE_BUSY_TIMEOUT_MS. */
+  readonly busyTimeoutMs?: number;
+}
+
+/** What the connection is actually running with, read back from SQLite (for status output and tests). */
+export interface SqliteStoreInfo {
+  readonly path: string;
+  readonly journalMode: string;
+  readonly synchronous: string;
+  readonly busyTimeoutMs: number;
+  readonly schemaVersion: number;
+}
+
+export class SqliteStore implements StateStore {
+  readonly path: string;
+  readonly #db: Database.Database;
+  readonly #sql: Statements;
+  readonly #compareAndSwap: CompareAndSwap;
+  #closed = false;
+
+  /** Opens (creating the file and its directory if needed) and migrates the store at `path`. */
+  static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+    const absolute = resolve(path);
+    let db: Database.Database | undefined;
+    try {
+      createDirectory(absolute);
+      db = new Database(absolute);
+      configure(db, options.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_MS);
+      migrate(db, absolute);
+      return new SqliteStore(absolute, db);
+    } catch (err) {
+      db?.close();
+      throw translate(err, `cannot open the SQLite store at ${absolute}`);
+    }
+  }
+
+  private constructor(path: string, db: Database.Database) {
+    this.path = path;
+    this.#db = db;
+    this.#sql = prepareStatements(db);
+    this.#compareAndSwap = compareAndSwapTransaction(db, this.#sql);
+  }
+
+  async listApps(): Promise<AppRecord[]> {
+    return this.#guard('list apps', () => this.#sql.listApps.all().map(parseApp));
+  }
+
+  async getApp(name: string): Promise<AppRecord | null> {
+    return this.#guard(`read app "${name}"`, () => parseOrNull(this.#sql.getApp.get(name), parseApp));
+  }
+
+  async putApp(app: AppRecord, expectedRevision: number): Promise<AppRecord> {
+    return this.#guard(`write app "${app.name}"`, () => {
+      // IMMEDIATE takes the write lock before the read, so no other connection can slip in between check and write.
+      return parseApp(this.#compareAndSwap.immediate(app, expectedRevision));
+    });
+  }
+
+  async deleteApp(name: string): Promise<void> {
+    this.#guard(`delete app "${name}"`, () => this.#sql.deleteApp.run(name));
+  }
+
+  async putDeployment(deployment: DeploymentRecord): Promise<void> {
+    const { id, app, createdAt, phase } = deployment;
+    this.#guard(`write deployment "${id}"`, () => {
+      this.#sql.putDeployment.run(id, app, createdAt, phase, JSON.stringify(deployment));
+    });
+  }
+
+  async getDeployment(id: string): Promise<DeploymentRecord | null> {
+    return this.#guard(`read deployment "${id}"`, () =>
+      parseOrNull(this.#sql.getDeployment.get(id), parseDeployment),
+    );
+  }
+
+  async listDeployments(app: string, limit: number): Promise<DeploymentRecord[]> {
+    return this.#guard(`list deployments of app "${app}"`, () =>
+      this.#sql.listDeployments.all(app, sqlLimit(limit)).map(parseDeployment),
+    );
+  }
+
+  async listOpenDeployments(): Promise<DeploymentRecord[]> {
+    return this.#guard('list open deployments', () => this.#sql.listOpenDeployments.all().map(parseDeployment));
+  }
+
+  async info(): Promise<SqliteStoreInfo> {
+    return this.#guard('read settings', () => ({
+      path: this.path,
+      journalMode: String(this.#db.pragma('journal_mode', { simple: true })),
+      synchronous: SYNCHRONOUS_NAMES[Number(this.#db.pragma('synchronous', { simple: true }))] ?? 'unknown',
+      busyTimeoutMs: Number(this.#db.pragma('busy_timeout', { simple: true })),
+      schemaVersion: Number(this.#db.pragma('user_version', { simple: true })),
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  #guard<T>(action: string, work: () => T): T {
+    if (this.#closed) throw new StoreUnavailableError(`cannot ${action}: the SQLite store at ${this.path} is closed`);
+    try {
+      return work();
+    } catch (err) {
+      throw translate(err, `cannot ${action} in the SQLite store at ${this.path}`);
+    }
+  }
+}
+
+// Index = the value `PRAGMA synchronous` reports.
+const SYNCHRONOUS_NAMES = ['off', 'normal', 'full', 'extra'];
+
+/**
+ * MIGRATIONS[i] takes a file from `PRAGMA user_version` i to i + 1; the schema version is MIGRATIONS.length.
+ * Append only: never edit a step that has shipped.
+ */
+const MIGRATIONS: readonly string[] = [
+  // STRICT tables and json_valid keep a bad write from being stored and discovered only at the next read.
+  `CREATE TABLE apps (
+     name TEXT PRIMARY KEY,
+     revision INTEGER NOT NULL,
+     record TEXT NOT NULL CHECK (json_valid(record))
+   ) STRICT;
+   CREATE TABLE deployments (
+     id TEXT PRIMARY KEY,
+     app TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     phase TEXT NOT NULL,
+     record TEXT NOT NULL CHECK (json_valid(record))
+   ) STRICT;
+   CREATE INDEX deployments_by_app ON deployments (app, created_at);`,
+];
+
+interface Statements {
+  listApps: Database.Statement<[], string>;
+  getApp: Database.Statement<[string], string>;
+  getAppRevision: Database.Statement<[string], number>;
+  putApp: Database.Statement<[string, number, string]>;
+  deleteApp: Database.Statement<[string]>;
+  putDeployment: Database.Statement<[string, string, number, string, string]>;
+  getDeployment: Database.Statement<[string], string>;
+  listDeployments: Database.Statement<[string, number], string>;
+  listOpenDeployments: Database.Statement<[], string>;
+}
+
+function prepareStatements(db: Database.Database): Statements {
+  // Phases are our own constants, never user input, so inlining them as literals is safe.
+  const terminal = [...TERMINAL_PHASES].map((phase) => `'${phase}'`).join(', ');
+  return {
+    listApps: db.prepare<[], string>('SELECT record FROM apps ORDER BY name').pluck(),
+    getApp: db.prepare<[string], string>('SELECT record FROM apps WHERE name = ?').pluck(),
+    getAppRevision: db.prepare<[string], number>('SELECT revision FROM apps WHERE name = ?').pluck(),
+    putApp: db.prepare<[string, number, string]>(
+      `INSERT INTO apps (name, revision, record) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, record = excluded.record`,
+    ),
+    deleteApp: db.prepare<[string]>('DELETE FROM apps WHERE name = ?'),
+    putDeployment: db.prepare<[string, string, number, string, string]>(
+      `INSERT INTO deployments (id, app, created_at, phase, record) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET app = excluded.app, created_at = excluded.created_at,
+         phase = excluded.phase, record = excluded.record`,
+    ),
+    getDeployment: db.prepare<[string], string>('SELECT record FROM deployments WHERE id = ?').pluck(),
+    // rowid breaks ties between deployments created in the same millisecond: the later insert is newer.
+    listDeployments: db
+      .prepare<[string, number], string>(
+        'SELECT record FROM deployments WHERE app = ? ORDER BY created_at DESC, rowid DESC LIMIT ?',
+      )
+      .pluck(),
+    listOpenDeployments: db
+      .prepare<[], string>(
+        `SELECT record FROM deployments WHERE phase NOT IN (${terminal}) ORDER BY created_at, rowid`,
+      )
+      .pluck(),
+  };
+}
+
+type CompareAndSwap = Database.Transaction<(app: AppRecord, expected: number) => string>;
+
+/** Returns the JSON as stored, so the caller gets a fresh copy that carries the new revision. */
+function compareAndSwapTransaction(db: Database.Database, sql: Statements): CompareAndSwap {
+  return db.transaction((app: AppRecord, expected: number) => {
+    const actual = sql.getAppRevision.get(app.name) ?? 0;
+    if (actual !== expected) throw new RevisionConflictError(`app "${app.name}"`, expected, actual);
+    const json = JSON.stringify({ ...app, revision: expected + 1 });
+    sql.putApp.run(app.name, expected + 1, json);
+    return json;
+  });
+}
+
+// mkdir's own message for a file in the way is "EEXIST ... mkdir '<the file>'", which reads like a success.
+function createDirectory(path: string): void {
+  const dir = dirname(path);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const reason = (err as Error).message;
+    throw new StoreUnavailableError(
+      `cannot open the SQLite store at ${path}: cannot create its directory ${dir} (is a file in the way?): ${reason}`,
+      { cause: err },
+    );
+  }
+}
+
+function configure(db: Database.Database, busyTimeoutMs: number): void {
+  // busy_timeout first, so that switching to WAL waits for a lock held by another process instead of failing.
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+  // WAL lets readers (status, history) run during a write; FULL syncs the WAL on every commit, so a transition
+  // that was reported persisted survives a power cut, not only a crash of this process.
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+}
+
+function migrate(db: Database.Database, path: string): void {
+  // IMMEDIATE: two processes opening a fresh file at once must not both run the same step.
+  db.transaction(() => {
+    const version = Number(db.pragma('user_version', { simple: true }));
+    if (version > MIGRATIONS.length) {
+      throw new StoreUnavailableError(
+        `cannot open the SQLite store at ${path}: the file is at schema version ${version}, written by a newer ` +
+          `cutover; this one knows versions up to ${MIGRATIONS.length}`,
+      );
+    }
+    if (version === MIGRATIONS.length) return;
+    for (let step = version; step < MIGRATIONS.length; step++) db.exec(MIGRATIONS[step]!);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}
+
+/**
+ * SQLite and file-system failures mean the store cannot serve: STORE_UNAVAILABLE, with the original as cause. Our
+ * own typed errors (a revision conflict) pass through, and so does anything else, which is a bug rather than an
+ * outage and should surface as INTERNAL.
+ */
+function translate(err: unknown, context: string): unknown {
+  if (!(err instanceof Database.SqliteError) && !isSystemError(err)) return err;
+  return new StoreUnavailableError(`${context}: ${(err as Error).message}`, { cause: err });
+}
+
+function isSystemError(err: unknown): boolean {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+}
+
+function parseApp(json: string): AppRecord {
+  return JSON.parse(json) as AppRecord;
+}
+
+function parseDeployment(json: string): DeploymentRecord {
+  return JSON.parse(json) as DeploymentRecord;
+}
+
+function parseOrNull<T>(json: string | undefined, parse: (json: string) => T): T | null {
+  return json === undefined ? null : parse(json);
+}
+
+/** A limit that is not a finite number means "no limit", which SQLite spells -1. */
+function sqlLimit(limit: number): number {
+  return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : -1;
+}
