@@ -1,6 +1,7 @@
 import { Agent } from 'undici';
 import type { HealthConfig } from '../config/config.ts';
 import type { Color } from '../core/types.ts';
+import type { HealthView } from '../health/health-view.ts';
 import { HealthProbe } from '../health/health-probe.ts';
 import { Target, targetKey, type TargetListener, type TargetStatus } from './target.ts';
 
@@ -22,7 +23,7 @@ export interface TargetRegistryOptions {
  * Every target of every routable environment, each with its health probe. `sync` is given the full set that
  * should exist: it creates what is new and closes what went away, after that target's drain time.
  */
-export class TargetRegistry {
+export class TargetRegistry implements HealthView {
   private readonly entries = new Map<string, { target: Target; probe: HealthProbe }>();
   private readonly probeAgent = new Agent({ keepAliveTimeout: 10_000, connections: 4 });
 
@@ -46,6 +47,14 @@ export class TargetRegistry {
       entry.probe.stop();
       void entry.target.close(drainMs(key.slice(0, key.indexOf('/'))));
     }
+  }
+
+  isHealthy(app: string, color: Color, url: string): boolean {
+    return this.get(app, color, url)?.healthy ?? false;
+  }
+
+  lastError(app: string, color: Color, url: string): string | null {
+    return this.get(app, color, url)?.status().lastError ?? null;
   }
 
   statuses(app: string, color: Color, urls: readonly string[]): TargetStatus[] {

@@ -40,6 +40,8 @@ const KEEP_ALIVE_MS = 4_000;
  */
 export class Target implements ProbeListener {
   readonly key: string;
+  readonly app: string;
+  readonly color: Color;
   readonly url: string;
   inflight = 0;
   requests = 0;
@@ -48,6 +50,8 @@ export class Target implements ProbeListener {
   private trafficFailures = 0;
 
   constructor(private readonly options: TargetOptions) {
+    this.app = options.app;
+    this.color = options.color;
     this.url = options.url;
     this.key = targetKey(options.app, options.color, options.url);
     this.health = initialHealth(options.initiallyHealthy);

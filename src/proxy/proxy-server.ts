@@ -47,6 +47,10 @@ export class ProxyServer implements ForwardFailureSink {
     this.drainLeftLive(previous, table);
   }
 
+  address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
   async listen(): Promise<AddressInfo> {
     const { host, port } = this.options.listen;
     await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,107 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AdminConfig } from '../config/config.ts';
+import { CutoverError, NotFoundError, toCutoverError } from '../core/errors.ts';
+import type { EventHub } from '../core/events.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Controller } from '../deploy/controller.ts';
+import type { TargetStatusSource } from './app-status.ts';
+import { TokenGuard } from './auth.ts';
+import { serveEvents } from './event-stream.ts';
+import { matchRoute, type RouteContext } from './routes.ts';
+
+export interface AdminServerOptions {
+  readonly config: AdminConfig;
+  readonly controller: Controller;
+  readonly targets: TargetStatusSource;
+  readonly events: EventHub;
+  readonly log: Logger;
+  /** Re-reads the config file and applies it; rejects with ConfigError keeping the running config. */
+  readonly reload: () => Promise<unknown>;
+}
+
+/**
+ * The admin API: JSON over HTTP, errors as `{ "error": { "code", "message" } }`. Without a token it only ever
+ * listens on loopback (the config refuses anything else); with one, every call but /healthz must present it.
+ */
+export class AdminServer {
+  private readonly server: Server;
+  private readonly guard: TokenGuard;
+
+  constructor(private readonly options: AdminServerOptions) {
+    this.guard = new TokenGuard(options.config.token);
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  async listen(): Promise<AddressInfo> {
+    const { host, port } = this.options.config.listen;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server.listening) return;
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    try {
+      if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
+      this.guard.check(req);
+      if (req.method === 'GET' && url.pathname === '/api/events') return serveEvents(req, res, url, this.options.events);
+      const route = matchRoute(req.method ?? 'GET', url.pathname);
+      if (route === null) throw new NotFoundError(`no such endpoint: ${req.method} ${url.pathname}`);
+      const ctx: RouteContext = { ...this.options, req, url, params: route.params };
+      const result = await route.handler(ctx);
+      if (typeof result.body === 'string') return sendText(res, result.status, result.body, result.contentType);
+      sendJson(res, result.status, result.body);
+    } catch (err) {
+      this.sendError(req, res, toCutoverError(err));
+    }
+  }
+
+  private sendError(req: IncomingMessage, res: ServerResponse, error: CutoverError): void {
+    if (error.status >= 500) this.options.log.error({ err: error, method: req.method, url: req.url }, error.message);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const headers: Record<string, string> = error.status === 401 ? { 'www-authenticate': 'Bearer' } : {};
+    sendJson(res, error.status, { error: error.toJSON() }, headers);
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body, null, 2) + '\n';
+  sendText(res, status, text, 'application/json; charset=utf-8', headers);
+}
+
+function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  contentType = 'text/plain; charset=utf-8',
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    ...headers,
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}

@@ -1,0 +1,46 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError, CutoverError } from '../core/errors.ts';
+import { deployCommand } from './deploy.ts';
+import { flipCommand } from './flip.ts';
+import { historyCommand } from './history.ts';
+import { stdout } from './output.ts';
+import { serveCommand } from './serve.ts';
+import { statusCommand } from './status.ts';
+import { validateCommand } from './validate.ts';
+
+/** Runs the CLI; resolves with the exit code. A user's mistake prints one clear line, never a stack trace. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command('cutover')
+    .description('zero-downtime blue-green deployments behind a reverse proxy')
+    .option('--admin <url>', 'admin API URL (default: $CUTOVER_ADMIN or http://127.0.0.1:9900)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError('(run with --help for usage)');
+  program.addCommand(serveCommand());
+  program.addCommand(validateCommand());
+  program.addCommand(statusCommand());
+  program.addCommand(deployCommand());
+  program.addCommand(flipCommand('switch'));
+  program.addCommand(flipCommand('rollback'));
+  program.addCommand(historyCommand());
+  try {
+    await program.parseAsync(argv as string[]);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    return report(err);
+  }
+}
+
+function report(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode;
+  if (err instanceof ConfigError) {
+    stdout.error(`cutover: ${err.message}`);
+    return 1;
+  }
+  if (err instanceof CutoverError) {
+    stdout.error(`cutover: ${err.message} [${err.code}]`);
+    return 1;
+  }
+  stdout.error(`cutover: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  return 2;
+}

@@ -1,0 +1,34 @@
+import { Command } from 'commander';
+import { loadConfig } from '../config/load.ts';
+import { toCutoverError } from '../core/errors.ts';
+import { Cutover } from '../main.ts';
+import { stdout } from './output.ts';
+import { DEFAULT_CONFIG_PATH } from './validate.ts';
+
+/**
+ * `cutover serve`: runs the proxy, admin API and controller until SIGTERM or SIGINT (graceful: requests in flight
+ * finish, up to the drain time) and re-reads the config on SIGHUP.
+ */
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the proxy, admin API and controller')
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
+    .action(async (opts: { config: string }) => {
+      const config = await loadConfig(opts.config);
+      const cutover = await Cutover.start({ config });
+      cutover.log.info({ proxy: cutover.proxyUrl, admin: cutover.adminUrl, config: config.source }, 'cutover is serving');
+      stdout.error(`cutover: proxy on ${cutover.proxyUrl}, admin API on ${cutover.adminUrl}`);
+      process.on('SIGHUP', () => {
+        cutover.reload().catch((err) => cutover.log.error({ code: toCutoverError(err).code }, `reload refused, the running config stays: ${toCutoverError(err).message}`));
+      });
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          cutover.log.info({ signal }, 'shutting down: finishing requests in flight');
+          cutover.stop().then(resolve, resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      cutover.log.info('stopped');
+    });
+}

@@ -1,0 +1,88 @@
+import type { AppConfig, Config } from '../config/config.ts';
+import type { Clock } from '../core/clock.ts';
+import { NotFoundError } from '../core/errors.ts';
+import type { EventSink } from '../core/events.ts';
+import type { Logger } from '../core/logger.ts';
+import type { AppRecord } from '../core/types.ts';
+import type { HealthView } from '../health/health-view.ts';
+import { buildRouteTable, type RouteTable } from '../proxy/route-table.ts';
+import type { StateStore } from '../store/state-store.ts';
+import { AppController } from './app-controller.ts';
+
+/** Where the controller sends each new route table: the proxy in this process, workers or peers later. */
+export interface RouteTableListener {
+  onRouteTable(table: RouteTable): void;
+}
+
+export interface ControllerOptions {
+  readonly config: Config;
+  readonly store: StateStore;
+  readonly health: HealthView;
+  readonly routes: RouteTableListener;
+  readonly events: EventSink;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/** Every app's controller, and the one place that turns their stored state into the route table. */
+export class Controller {
+  private readonly apps = new Map<string, AppController>();
+  private config: Config;
+  private generation = 0;
+
+  private constructor(private readonly options: ControllerOptions) {
+    this.config = options.config;
+  }
+
+  /** Loads every configured app from the store and publishes the route table built from it. */
+  static async start(options: ControllerOptions): Promise<Controller> {
+    const controller = new Controller(options);
+    for (const app of Object.values(options.config.apps)) await controller.addApp(app);
+    controller.publish();
+    return controller;
+  }
+
+  app(name: string): AppController {
+    const app = this.apps.get(name);
+    if (app === undefined) throw new NotFoundError(`no app named "${name}"`);
+    return app;
+  }
+
+  list(): AppController[] {
+    return [...this.apps.values()];
+  }
+
+  appConfig(name: string): AppConfig {
+    this.app(name);
+    return this.config.apps[name]!;
+  }
+
+  /**
+   * Applies a new config: apps added are loaded, apps removed stop being routed (their stored state is kept, so
+   * adding them back restores them), the rest take their new settings. One route table swap covers it all.
+   */
+  async reload(config: Config): Promise<{ added: string[]; removed: string[] }> {
+    const added = Object.keys(config.apps).filter((name) => !this.apps.has(name));
+    const removed = [...this.apps.keys()].filter((name) => config.apps[name] === undefined);
+    this.config = config;
+    for (const name of added) await this.addApp(config.apps[name]!);
+    for (const name of removed) this.apps.delete(name);
+    for (const [name, app] of this.apps) app.reconfigure(config.apps[name]!);
+    this.publish();
+    return { added, removed };
+  }
+
+  private async addApp(config: AppConfig): Promise<void> {
+    const app = await AppController.open({
+      ...this.options,
+      config,
+      listener: { onAppChanged: () => this.publish() },
+    });
+    this.apps.set(config.name, app);
+  }
+
+  private publish(): void {
+    const records: AppRecord[] = this.list().map((a) => a.state);
+    this.options.routes.onRouteTable(buildRouteTable(++this.generation, records, this.config.apps));
+  }
+}

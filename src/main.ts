@@ -1,0 +1,172 @@
+// The composition root: the one place that picks the store, builds the layers and wires their listeners.
+import pino from 'pino';
+import { AdminServer } from './admin/admin-server.ts';
+import type { Config } from './config/config.ts';
+import { loadConfig } from './config/load.ts';
+import { systemClock, type Clock } from './core/clock.ts';
+import { EventHub } from './core/events.ts';
+import type { Logger } from './core/logger.ts';
+import { Controller } from './deploy/controller.ts';
+import { TargetRegistry } from './pool/target-registry.ts';
+import type { Target, TargetListener } from './pool/target.ts';
+import { ProxyServer } from './proxy/proxy-server.ts';
+import { SqliteStore } from './store/sqlite-store.ts';
+import type { StateStore } from './store/state-store.ts';
+
+export interface CutoverOptions {
+  readonly config: Config;
+  readonly log?: Logger;
+  readonly clock?: Clock;
+}
+
+export interface ReloadOutcome {
+  readonly added: string[];
+  readonly removed: string[];
+  /** Settings that changed in the file but only take effect at the next start. */
+  readonly needsRestart: string[];
+}
+
+/** A running cutover: store, targets, controller, proxy and admin API, started in the order that loses nothing. */
+export class Cutover {
+  readonly events: EventHub;
+  private config: Config;
+
+  private constructor(
+    config: Config,
+    readonly log: Logger,
+    readonly store: StateStore,
+    readonly registry: TargetRegistry,
+    readonly proxy: ProxyServer,
+    readonly controller: Controller,
+    readonly admin: AdminServer,
+    events: EventHub,
+  ) {
+    this.config = config;
+    this.events = events;
+  }
+
+  /**
+   * Restores the route table from the store and starts health checks before the public listener accepts its
+   * first connection, so a restart (also after kill -9) serves the same live environment at once.
+   */
+  static async start(options: CutoverOptions): Promise<Cutover> {
+    const { config } = options;
+    const log = options.log ?? createLogger();
+    const clock = options.clock ?? systemClock;
+    const events = new EventHub(clock.now);
+    const store = await SqliteStore.open(config.state.sqlite);
+    let current = config;
+    const health = new HealthAlarm(log, events);
+    const registry = new TargetRegistry({
+      listener: health,
+      clock: clock.now,
+      settings: (app) => targetSettings(current, app),
+    });
+    const proxy = new ProxyServer({ listen: config.listen, registry, log: log.child({ part: 'proxy' }) });
+    const controller = await Controller.start({
+      config, store, health: registry, events, clock, log: log.child({ part: 'controller' }),
+      routes: { onRouteTable: (table) => proxy.apply(table) },
+    });
+    health.watch(controller, registry);
+    const holder: { cutover?: Cutover } = {};
+    const admin = new AdminServer({
+      config: config.admin, controller, targets: registry, events, log: log.child({ part: 'admin' }),
+      reload: () => holder.cutover!.reload(),
+    });
+    const cutover = new Cutover(config, log, store, registry, proxy, controller, admin, events);
+    holder.cutover = cutover;
+    cutover.onConfig = (next) => (current = next);
+    await admin.listen();
+    await proxy.listen();
+    return cutover;
+  }
+
+  private onConfig: (config: Config) => void = () => {};
+
+  get proxyUrl(): string {
+    return this.addressUrl(this.proxy.address());
+  }
+
+  get adminUrl(): string {
+    return this.addressUrl(this.admin.address());
+  }
+
+  /** Re-reads the config file. An invalid file throws ConfigError and the running config stays as it was. */
+  async reload(): Promise<ReloadOutcome> {
+    if (this.config.source === null) return { added: [], removed: [], needsRestart: [] };
+    const next = await loadConfig(this.config.source);
+    const needsRestart = restartOnlyChanges(this.config, next);
+    this.config = next;
+    this.onConfig(next);
+    const { added, removed } = await this.controller.reload(next);
+    this.log.info({ added, removed, needsRestart }, 'config reloaded');
+    this.events.emit({ type: 'config.reloaded', added, removed, needsRestart });
+    return { added, removed, needsRestart };
+  }
+
+  /** Stops accepting, lets requests in flight finish for up to the longest drain, then closes everything. */
+  async stop(): Promise<void> {
+    const drainMs = Math.max(0, ...Object.values(this.config.apps).map((a) => a.drainMs));
+    await this.proxy.close(drainMs);
+    await this.admin.close();
+    await this.registry.close(0);
+    await this.store.close();
+  }
+
+  private addressUrl(address: { address: string; port: number }): string {
+    const host = address.address.includes(':') ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}`;
+  }
+}
+
+export function createLogger(level = process.env.CUTOVER_LOG_LEVEL ?? 'info'): Logger {
+  const options = { level, base: { name: 'cutover' } };
+  return pino(options) as unknown as Logger;
+}
+
+/** Logs and emits every target health change, and raises it loudly when a whole live environment is failing. */
+class HealthAlarm implements TargetListener {
+  private controller: Controller | null = null;
+  private registry: TargetRegistry | null = null;
+
+  constructor(private readonly log: Logger, private readonly events: EventHub) {}
+
+  watch(controller: Controller, registry: TargetRegistry): void {
+    this.controller = controller;
+    this.registry = registry;
+  }
+
+  onTargetHealth(target: Target, healthy: boolean, reason: string | null): void {
+    const { app, color, url } = target;
+    this.log[healthy ? 'info' : 'warn']({ app, env: color, target: url, reason }, healthy ? 'target healthy' : 'target unhealthy');
+    this.events.emit({ type: 'target.health', app, env: color, target: url, healthy, reason });
+    if (!healthy && this.liveAllDown(app, color)) {
+      this.log.error({ app, env: color }, 'every live target is failing its health checks; still sending traffic to them');
+      this.events.emit({ type: 'app.unhealthy', app, env: color, reason });
+    }
+  }
+
+  private liveAllDown(app: string, color: string): boolean {
+    if (this.controller === null || this.registry === null) return false;
+    const record = this.controller.list().find((a) => a.name === app)?.state;
+    if (record === undefined || record.live !== color) return false;
+    return record.envs[record.live].targets.every((url) => !this.registry!.isHealthy(app, record.live!, url));
+  }
+}
+
+function targetSettings(config: Config, app: string) {
+  const a = config.apps[app];
+  return {
+    health: a!.health,
+    connectTimeoutMs: config.timeouts.upstreamConnectMs,
+    responseTimeoutMs: config.timeouts.upstreamResponseMs,
+  };
+}
+
+function restartOnlyChanges(before: Config, after: Config): string[] {
+  const changed: string[] = [];
+  if (JSON.stringify(before.listen) !== JSON.stringify(after.listen)) changed.push('listen');
+  if (JSON.stringify(before.admin) !== JSON.stringify(after.admin)) changed.push('admin');
+  if (JSON.stringify(before.state) !== JSON.stringify(after.state)) changed.push('state');
+  return changed;
+}
