@@ -1,0 +1,120 @@
+// A real cutover for tests: in this process (Cutover.start) or as a `cutover serve` child process, on free ports,
+// with its SQLite file in a temp dir that is removed afterwards.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { request } from 'undici';
+import { loadConfig } from '../../src/config/load.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { Cutover } from '../../src/main.ts';
+
+export const ROOT = new URL('../..', import.meta.url).pathname;
+export const BIN = join(ROOT, 'bin/cutover.js');
+
+/** A config with free ports, a temp state file and the given `apps:` block (YAML, indented by two). */
+export function configText(dir: string, apps: string, extra = ''): string {
+  return `listen: 127.0.0.1:0
+admin: { listen: 127.0.0.1:0 }
+state: { sqlite: ${join(dir, 'cutover.db')} }
+${extra}
+apps:
+${apps}
+`;
+}
+
+export const WEB_APP = `  web:
+    health: { path: /healthz, interval: 50ms, timeout: 1s, healthy: 2, unhealthy: 2, deadline: 3s }
+    drain: 5s`;
+
+export function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cutover-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface Running {
+  readonly cutover: Cutover;
+  readonly proxyUrl: string;
+  readonly adminUrl: string;
+  readonly configPath: string;
+  api<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: T }>;
+}
+
+export async function startCutover(t: TestContext, apps = WEB_APP, extra = ''): Promise<Running> {
+  const dir = tempDir(t);
+  const configPath = join(dir, 'cutover.yaml');
+  writeFileSync(configPath, configText(dir, apps, extra));
+  const cutover = await Cutover.start({ config: await loadConfig(configPath), log: silentLogger });
+  t.after(() => cutover.stop());
+  const adminUrl = cutover.adminUrl;
+  return { cutover, proxyUrl: cutover.proxyUrl, adminUrl, configPath, api: (m, p, b) => callApi(adminUrl, m, p, b) };
+}
+
+export async function callApi<T>(adminUrl: string, method: 'GET' | 'POST', path: string, body?: unknown, token?: string) {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await request(adminUrl + path, { method, headers, body: body === undefined ? null : JSON.stringify(body) });
+  const text = await res.body.text();
+  return { status: res.statusCode, body: (text ? JSON.parse(text) : null) as T };
+}
+
+/** Deploys through the admin API and waits until the deployment reaches `until` or ends. */
+export async function deploy(run: { adminUrl: string }, version: string, targets: string[], until = 'done') {
+  const started = await callApi<{ deployment: { id: string } }>(run.adminUrl, 'POST', '/api/apps/web/deployments', { version, targets });
+  if (started.status !== 202) throw new Error(`deploy refused: ${JSON.stringify(started.body)}`);
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+    const d = await callApi<{ phase: string; reason: string | null }>(run.adminUrl, 'GET', `/api/apps/web/deployments/${started.body.deployment.id}`);
+    if (d.body.phase === until || d.body.phase === 'failed' || d.body.phase === 'done') return d.body;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`deployment of ${version} did not reach ${until}`);
+}
+
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  readonly proxyUrl: string;
+  readonly adminUrl: string;
+  output(): string;
+}
+
+/** `cutover serve -c configPath` as a child process; resolves once it listens. */
+export async function spawnServe(t: TestContext, configPath: string, env: Record<string, string> = {}): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve', '-c', configPath], {
+    env: { ...process.env, CUTOVER_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let output = '';
+  child.stdout!.on('data', (c) => (output += c));
+  const urls = await new Promise<{ proxyUrl: string; adminUrl: string }>((resolve, reject) => {
+    child.stderr!.on('data', (chunk) => {
+      output += chunk;
+      const m = /proxy on (\S+), admin API on (\S+)/.exec(output);
+      if (m) resolve({ proxyUrl: m[1]!.replace(/,$/, ''), adminUrl: m[2]! });
+    });
+    child.once('exit', (code) => reject(new Error(`cutover serve exited with ${code}: ${output}`)));
+  });
+  return { child, ...urls, output: () => output };
+}
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the `cutover` command with `args`. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
