@@ -1,0 +1,147 @@
+// Validation of `apps:`: each app's settings, then the rules across apps (a host belongs to one app; at most one
+// app goes without hosts and takes every request no other app claims).
+
+import type { AppConfig, DriverConfig, HealthConfig } from './config.ts';
+import { DEFAULT_DRAIN_MS, DEFAULT_DRIVER, DEFAULT_HEALTH, DEFAULT_SWITCH } from './defaults.ts';
+import { formatDuration } from './duration.ts';
+import { closestWord, joinPath, notBuiltMessage } from './keys.ts';
+import { isHostName } from './listen-address.ts';
+import { type ConfigReader, isAbsent, isMapping } from './reader.ts';
+
+export function readApps(raw: unknown, r: ConfigReader): Record<string, AppConfig> {
+  if (isAbsent(raw)) return {};
+  if (!isMapping(raw)) {
+    r.problem('apps', 'must be a mapping of app names to their settings');
+    return {};
+  }
+  const apps: Record<string, AppConfig> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    const named = APP_NAME.test(name);
+    if (!named) r.problem(`apps.${name}`, APP_NAME_RULE);
+    const app = readApp(name, value, r);
+    // A bad name is still read through, so its other problems are listed too, but never stored: `__proto__`
+    // would otherwise replace the object's prototype.
+    if (named) apps[name] = app;
+  }
+  checkHostsAcrossApps(apps, r);
+  return apps;
+}
+
+const APP_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const APP_NAME_RULE =
+  'is not a valid app name: use lower-case letters, digits and dashes, start with a letter or digit, at most 63 characters';
+
+const APP_KEYS = {
+  known: ['hosts', 'driver', 'health', 'switch', 'drain'],
+  notBuilt: ['verify', 'preview', 'analysis', 'drainJitter', 'standby', 'hooks', 'webhooks'],
+};
+const HEALTH_KEYS = { known: ['path', 'interval', 'timeout', 'healthy', 'unhealthy', 'deadline'] };
+const DRIVERS = ['static'] as const;
+const DRIVER_KEYS = { known: [...DRIVERS], notBuilt: ['process', 'container'] };
+const SWITCH_MODES = ['auto', 'manual'] as const;
+const NOT_A_HOST = '(not a host)';
+
+function readApp(name: string, raw: unknown, r: ConfigReader): AppConfig {
+  const path = `apps.${name}`;
+  const app = r.section(raw, path, APP_KEYS);
+  return {
+    name,
+    hosts: readHosts(app.hosts, `${path}.hosts`, r),
+    driver: readDriver(app.driver, `${path}.driver`, r),
+    health: readHealth(app.health, `${path}.health`, r),
+    switch: r.choice(app.switch, `${path}.switch`, SWITCH_MODES, DEFAULT_SWITCH),
+    drainMs: r.duration(app.drain, `${path}.drain`, DEFAULT_DRAIN_MS, { allowZero: true }),
+  };
+}
+
+// Hosts are compared with the request's Host header, which is case-insensitive (RFC 9110 §4.2.3) and carries
+// the port separately, so they are kept lower-case and without one.
+function readHosts(raw: unknown, path: string, r: ConfigReader): string[] {
+  if (isAbsent(raw)) return [];
+  if (!Array.isArray(raw)) {
+    r.problem(path, 'must be a list of host names, like [web.example.com]');
+    // Still not a default app: a second "no hosts" problem would only repeat this one.
+    return [typeof raw === 'string' ? raw.toLowerCase() : NOT_A_HOST];
+  }
+  return raw.map((host, i) => {
+    const problem = hostProblem(host);
+    if (problem) r.problem(joinPath(path, i), problem);
+    return String(host).toLowerCase();
+  });
+}
+
+function hostProblem(host: unknown): string | undefined {
+  if (typeof host !== 'string') return 'must be a host name, like web.example.com';
+  if (host.includes('/')) return 'must be a host name only, without a scheme or path';
+  if (/:\d*$/.test(host)) return 'must not include a port; the Host header is matched without its port';
+  if (!isHostName(host)) return `"${host}" is not a valid host name`;
+  return undefined;
+}
+
+// `driver: static`, `driver: { static: {} }` and no driver at all mean the same thing.
+function readDriver(raw: unknown, path: string, r: ConfigReader): DriverConfig {
+  if (isAbsent(raw)) return DEFAULT_DRIVER;
+  if (typeof raw === 'string') {
+    if (raw === 'static') return DEFAULT_DRIVER;
+    if (DRIVER_KEYS.notBuilt.includes(raw)) r.problem(path, notBuiltMessage(raw));
+    else r.problem(path, unknownDriverMessage(raw));
+    return DEFAULT_DRIVER;
+  }
+  const driver = r.section(raw, path, DRIVER_KEYS);
+  const names = Object.keys(driver);
+  if (isMapping(raw) && names.length === 0) r.problem(path, 'must name a driver, like static');
+  if (names.length > 1) r.problem(path, `must name one driver, not ${names.length}`);
+  if ('static' in driver) r.section(driver.static, `${path}.static`, { known: [] });
+  return DEFAULT_DRIVER;
+}
+
+function unknownDriverMessage(name: string): string {
+  const guess = closestWord(name, DRIVERS);
+  return guess ? `unknown driver; did you mean \`${guess}\`?` : `unknown driver; the drivers are ${DRIVERS.join(', ')}`;
+}
+
+function readHealth(raw: unknown, path: string, r: ConfigReader): HealthConfig {
+  const problemsBefore = r.problems.length;
+  const health = r.section(raw, path, HEALTH_KEYS);
+  const result: HealthConfig = {
+    path: readProbePath(health.path, `${path}.path`, r),
+    intervalMs: r.duration(health.interval, `${path}.interval`, DEFAULT_HEALTH.intervalMs),
+    timeoutMs: r.duration(health.timeout, `${path}.timeout`, DEFAULT_HEALTH.timeoutMs),
+    healthy: r.count(health.healthy, `${path}.healthy`, DEFAULT_HEALTH.healthy),
+    unhealthy: r.count(health.unhealthy, `${path}.unhealthy`, DEFAULT_HEALTH.unhealthy),
+    deadlineMs: r.duration(health.deadline, `${path}.deadline`, DEFAULT_HEALTH.deadlineMs),
+  };
+  // A target needs `healthy` passes an `interval` apart; a deadline shorter than that fails every deployment.
+  const fastestPass = (result.healthy - 1) * result.intervalMs;
+  if (r.problems.length === problemsBefore && result.deadlineMs <= fastestPass) {
+    const least = formatDuration(fastestPass);
+    r.problem(`${path}.deadline`, `must be longer than (healthy - 1) × interval = ${least}, or no target can pass in time`);
+  }
+  return result;
+}
+
+function readProbePath(raw: unknown, path: string, r: ConfigReader): string {
+  const probe = r.string(raw, path, DEFAULT_HEALTH.path);
+  if (probe.startsWith('/') && !/\s/.test(probe)) return probe;
+  r.problem(path, 'must be a URL path starting with /, like /healthz');
+  return DEFAULT_HEALTH.path;
+}
+
+function checkHostsAcrossApps(apps: Record<string, AppConfig>, r: ConfigReader): void {
+  const owners = new Map<string, string>();
+  let defaultApp: string | undefined;
+  for (const app of Object.values(apps)) {
+    const path = `apps.${app.name}.hosts`;
+    if (app.hosts.length === 0 && defaultApp === undefined) defaultApp = app.name;
+    else if (app.hosts.length === 0) {
+      r.problem(path, `is missing, but app "${defaultApp}" already goes without hosts, and only one app (the default) may`);
+    }
+    app.hosts.forEach((host, i) => {
+      if (hostProblem(host)) return; // already reported where it was read
+      const owner = owners.get(host);
+      if (owner === undefined) owners.set(host, app.name);
+      else if (owner === app.name) r.problem(`${path}[${i}]`, `"${host}" is listed twice`);
+      else r.problem(`${path}[${i}]`, `"${host}" is already a host of app "${owner}"`);
+    });
+  }
+}

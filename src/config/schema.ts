@@ -1,0 +1,108 @@
+// Validation of the parsed YAML into the frozen Config: every problem is collected with its dotted path
+// (`apps.web.health.interval`) and a plain sentence, so one run of `cutover validate` lists them all.
+// Hand-written rather than zod: nearly every message, the "did you mean" and "not built yet" keys, and the
+// cross-field rules would have been custom code on top of a schema anyway.
+
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { ConfigProblem } from '../core/errors.ts';
+import { readApps } from './app-schema.ts';
+import type { AdminConfig, Config, ListenAddress, StateConfig, TimeoutsConfig } from './config.ts';
+import {
+  DEFAULT_ADMIN_LISTEN,
+  DEFAULT_LISTEN,
+  DEFAULT_STATE_SQLITE,
+  DEFAULT_TIMEOUTS,
+  MIN_ADMIN_TOKEN_LENGTH,
+} from './defaults.ts';
+import { deepFreeze } from './freeze.ts';
+import { isLoopback } from './listen-address.ts';
+import { ConfigReader, isAbsent, isMapping, type Section } from './reader.ts';
+
+export type Validated =
+  | { readonly ok: true; readonly config: Config }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+
+export interface ValidateOptions {
+  /** The config file, which relative paths resolve against; null (the working directory) for a config from code. */
+  readonly source?: string | null;
+}
+
+export function validateConfig(raw: unknown, options: ValidateOptions = {}): Validated {
+  const source = options.source ? resolve(options.source) : null;
+  if (!isAbsent(raw) && !isMapping(raw)) {
+    const message = 'the config must be a mapping of keys like listen, admin and apps';
+    return { ok: false, problems: [{ path: '', message }] };
+  }
+  const r = new ConfigReader();
+  const top = r.section(raw, '', TOP_KEYS);
+  const listen = r.listen(top.listen, 'listen', DEFAULT_LISTEN);
+  const config: Config = {
+    listen,
+    admin: readAdmin(top.admin, listen, r),
+    state: readState(top.state, source, r),
+    timeouts: readTimeouts(top.timeouts, r),
+    apps: readApps(top.apps, r),
+    source,
+  };
+  if (r.problems.length > 0) return { ok: false, problems: r.problems };
+  return { ok: true, config: deepFreeze(config) };
+}
+
+const TOP_KEYS = { known: ['listen', 'admin', 'state', 'timeouts', 'apps'], notBuilt: ['workers', 'tls'] };
+const ADMIN_KEYS = { known: ['listen', 'token'] };
+const STATE_KEYS = { known: ['sqlite'], notBuilt: ['etcd'] };
+const TIMEOUT_KEYS = { known: ['upstreamConnect', 'upstreamResponse'] };
+
+function readAdmin(raw: unknown, proxyListen: ListenAddress, r: ConfigReader): AdminConfig {
+  const admin = r.section(raw, 'admin', ADMIN_KEYS);
+  const listen = r.listen(admin.listen, 'admin.listen', DEFAULT_ADMIN_LISTEN);
+  if (sameSocket(listen, proxyListen)) {
+    r.problem('admin.listen', 'is the same address as listen; give the admin API its own port');
+  }
+  return { listen, token: readToken(admin, listen, r) };
+}
+
+// The admin API can switch and roll back every app, so beyond loopback it must not be open to anyone who can
+// reach the port.
+function readToken(admin: Section, listen: ListenAddress, r: ConfigReader): string | null {
+  if (!isAbsent(admin.token) && typeof admin.token !== 'string') {
+    r.problem('admin.token', 'must be a string; put it in quotes');
+    return null;
+  }
+  // An empty value is what `token: ${CUTOVER_TOKEN}` gives when the variable is set but empty: no token.
+  const token = admin.token || null;
+  if (token === null && !isLoopback(listen.host)) {
+    r.problem('admin.token', 'the admin API listens beyond loopback, so a token is required');
+  } else if (token !== null && token.length < MIN_ADMIN_TOKEN_LENGTH) {
+    r.problem('admin.token', `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters long`);
+  }
+  return token;
+}
+
+function readState(raw: unknown, source: string | null, r: ConfigReader): StateConfig {
+  const state = r.section(raw, 'state', STATE_KEYS);
+  const sqlite = r.string(state.sqlite, 'state.sqlite', DEFAULT_STATE_SQLITE);
+  if (sqlite.trim() === '') {
+    r.problem('state.sqlite', 'must be a file path, like ./cutover.db');
+    return { sqlite };
+  }
+  // ":memory:" is SQLite's name for a database that lives only as long as the process; handy in tests.
+  if (sqlite === ':memory:' || isAbsolute(sqlite)) return { sqlite };
+  return { sqlite: resolve(source ? dirname(source) : process.cwd(), sqlite) };
+}
+
+function readTimeouts(raw: unknown, r: ConfigReader): TimeoutsConfig {
+  const timeouts = r.section(raw, 'timeouts', TIMEOUT_KEYS);
+  return {
+    upstreamConnectMs: r.duration(
+      timeouts.upstreamConnect, 'timeouts.upstreamConnect', DEFAULT_TIMEOUTS.upstreamConnectMs),
+    upstreamResponseMs: r.duration(
+      timeouts.upstreamResponse, 'timeouts.upstreamResponse', DEFAULT_TIMEOUTS.upstreamResponseMs),
+  };
+}
+
+// Two listeners on one port collide when their hosts are equal or either takes every interface. Port 0 picks a
+// free port each time, so it never collides.
+function sameSocket(a: ListenAddress, b: ListenAddress): boolean {
+  return a.port !== 0 && a.port === b.port && (a.host === b.host || a.host === '' || b.host === '');
+}
