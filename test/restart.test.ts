@@ -1,0 +1,74 @@
+// State survives a crash: after kill -9 and a restart the same environment and version are live, and the first
+// request after the restart is served.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { callApi, configText, deploy, spawnServe, tempDir, WEB_APP } from './support/cutover-harness.ts';
+import { startUpstream } from './support/upstream.ts';
+
+const FIXED_PORTS = (proxy: number, admin: number) => (text: string) =>
+  text.replace('listen: 127.0.0.1:0', `listen: 127.0.0.1:${proxy}`).replace('{ listen: 127.0.0.1:0 }', `{ listen: 127.0.0.1:${admin} }`);
+
+test('kill -9 of cutover serve and a restart keep the live environment and version', async (t) => {
+  const dir = tempDir(t);
+  const config = join(dir, 'cutover.yaml');
+  writeFileSync(config, configText(dir, WEB_APP));
+  const first = await spawnServe(t, config);
+  const v1 = await startUpstream(t, 'v1');
+  const v2 = await startUpstream(t, 'v2');
+  await deploy(first, 'v1', [v1.url]);
+  await deploy(first, 'v2', [v2.url]);
+  await callApi(first.adminUrl, 'POST', '/api/apps/web/rollback', {});
+
+  // The second run listens on the same ports, as a restarted service would.
+  const port = (url: string) => Number(new URL(url).port);
+  writeFileSync(config, FIXED_PORTS(port(first.proxyUrl), port(first.adminUrl))(configText(dir, WEB_APP)));
+  first.child.kill('SIGKILL');
+  await new Promise((resolve) => first.child.once('exit', resolve));
+
+  const second = await spawnServe(t, config);
+  const res = await request(second.proxyUrl);
+  assert.equal(res.statusCode, 200);
+  assert.equal(await res.body.text(), 'v1', 'the first request after the restart is served by the live env');
+  const status = await callApi<{ live: string; envs: Record<string, { version: string; state: string }> }>(
+    second.adminUrl, 'GET', '/api/apps/web',
+  );
+  assert.equal(status.body.live, 'blue');
+  assert.equal(status.body.envs.blue!.version, 'v1');
+  assert.deepEqual([status.body.envs.green!.version, status.body.envs.green!.state], ['v2', 'ready']);
+  // The candidate's targets must pass their checks again after the restart before a switch is allowed.
+  let switched = await callApi<{ live: string }>(second.adminUrl, 'POST', '/api/apps/web/switch', {});
+  for (let i = 0; i < 50 && switched.status === 409; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    switched = await callApi<{ live: string }>(second.adminUrl, 'POST', '/api/apps/web/switch', {});
+  }
+  assert.equal(switched.body.live, 'green');
+  assert.equal(await (await request(second.proxyUrl)).body.text(), 'v2');
+});
+
+test('a deployment interrupted by kill -9 is failed cleanly on restart, live untouched', async (t) => {
+  const dir = tempDir(t);
+  const config = join(dir, 'cutover.yaml');
+  writeFileSync(config, configText(dir, WEB_APP));
+  const first = await spawnServe(t, config);
+  const v1 = await startUpstream(t, 'v1');
+  await deploy(first, 'v1', [v1.url]);
+  const never = await startUpstream(t, 'v2');
+  never.healthy = false;
+  const started = await callApi<{ deployment: { id: string } }>(first.adminUrl, 'POST', '/api/apps/web/deployments', {
+    version: 'v2',
+    targets: [never.url],
+  });
+  first.child.kill('SIGKILL');
+  await new Promise((resolve) => first.child.once('exit', resolve));
+
+  const second = await spawnServe(t, config);
+  assert.equal(await (await request(second.proxyUrl)).body.text(), 'v1');
+  const d = await callApi<{ phase: string; reason: string }>(second.adminUrl, 'GET', `/api/apps/web/deployments/${started.body.deployment.id}`);
+  assert.equal(d.body.phase, 'failed');
+  assert.match(d.body.reason, /interrupted by a restart of cutover during health-gate/);
+  const again = await deploy(second, 'v3', [v1.url]);
+  assert.equal(again.phase, 'done', 'the app is not left locked');
+});
