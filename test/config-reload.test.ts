@@ -1,0 +1,93 @@
+// Config problems are reported by path and never disturb a running proxy; a valid reload applies under load.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { callApi, configText, deploy, runCli, spawnServe, tempDir, WEB_APP } from './support/cutover-harness.ts';
+import { countBy, runLoad } from './support/load.ts';
+import { startUpstream } from './support/upstream.ts';
+
+const BAD_APPS = `  web:
+    health: { interval: soon, healthy: 0 }
+    switch: sometimes
+    drian: 5s
+    preview: { header: x-preview }
+  Bad_Name: {}`;
+
+test('cutover validate lists every problem with its path and exits 1', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'cutover.yaml');
+  writeFileSync(file, configText(dir, BAD_APPS).replace('admin: { listen: 127.0.0.1:0 }', 'admin: { listen: 0.0.0.0:9900 }'));
+  const r = await runCli(['validate', '-c', file]);
+  assert.equal(r.code, 1);
+  for (const path of ['admin.token', 'apps.web.health.interval', 'apps.web.health.healthy', 'apps.web.switch', 'apps.web.drian', 'apps.web.preview', 'apps.Bad_Name']) {
+    assert.match(r.stderr, new RegExp(`\\b${path.replace(/\./g, '\\.')}: `), `names ${path}`);
+  }
+  assert.match(r.stderr, /did you mean `drain`\?/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+test('cutover validate accepts a good file', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'cutover.yaml');
+  writeFileSync(file, configText(dir, WEB_APP));
+  const r = await runCli(['validate', '-c', file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /valid \(1 app: web\)/);
+});
+
+test('a bad config on reload is refused with its errors and the running proxy is unaffected', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'cutover.yaml');
+  writeFileSync(file, configText(dir, WEB_APP));
+  const serve = await spawnServe(t, file);
+  const v1 = await startUpstream(t, 'v1');
+  await deploy(serve, 'v1', [v1.url]);
+
+  writeFileSync(file, configText(dir, BAD_APPS));
+  const load = runLoad({ url: serve.proxyUrl, clients: 10, durationMs: 1_500 });
+  const refused = await callApi<{ error: { code: string; details: { path: string }[] } }>(serve.adminUrl, 'POST', '/api/reload');
+  serve.child.kill('SIGHUP');
+  const samples = await load;
+  assert.equal(refused.status, 400);
+  assert.equal(refused.body.error.code, 'CONFIG_INVALID');
+  assert.ok(refused.body.error.details.some((p) => p.path === 'apps.web.switch'));
+  assert.deepEqual(countBy(samples, (s) => String(s.status)), { 200: samples.length });
+  const status = await callApi<{ live: string; switchMode: string }>(serve.adminUrl, 'GET', '/api/apps/web');
+  assert.deepEqual([status.body.live, status.body.switchMode], ['blue', 'auto']);
+  assert.match(serve.output(), /reload refused, the running config stays/);
+});
+
+test('SIGHUP with a valid file adds an app by host without failing a request', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'cutover.yaml');
+  writeFileSync(file, configText(dir, WEB_APP));
+  const serve = await spawnServe(t, file);
+  const web = await startUpstream(t, 'web');
+  const api = await startUpstream(t, 'api');
+  await deploy(serve, 'v1', [web.url]);
+
+  const load = runLoad({ url: serve.proxyUrl, clients: 20, durationMs: 2_000 });
+  writeFileSync(file, configText(dir, `${WEB_APP}\n  api:\n    hosts: [api.example]\n    switch: manual\n    health: { interval: 50ms, healthy: 1 }`));
+  serve.child.kill('SIGHUP');
+  const samples = await load;
+  assert.deepEqual(countBy(samples, (s) => `${s.status} ${s.body}`), { '200 web': samples.length });
+
+  const apps = await callApi<{ name: string; switchMode: string }[]>(serve.adminUrl, 'GET', '/api/apps');
+  assert.deepEqual(apps.body.map((a) => [a.name, a.switchMode]), [['web', 'auto'], ['api', 'manual']]);
+  const started = await callApi<{ deployment: { id: string } }>(serve.adminUrl, 'POST', '/api/apps/api/deployments', {
+    version: 'a1',
+    targets: [api.url],
+  });
+  assert.equal(started.status, 202);
+  for (let phase = ''; phase !== 'ready'; await new Promise((r) => setTimeout(r, 20))) {
+    const d = await callApi<{ phase: string }>(serve.adminUrl, 'GET', `/api/apps/api/deployments/${started.body.deployment.id}`);
+    phase = d.body.phase;
+    assert.notEqual(phase, 'failed');
+  }
+  assert.equal((await callApi(serve.adminUrl, 'POST', '/api/apps/api/switch', {})).status, 200);
+  const res = await request(serve.proxyUrl, { headers: { host: 'api.example' } });
+  assert.equal(await res.body.text(), 'api');
+  assert.equal(await (await request(serve.proxyUrl)).body.text(), 'web');
+});
