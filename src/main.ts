@@ -109,6 +109,7 @@ export class Cutover {
     const drainMs = Math.max(0, ...Object.values(this.config.apps).map((a) => a.drainMs));
     await this.proxy.close(drainMs);
     await this.admin.close();
+    await this.controller.stop();
     await this.registry.close(0);
     await this.store.close();
   }

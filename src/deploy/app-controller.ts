@@ -47,6 +47,8 @@ export class AppController {
   private record: AppRecord;
   private config: AppConfig;
   private readonly lock: OperationLock;
+  private readonly stopping = new AbortController();
+  private running: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly options: AppControllerOptions, record: AppRecord) {
     this.record = record;
@@ -85,6 +87,12 @@ export class AppController {
     return found;
   }
 
+  /** Ends a deployment in progress (recorded as failed, live untouched) and waits until that is stored. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.running;
+  }
+
   reconfigure(config: AppConfig): void {
     this.config = config;
   }
@@ -96,6 +104,7 @@ export class AppController {
     try {
       const deployment = await this.begin(req);
       const done = this.run(deployment, req).finally(release);
+      this.running = done;
       return { deployment, done };
     } catch (err) {
       release();
@@ -149,7 +158,7 @@ export class AppController {
     try {
       const { healthy, deadlineMs } = this.config.health;
       d = await this.phase(d, 'health-gate', `waiting for ${d.targets.length} target(s) to pass ${healthy} health checks in a row`);
-      const problem = await waitForHealthy(this.options.health, this.name, d.color, d.targets, deadlineMs);
+      const problem = await waitForHealthy(this.options.health, this.name, d.color, d.targets, deadlineMs, this.stopping.signal);
       if (problem !== null) return await this.failDeployment(d, problem);
       d = await this.phase(d, 'ready', 'every target is healthy');
       await this.save(withEnvState(this.record, d.color, 'ready', this.options.clock.now()));
@@ -158,7 +167,10 @@ export class AppController {
       await this.flip(d.color, 'standby', 'switch', req.who);
       return await this.phase(d, 'done', `${d.version} is live on ${d.color}`);
     } catch (err) {
-      return this.failDeployment(d, toCutoverError(err).message);
+      return this.failDeployment(d, toCutoverError(err).message).catch((storeErr) => {
+        this.options.log.error({ app: this.name, deployment: d.id, err: storeErr }, 'could not record the failed deployment');
+        return d;
+      });
     }
   }
 

@@ -72,6 +72,11 @@ export class Controller {
     return { added, removed };
   }
 
+  /** Ends deployments in progress cleanly, before the store closes. */
+  async stop(): Promise<void> {
+    await Promise.all(this.list().map((app) => app.stop()));
+  }
+
   private async addApp(config: AppConfig): Promise<void> {
     const app = await AppController.open({
       ...this.options,

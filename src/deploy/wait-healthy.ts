@@ -13,9 +13,11 @@ export async function waitForHealthy(
   color: Color,
   targets: readonly string[],
   deadlineMs: number,
+  signal: AbortSignal,
 ): Promise<string | null> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
+    if (signal.aborted) return 'cutover was stopped while waiting for the targets to become healthy';
     const sick = targets.filter((url) => !health.isHealthy(app, color, url));
     if (sick.length === 0) return null;
     if (Date.now() >= deadline) {

@@ -15,8 +15,9 @@ export const BIN = join(ROOT, 'bin/cutover.js');
 
 /** A config with free ports, a temp state file and the given `apps:` block (YAML, indented by two). */
 export function configText(dir: string, apps: string, extra = ''): string {
+  const admin = /^admin:/m.test(extra) ? '' : 'admin: { listen: 127.0.0.1:0 }';
   return `listen: 127.0.0.1:0
-admin: { listen: 127.0.0.1:0 }
+${admin}
 state: { sqlite: ${join(dir, 'cutover.db')} }
 ${extra}
 apps:

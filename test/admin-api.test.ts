@@ -1,0 +1,100 @@
+// The admin API's contract: JSON errors with codes and fitting statuses, the token, BUSY, events.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'undici';
+import { callApi, deploy, startCutover, WEB_APP } from './support/cutover-harness.ts';
+import { startUpstream } from './support/upstream.ts';
+
+const TOKEN = 'a-test-token-of-enough-length';
+
+test('errors are JSON with a code and a fitting status', async (t) => {
+  const run = await startCutover(t);
+  const cases = [
+    { desc: 'unknown endpoint', method: 'GET', path: '/api/nope', status: 404, code: 'NOT_FOUND' },
+    { desc: 'unknown app', method: 'GET', path: '/api/apps/nope', status: 404, code: 'NOT_FOUND' },
+    { desc: 'missing version', method: 'POST', path: '/api/apps/web/deployments', body: {}, status: 400, code: 'BAD_REQUEST' },
+    { desc: 'targets not a list', method: 'POST', path: '/api/apps/web/deployments', body: { version: 'v1', targets: 'x' }, status: 400, code: 'BAD_REQUEST' },
+    { desc: 'nothing to switch to', method: 'POST', path: '/api/apps/web/switch', body: {}, status: 409, code: 'NO_CANDIDATE' },
+    { desc: 'nothing to roll back', method: 'POST', path: '/api/apps/web/rollback', body: {}, status: 409, code: 'NO_STANDBY' },
+    { desc: 'pause is not built yet', method: 'POST', path: '/api/apps/web/pause', body: {}, status: 501, code: 'NOT_BUILT' },
+    { desc: 'unknown deployment', method: 'GET', path: '/api/apps/web/deployments/x', status: 404, code: 'NOT_FOUND' },
+  ] as const;
+  for (const c of cases) {
+    const res = await run.api<{ error: { code: string; message: string } }>(c.method, c.path, 'body' in c ? c.body : undefined);
+    assert.equal(res.status, c.status, c.desc);
+    assert.equal(res.body.error.code, c.code, c.desc);
+    assert.ok(res.body.error.message.length > 0, c.desc);
+  }
+});
+
+test('a body that is not JSON gets 400 BAD_REQUEST', async (t) => {
+  const run = await startCutover(t);
+  const res = await request(`${run.adminUrl}/api/apps/web/deployments`, { method: 'POST', body: '{nope' });
+  assert.equal(res.statusCode, 400);
+  assert.equal(((await res.body.json()) as { error: { code: string } }).error.code, 'BAD_REQUEST');
+});
+
+test('a second control operation while a deployment runs gets BUSY', async (t) => {
+  const run = await startCutover(t);
+  const v1 = await startUpstream(t, 'v1');
+  await deploy(run, 'v1', [v1.url]);
+  const slow = await startUpstream(t, 'v2');
+  slow.healthy = false;
+  const first = await run.api('POST', '/api/apps/web/deployments', { version: 'v2', targets: [slow.url] });
+  assert.equal(first.status, 202);
+  for (const [path, body] of [
+    ['/api/apps/web/deployments', { version: 'v3', targets: [v1.url] }],
+    ['/api/apps/web/rollback', {}],
+    ['/api/apps/web/switch', {}],
+  ] as const) {
+    const res = await run.api<{ error: { code: string; message: string } }>('POST', path, body);
+    assert.equal(res.status, 409, path);
+    assert.equal(res.body.error.code, 'BUSY', path);
+    assert.match(res.body.error.message, /the deployment of v2 is in progress/);
+  }
+  const status = await run.api<{ busy: string }>('GET', '/api/apps/web');
+  assert.equal(status.body.busy, 'the deployment of v2');
+});
+
+test('with a token, every call but /healthz needs it', async (t) => {
+  const run = await startCutover(t, WEB_APP, `admin: { listen: 127.0.0.1:0, token: ${TOKEN} }`);
+  assert.equal((await request(`${run.adminUrl}/healthz`)).statusCode, 200);
+  for (const path of ['/api/apps', '/api/events', '/metrics']) {
+    const res = await request(run.adminUrl + path);
+    assert.equal(res.statusCode, 401, path);
+    assert.equal(res.headers['www-authenticate'], 'Bearer');
+    await res.body.dump();
+  }
+  assert.equal((await callApi(run.adminUrl, 'GET', '/api/apps', undefined, 'wrong-token-of-enough-size')).status, 401);
+  assert.equal((await callApi(run.adminUrl, 'GET', '/api/apps', undefined, TOKEN)).status, 200);
+});
+
+test('the event stream delivers deployment phases and the switch', async (t) => {
+  const run = await startCutover(t);
+  const v1 = await startUpstream(t, 'v1');
+  const stream = await request(`${run.adminUrl}/api/events?app=web`);
+  assert.equal(stream.headers['content-type'], 'text/event-stream; charset=utf-8');
+  let text = '';
+  const seen = (async () => {
+    for await (const chunk of stream.body) {
+      text += chunk;
+      if (text.includes('event: switch')) return;
+    }
+  })();
+  await deploy(run, 'v1', [v1.url]);
+  await seen;
+  stream.body.destroy();
+  for (const phase of ['starting', 'health-gate', 'ready', 'switching', 'done']) assert.match(text, new RegExp(`"phase":"${phase}"`));
+  assert.match(text, /^id: \d+$/m);
+});
+
+test('/metrics is Prometheus text with app and env labels', async (t) => {
+  const run = await startCutover(t);
+  const v1 = await startUpstream(t, 'v1');
+  await deploy(run, 'v1', [v1.url]);
+  const res = await request(`${run.adminUrl}/metrics`);
+  const text = await res.body.text();
+  assert.match(text, /^cutover_app_live\{app="web",env="blue"\} 1$/m);
+  assert.match(text, /^cutover_app_live\{app="web",env="green"\} 0$/m);
+  assert.match(text, new RegExp(`^cutover_target_healthy\\{app="web",env="blue",target="${v1.url}"\\} 1$`, 'm'));
+});
