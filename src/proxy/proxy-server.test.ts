@@ -15,11 +15,11 @@ test('requests go to the live environment, and to the other one right after a sw
   assert.equal(await (await request(h.url)).body.text(), 'green');
 });
 
-test('an app with nothing live answers 409 NOT_DEPLOYED rather than guessing', async (t) => {
+test('an app with nothing live answers 503 NOT_DEPLOYED rather than guessing', async (t) => {
   const h = await startProxy(t);
   h.route(null, [], []);
   const res = await request(h.url);
-  assert.equal(res.statusCode, 409);
+  assert.equal(res.statusCode, 503);
   assert.match(await res.body.text(), /NOT_DEPLOYED/);
 });
 

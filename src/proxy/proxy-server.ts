@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ListenAddress } from '../config/config.ts';
-import { StateConflictError, type CutoverError } from '../core/errors.ts';
+import { CutoverError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { TargetRegistry } from '../pool/target-registry.ts';
 import { Forward, type ForwardFailureSink } from './forward.ts';
@@ -16,6 +16,7 @@ export interface ProxyServerOptions {
 }
 
 const KEEP_ALIVE_MS = 65_000;
+const NO_APP = new CutoverError('NO_APP', 404, 'no app is configured for this host');
 const SHUTDOWN_POLL_MS = 50;
 
 /**
@@ -83,9 +84,9 @@ export class ProxyServer implements ForwardFailureSink {
 
   private readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const app = this.router.match(req.headers.host);
-    if (app === null) return sendError(res, new StateConflictError('NO_APP', 'no app matches this host'));
+    if (app === null) return sendError(res, NO_APP);
     const env = app.live;
-    if (env === null) return sendError(res, new StateConflictError('NOT_DEPLOYED', `app "${app.name}" has nothing live yet`));
+    if (env === null) return sendError(res, new CutoverError('NOT_DEPLOYED', 503, `app "${app.name}" has nothing live yet`));
     const socket = req.socket;
     const headers = upstreamRequestHeaders(req.rawHeaders, {
       clientIp: socket.remoteAddress ?? '',

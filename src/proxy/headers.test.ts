@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+
+const fwd = { clientIp: '192.0.2.7', proto: 'http' as const };
+
+function pairs(flat: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!.toLowerCase(), flat[i + 1]!]);
+  return out;
+}
+
+test('request headers: hop-by-hop fields go, Host stays, X-Forwarded-* are set', () => {
+  const cases: { desc: string; raw: string[]; want: [string, string][] }[] = [
+    {
+      desc: 'plain request',
+      raw: ['Host', 'a.example', 'Accept', '*/*'],
+      want: [['host', 'a.example'], ['accept', '*/*'], ['x-forwarded-for', '192.0.2.7'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'a.example']],
+    },
+    {
+      desc: 'RFC 9110 §7.6.1 fields and those named by Connection',
+      raw: ['Host', 'a', 'Connection', 'keep-alive, X-Foo', 'X-Foo', '1', 'Keep-Alive', '5', 'TE', 'trailers', 'Upgrade', 'h2c', 'Proxy-Authorization', 'x', 'Transfer-Encoding', 'chunked'],
+      want: [['host', 'a'], ['x-forwarded-for', '192.0.2.7'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'a']],
+    },
+    {
+      desc: 'an existing X-Forwarded-For chain is extended; client -Proto and -Host are replaced',
+      raw: ['Host', 'a', 'X-Forwarded-For', '10.0.0.1', 'x-forwarded-for', '10.0.0.2', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'evil'],
+      want: [['host', 'a'], ['x-forwarded-for', '10.0.0.1, 10.0.0.2, 192.0.2.7'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'a']],
+    },
+    {
+      desc: 'Expect is answered by the proxy itself, not forwarded',
+      raw: ['Host', 'a', 'Expect', '100-continue', 'Content-Length', '3'],
+      want: [['host', 'a'], ['content-length', '3'], ['x-forwarded-for', '192.0.2.7'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'a']],
+    },
+  ];
+  for (const c of cases) assert.deepEqual(pairs(upstreamRequestHeaders(c.raw, fwd)), c.want, c.desc);
+});
+
+test('response headers: hop-by-hop fields go, repeated fields like Set-Cookie stay', () => {
+  const raw = ['Content-Type', 'text/plain', 'Connection', 'close, X-Internal', 'X-Internal', 'yes', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Transfer-Encoding', 'chunked', 'Keep-Alive', 'timeout=5'].map((s) => Buffer.from(s, 'latin1'));
+  assert.deepEqual(pairs(clientResponseHeaders(raw)), [['content-type', 'text/plain'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2']]);
+});
