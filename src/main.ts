@@ -28,21 +28,25 @@ export interface ReloadOutcome {
 
 /** A running cutover: store, targets, controller, proxy and admin API, started in the order that loses nothing. */
 export class Cutover {
-  readonly events: EventHub;
-  private config: Config;
+  readonly admin: AdminServer;
 
   private constructor(
-    config: Config,
+    private readonly settings: { config: Config },
     readonly log: Logger,
+    readonly events: EventHub,
     readonly store: StateStore,
     readonly registry: TargetRegistry,
     readonly proxy: ProxyServer,
     readonly controller: Controller,
-    readonly admin: AdminServer,
-    events: EventHub,
   ) {
-    this.config = config;
-    this.events = events;
+    this.admin = new AdminServer({
+      config: settings.config.admin,
+      controller,
+      targets: registry,
+      events,
+      log: log.child({ part: 'admin' }),
+      reload: () => this.reload(),
+    });
   }
 
   /**
@@ -50,55 +54,51 @@ export class Cutover {
    * first connection, so a restart (also after kill -9) serves the same live environment at once.
    */
   static async start(options: CutoverOptions): Promise<Cutover> {
-    const { config } = options;
     const log = options.log ?? createLogger();
     const clock = options.clock ?? systemClock;
+    const settings = { config: options.config };
     const events = new EventHub(clock.now);
-    const store = await SqliteStore.open(config.state.sqlite);
-    let current = config;
-    const health = new HealthAlarm(log, events);
+    const store = await SqliteStore.open(settings.config.state.sqlite);
+    const alarm = new HealthAlarm(log, events);
     const registry = new TargetRegistry({
-      listener: health,
+      listener: alarm,
       clock: clock.now,
-      settings: (app) => targetSettings(current, app),
+      settings: (app) => targetSettings(settings.config, app),
     });
-    const proxy = new ProxyServer({ listen: config.listen, registry, log: log.child({ part: 'proxy' }) });
+    const proxy = new ProxyServer({ listen: settings.config.listen, registry, log: log.child({ part: 'proxy' }) });
     const controller = await Controller.start({
-      config, store, health: registry, events, clock, log: log.child({ part: 'controller' }),
+      config: settings.config,
+      store,
+      health: registry,
+      events,
+      clock,
+      log: log.child({ part: 'controller' }),
       routes: { onRouteTable: (table) => proxy.apply(table) },
     });
-    health.watch(controller, registry);
-    const holder: { cutover?: Cutover } = {};
-    const admin = new AdminServer({
-      config: config.admin, controller, targets: registry, events, log: log.child({ part: 'admin' }),
-      reload: () => holder.cutover!.reload(),
-    });
-    const cutover = new Cutover(config, log, store, registry, proxy, controller, admin, events);
-    holder.cutover = cutover;
-    cutover.onConfig = (next) => (current = next);
-    await admin.listen();
+    alarm.watch(controller, registry);
+    const cutover = new Cutover(settings, log, events, store, registry, proxy, controller);
+    await cutover.admin.listen();
     await proxy.listen();
     return cutover;
   }
 
-  private onConfig: (config: Config) => void = () => {};
-
   get proxyUrl(): string {
-    return this.addressUrl(this.proxy.address());
+    return addressUrl(this.proxy.address());
   }
 
   get adminUrl(): string {
-    return this.addressUrl(this.admin.address());
+    return addressUrl(this.admin.address());
   }
 
   /** Re-reads the config file. An invalid file throws ConfigError and the running config stays as it was. */
   async reload(): Promise<ReloadOutcome> {
-    if (this.config.source === null) return { added: [], removed: [], needsRestart: [] };
-    const next = await loadConfig(this.config.source);
-    const needsRestart = restartOnlyChanges(this.config, next);
-    this.config = next;
-    this.onConfig(next);
+    const before = this.settings.config;
+    if (before.source === null) return { added: [], removed: [], needsRestart: [] };
+    const next = await loadConfig(before.source);
+    const needsRestart = restartOnlyChanges(before, next);
+    this.settings.config = next;
     const { added, removed } = await this.controller.reload(next);
+    this.registry.reconfigure();
     this.log.info({ added, removed, needsRestart }, 'config reloaded');
     this.events.emit({ type: 'config.reloaded', added, removed, needsRestart });
     return { added, removed, needsRestart };
@@ -106,18 +106,18 @@ export class Cutover {
 
   /** Stops accepting, lets requests in flight finish for up to the longest drain, then closes everything. */
   async stop(): Promise<void> {
-    const drainMs = Math.max(0, ...Object.values(this.config.apps).map((a) => a.drainMs));
+    const drainMs = Math.max(0, ...Object.values(this.settings.config.apps).map((a) => a.drainMs));
     await this.proxy.close(drainMs);
     await this.admin.close();
     await this.controller.stop();
     await this.registry.close(0);
     await this.store.close();
   }
+}
 
-  private addressUrl(address: { address: string; port: number }): string {
-    const host = address.address.includes(':') ? `[${address.address}]` : address.address;
-    return `http://${host}:${address.port}`;
-  }
+function addressUrl(address: { address: string; port: number }): string {
+  const host = address.address.includes(':') ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }
 
 export function createLogger(level = process.env.CUTOVER_LOG_LEVEL ?? 'info'): Logger {

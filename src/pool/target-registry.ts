@@ -24,7 +24,7 @@ export interface TargetRegistryOptions {
  * should exist: it creates what is new and closes what went away, after that target's drain time.
  */
 export class TargetRegistry implements HealthView {
-  private readonly entries = new Map<string, { target: Target; probe: HealthProbe }>();
+  private readonly entries = new Map<string, Entry>();
   private readonly probeAgent = new Agent({ keepAliveTimeout: 10_000, connections: 4 });
 
   constructor(private readonly options: TargetRegistryOptions) {}
@@ -57,6 +57,18 @@ export class TargetRegistry implements HealthView {
     return this.get(app, color, url)?.status().lastError ?? null;
   }
 
+  /** Applies changed health settings (after a config reload) to the targets that already exist. */
+  reconfigure(): void {
+    for (const entry of this.entries.values()) {
+      const { health } = this.options.settings(entry.target.app);
+      if (JSON.stringify(health) === JSON.stringify(entry.health)) continue;
+      entry.probe.stop();
+      entry.target.setThresholds(health);
+      entry.health = health;
+      entry.probe = this.probe(entry.target, health);
+    }
+  }
+
   statuses(app: string, color: Color, urls: readonly string[]): TargetStatus[] {
     return urls.map((url) => this.get(app, color, url)?.status() ?? unknownStatus(url));
   }
@@ -82,10 +94,20 @@ export class TargetRegistry implements HealthView {
       listener: this.options.listener,
       clock: this.options.clock,
     });
-    const probe = new HealthProbe({ url: spec.url, config: s.health, listener: target, dispatcher: this.probeAgent });
-    this.entries.set(key, { target, probe });
-    probe.start();
+    this.entries.set(key, { target, probe: this.probe(target, s.health), health: s.health });
   }
+
+  private probe(target: Target, health: HealthConfig): HealthProbe {
+    const probe = new HealthProbe({ url: target.url, config: health, listener: target, dispatcher: this.probeAgent });
+    probe.start();
+    return probe;
+  }
+}
+
+interface Entry {
+  readonly target: Target;
+  probe: HealthProbe;
+  health: HealthConfig;
 }
 
 function unknownStatus(url: string): TargetStatus {

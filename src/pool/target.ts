@@ -47,6 +47,7 @@ export class Target implements ProbeListener {
   requests = 0;
   private pool: Pool;
   private health: HealthState;
+  private thresholds: HealthConfig;
   private trafficFailures = 0;
 
   constructor(private readonly options: TargetOptions) {
@@ -55,6 +56,7 @@ export class Target implements ProbeListener {
     this.url = options.url;
     this.key = targetKey(options.app, options.color, options.url);
     this.health = initialHealth(options.initiallyHealthy);
+    this.thresholds = options.health;
     this.pool = this.newPool();
   }
 
@@ -65,6 +67,11 @@ export class Target implements ProbeListener {
   /** The pool new requests go to. Read at dispatch time: a recycled pool is never handed out again. */
   get dispatcher(): Pool {
     return this.pool;
+  }
+
+  /** New thresholds from a config reload; the current verdict stands until observations change it. */
+  setThresholds(health: HealthConfig): void {
+    this.thresholds = health;
   }
 
   onProbe(ok: boolean, error: string | null): void {
@@ -106,7 +113,7 @@ export class Target implements ProbeListener {
 
   private record(ok: boolean, error: string | null): void {
     const before = this.health.healthy;
-    this.health = observe(this.health, ok, error, this.options.clock(), this.options.health);
+    this.health = observe(this.health, ok, error, this.options.clock(), this.thresholds);
     if (this.health.healthy !== before) this.options.listener.onTargetHealth(this, this.health.healthy, error);
   }
 
