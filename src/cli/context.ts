@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { AdminClient, DEFAULT_ADMIN_URL } from './admin-client.ts';
 import { stdout, type Output } from './output.ts';
@@ -13,6 +14,14 @@ export function contextOf(command: Command): CliContext {
   const globals = command.optsWithGlobals<{ admin?: string }>();
   const url = globals.admin ?? process.env.CUTOVER_ADMIN ?? DEFAULT_ADMIN_URL;
   const token = process.env.CUTOVER_TOKEN ?? null;
-  const who = `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
+  const who = `cli:${process.env.USER ?? process.env.LOGNAME ?? safeUserName()}`;
   return { client: new AdminClient({ url, token }), out: stdout, who };
+}
+
+function safeUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
 }
