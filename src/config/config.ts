@@ -18,7 +18,87 @@ export interface HealthConfig {
   readonly deadlineMs: number;
 }
 
-export type DriverConfig = { readonly kind: 'static' };
+export type DriverConfig = StaticDriverConfig | ProcessDriverConfig;
+
+export interface StaticDriverConfig {
+  readonly kind: 'static';
+}
+
+/**
+ * `driver: { process: { command, cwd, instances, env, stopGrace } }`. `command`, `cwd` and the values of `env`
+ * are templates: `{{version}}`, `{{env}}` (blue or green), `{{port}}` and `{{instance}}` are filled in per instance.
+ */
+export interface ProcessDriverConfig {
+  readonly kind: 'process';
+  readonly command: string;
+  /** Template; relative paths resolve against `baseDir`. Null: `baseDir`. */
+  readonly cwd: string | null;
+  readonly instances: number;
+  readonly env: Readonly<Record<string, string>>;
+  /** Time between SIGTERM and SIGKILL when an instance is stopped. */
+  readonly stopGraceMs: number;
+  /** The config file's directory (or the working directory for a config built in code). */
+  readonly baseDir: string;
+}
+
+/** One smoke check run against every candidate target and once through the preview route. */
+export interface VerifyCheck {
+  /** For messages: "GET /version" unless given. */
+  readonly name: string;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Expected status; null accepts any 2xx. */
+  readonly status: number | null;
+  /** Template (`{{version}}`); the body must contain it. */
+  readonly bodyContains: string | null;
+  /** Dotted JSON paths in the response body and the values they must equal (strings are templates). */
+  readonly json: Readonly<Record<string, unknown>> | null;
+  readonly maxLatencyMs: number | null;
+  readonly timeoutMs: number;
+}
+
+export interface VerifyConfig {
+  readonly checks: readonly VerifyCheck[];
+  /** A shell command (the user's smoke suite) run with CUTOVER_PREVIEW_URL; exit 0 passes. */
+  readonly command: string | null;
+  readonly commandTimeoutMs: number;
+}
+
+export interface PreviewConfig {
+  /** Request header that, carrying `secret`, routes to the candidate. Lower case. */
+  readonly header: string;
+  readonly secret: string;
+  /** Optional listener that always serves the candidate. */
+  readonly listen: ListenAddress | null;
+}
+
+export interface AnalysisConfig {
+  /** How long the new environment is watched after a switch; 0 turns analysis off. */
+  readonly bakeMs: number;
+  /** Largest tolerated share of 5xx answers (0.01 = 1%); null: not checked. */
+  readonly maxErrorRate: number | null;
+  readonly maxP99Ms: number | null;
+  /** Verdicts on rates and percentiles wait for this many requests. */
+  readonly minRequests: number;
+  /** Also fail when clearly worse than the old environment was before the switch. */
+  readonly compareToBaseline: boolean;
+}
+
+export type HookName = 'preDeploy' | 'preSwitch' | 'postSwitch' | 'onRollback' | 'onFailure';
+
+export interface HooksConfig {
+  readonly commands: Readonly<Partial<Record<HookName, string>>>;
+  readonly timeoutMs: number;
+  /** Where hook commands run: the config file's directory. */
+  readonly cwd: string;
+}
+
+export interface WebhooksConfig {
+  readonly urls: readonly string[];
+  readonly timeoutMs: number;
+  readonly retries: number;
+}
 
 export interface AppConfig {
   readonly name: string;
@@ -28,6 +108,14 @@ export interface AppConfig {
   readonly health: HealthConfig;
   readonly switch: 'auto' | 'manual';
   readonly drainMs: number;
+  readonly verify: VerifyConfig;
+  /** Null: no preview for this app. */
+  readonly preview: PreviewConfig | null;
+  readonly analysis: AnalysisConfig;
+  /** How long the old environment stays warm after a switch before its driver retires it. */
+  readonly standbyMs: number;
+  readonly hooks: HooksConfig;
+  readonly webhooks: WebhooksConfig;
 }
 
 export interface TimeoutsConfig {
