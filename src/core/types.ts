@@ -14,9 +14,11 @@ export function otherColor(color: Color): Color {
  * - ready: a version passed its gates and waits for the switch (the candidate)
  * - live: takes all public traffic
  * - standby: was live before the last switch; kept warm for rollback
+ * - retired: was standby until its time ran out; its instances are stopped, its version is remembered so that a
+ *   rollback can bring it back through the driver; not routable
  * - failed: the last deployment here failed; not routable
  */
-export type EnvState = 'empty' | 'deploying' | 'ready' | 'live' | 'standby' | 'failed';
+export type EnvState = 'empty' | 'deploying' | 'ready' | 'live' | 'standby' | 'retired' | 'failed';
 
 export interface EnvRecord {
   readonly color: Color;

@@ -50,7 +50,7 @@ function appRoute(app: AppRecord, config: AppConfig): AppRoute {
 }
 
 function envRoute(env: EnvRecord): EnvRoute {
-  const routable = env.state !== 'empty' && env.state !== 'failed';
+  const routable = env.state !== 'empty' && env.state !== 'failed' && env.state !== 'retired';
   return { color: env.color, version: env.version, targets: routable ? [...env.targets] : [] };
 }
 

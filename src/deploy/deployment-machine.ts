@@ -1,0 +1,122 @@
+// The deployment lifecycle as a pure function: transition(deployment, event) → { deployment, effects }.
+// The controller performs the effects and feeds their outcomes back as events; nothing here does I/O.
+//
+//  starting ─► health-gate ─► verifying ─► ready ─(auto or `switch`)─► switching ─► watching ─► done
+//      └───────────┴──────────────┴─────────┴────────────┴─► failed        └─► rolled-back
+
+import type { HookName } from '../config/config.ts';
+import { StateConflictError } from '../core/errors.ts';
+import type { DeploymentPhase, DeploymentRecord } from '../core/types.ts';
+import { enterPhase } from './deployment.ts';
+
+export type DeploymentEvent =
+  | { readonly type: 'started'; readonly targets: readonly string[] }
+  | { readonly type: 'healthy' }
+  | { readonly type: 'verified' }
+  | { readonly type: 'switch'; readonly who: string }
+  | { readonly type: 'switched' }
+  | { readonly type: 'baked'; readonly figures: Readonly<Record<string, number>> }
+  | { readonly type: 'breach'; readonly reason: string; readonly figures: Readonly<Record<string, number>> }
+  | { readonly type: 'rollback'; readonly who: string }
+  /** Any step failing before the switch: the driver, the health gate, a verify check, a pre-hook, a restart. */
+  | { readonly type: 'fail'; readonly reason: string };
+
+/**
+ * What the controller must do. `hook` for preDeploy and preSwitch gates the deployment (a failure becomes a `fail`
+ * event); the other hooks only report. Effects run in order; one that fails stops the rest.
+ */
+export type Effect =
+  | { readonly type: 'hook'; readonly name: HookName }
+  | { readonly type: 'start-targets' }
+  | { readonly type: 'await-health' }
+  | { readonly type: 'verify' }
+  | { readonly type: 'mark-ready' }
+  | { readonly type: 'request-switch' }
+  | { readonly type: 'flip-to-new' }
+  | { readonly type: 'watch' }
+  | { readonly type: 'stop-watch' }
+  | { readonly type: 'flip-back' }
+  | { readonly type: 'stop-new' }
+  | { readonly type: 'schedule-retire' };
+
+export interface MachineContext {
+  /** `switch: auto` and no `--no-switch`. */
+  readonly autoSwitch: boolean;
+  /** A bake window is configured. */
+  readonly watch: boolean;
+  readonly at: number;
+}
+
+export interface Transition {
+  readonly deployment: DeploymentRecord;
+  readonly effects: readonly Effect[];
+}
+
+/** The effects that start a new deployment (which is in `starting`). */
+export const BEGIN_EFFECTS: readonly Effect[] = [{ type: 'hook', name: 'preDeploy' }, { type: 'start-targets' }];
+
+/** The next state and the effects to perform, or a StateConflictError naming why the event does not fit. */
+export function transition(d: DeploymentRecord, event: DeploymentEvent, ctx: MachineContext): Transition {
+  const step = STEPS[d.phase]?.[event.type];
+  if (step === undefined) throw new StateConflictError('INVALID_TRANSITION', `deployment ${d.id} is ${d.phase}; "${event.type}" does not apply`);
+  return step(d, event as never, ctx);
+}
+
+type Step<E extends DeploymentEvent['type']> = (d: DeploymentRecord, e: Extract<DeploymentEvent, { type: E }>, ctx: MachineContext) => Transition;
+type Steps = { readonly [E in DeploymentEvent['type']]?: Step<E> };
+
+const fail: Step<'fail'> = (d, e, ctx) => ({
+  deployment: enterPhase(d, 'failed', ctx.at, e.reason),
+  effects: [{ type: 'stop-new' }, { type: 'hook', name: 'onFailure' }],
+});
+
+const rollback = (reason: string, d: DeploymentRecord, ctx: MachineContext, figures: Readonly<Record<string, number>> | null): Transition => ({
+  deployment: { ...enterPhase(d, 'rolled-back', ctx.at, reason), metrics: figures ?? d.metrics },
+  effects: [{ type: 'stop-watch' }, { type: 'flip-back' }, { type: 'hook', name: 'onRollback' }],
+});
+
+const STEPS: { readonly [P in DeploymentPhase]?: Steps } = {
+  starting: {
+    started: (d, _e, ctx) => ({
+      deployment: enterPhase(d, 'health-gate', ctx.at, `waiting for ${d.targets.length} target(s) to pass their health checks`),
+      effects: [{ type: 'await-health' }],
+    }),
+    fail,
+  },
+  'health-gate': {
+    healthy: (d, _e, ctx) => ({ deployment: enterPhase(d, 'verifying', ctx.at, 'every target is healthy'), effects: [{ type: 'verify' }] }),
+    fail,
+  },
+  verifying: {
+    verified: (d, _e, ctx) => ({
+      deployment: enterPhase(d, 'ready', ctx.at, ctx.autoSwitch ? 'verified; switching' : 'verified; waiting for `cutover switch`'),
+      effects: ctx.autoSwitch ? [{ type: 'mark-ready' }, { type: 'request-switch' }] : [{ type: 'mark-ready' }],
+    }),
+    fail,
+  },
+  ready: {
+    switch: (d, e, ctx) => ({
+      deployment: enterPhase(d, 'switching', ctx.at, `switch by ${e.who}`),
+      effects: [{ type: 'hook', name: 'preSwitch' }, { type: 'flip-to-new' }],
+    }),
+    fail,
+  },
+  switching: {
+    switched: (d, _e, ctx) =>
+      ctx.watch
+        ? { deployment: enterPhase(d, 'watching', ctx.at, `${d.version} is live on ${d.color}; watching`), effects: [{ type: 'hook', name: 'postSwitch' }, { type: 'watch' }] }
+        : { deployment: enterPhase(d, 'done', ctx.at, `${d.version} is live on ${d.color}`), effects: [{ type: 'hook', name: 'postSwitch' }, { type: 'schedule-retire' }] },
+    fail,
+  },
+  watching: {
+    baked: (d, e, ctx) => ({
+      deployment: { ...enterPhase(d, 'done', ctx.at, 'the bake passed'), metrics: e.figures },
+      effects: [{ type: 'schedule-retire' }],
+    }),
+    breach: (d, e, ctx) => rollback(`analysis failed: ${e.reason}`, d, ctx, e.figures),
+    rollback: (d, e, ctx) => rollback(`rolled back by ${e.who}`, d, ctx, null),
+  },
+  done: {
+    rollback: (d, e, ctx) => ({ ...rollback(`rolled back by ${e.who}`, d, ctx, null), effects: [{ type: 'flip-back' }, { type: 'hook', name: 'onRollback' }] }),
+  },
+};
