@@ -53,8 +53,9 @@ const summary = readFileSync(tap, 'utf8');
 const count = (name) => Number((summary.match(new RegExp(`^# ${name} (\\d+)$`, "m")) ?? [])[1] ?? 0);
 const passed = count('pass');
 const failed = count('fail');
-console.log(`run-tests: ${files.length} files, ${passed} passed, ${failed} failed`);
-if (run.status !== 0 || failed > 0) process.exit(1);
+const cancelled = count('cancelled');
+console.log(`run-tests: ${files.length} files, ${passed} passed, ${failed} failed, ${cancelled} cancelled`);
+if (run.status !== 0 || failed > 0 || cancelled > 0) process.exit(1);
 if (passed === 0) {
   console.error('run-tests: no test ran');
   process.exit(1);

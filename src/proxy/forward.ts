@@ -6,17 +6,29 @@ import { pickTarget } from '../pool/balancer.ts';
 import type { Target } from '../pool/target.ts';
 import { clientResponseHeaders } from './headers.ts';
 import type { RoutedApp, RoutedEnv } from './router.ts';
+import type { TrafficRecorder } from './traffic.ts';
 
 /** Where a forward that could not be completed reports its error; the proxy answers and logs it. */
 export interface ForwardFailureSink {
   onForwardFailure(req: IncomingMessage, res: ServerResponse, app: RoutedApp, error: CutoverError): void;
 }
 
+const CLIENT_CLOSED = 499;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /** Failures that happen before the upstream could have acted on the request. */
 const NOT_CONNECTED = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 /** Failures of an established connection before any response byte. */
 const RESET = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'UND_ERR_CLOSED']);
+
+export interface ForwardContext {
+  readonly app: RoutedApp;
+  readonly env: RoutedEnv;
+  readonly headers: string[];
+  readonly hasBody: boolean;
+  readonly failures: ForwardFailureSink;
+  /** Counts the request for the environment's stats; null for traffic that is not counted (preview). */
+  readonly recorder: TrafficRecorder | null;
+}
 
 /**
  * One request's trip to an upstream: an undici dispatch handler that streams the response to the client with
@@ -32,22 +44,23 @@ export class Forward implements Dispatcher.DispatchHandler {
   private responded = false;
   private finished = false;
   private attempts = 0;
+  private status = 0;
+  private readonly startedAt = performance.now();
+  /** Time to the response head: what analysis judges, so long downloads and streams do not count as slow. */
+  private headMs = 0;
 
   constructor(
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
-    private readonly app: RoutedApp,
-    private readonly env: RoutedEnv,
-    private readonly headers: string[],
-    private readonly hasBody: boolean,
-    private readonly failures: ForwardFailureSink,
+    private readonly ctx: ForwardContext,
   ) {
     res.on('close', this.onClientClose);
   }
 
   start(): void {
-    const target = pickTarget(this.env.targets, this.app.cursor++, this.target);
-    if (target === null) return this.fail(new NoHealthyTargetError(this.app.name));
+    const { app, env } = this.ctx;
+    const target = pickTarget(env.targets, app.cursor++, this.target);
+    if (target === null) return this.fail(new NoHealthyTargetError(app.name));
     this.attempts++;
     this.target = target;
     this.counted = target;
@@ -57,8 +70,8 @@ export class Forward implements Dispatcher.DispatchHandler {
       {
         path: this.req.url ?? '/',
         method: this.req.method as Dispatcher.HttpMethod,
-        headers: this.headers,
-        body: this.hasBody ? this.req : null,
+        headers: this.ctx.headers,
+        body: this.ctx.hasBody ? this.req : null,
       },
       this,
     );
@@ -72,6 +85,8 @@ export class Forward implements Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (statusCode < 200) return true;
     this.responded = true;
+    this.status = statusCode;
+    this.headMs = performance.now() - this.startedAt;
     this.resumeUpstream = resume;
     this.res.writeHead(statusCode, statusText, clientResponseHeaders(rawHeaders));
     return true;
@@ -85,7 +100,9 @@ export class Forward implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     this.release();
+    this.finished = true;
     this.res.end();
+    this.ctx.recorder?.record(this.status, this.headMs);
   }
 
   onError(err: Error): void {
@@ -94,6 +111,7 @@ export class Forward implements Dispatcher.DispatchHandler {
     if (this.responded) {
       // Part of the response is already with the client: the only honest signal left is a cut connection.
       this.res.destroy(err);
+      this.ctx.recorder?.record(502, this.headMs);
       return;
     }
     const code = errorCode(err);
@@ -104,14 +122,15 @@ export class Forward implements Dispatcher.DispatchHandler {
   }
 
   private canResend(code: string): boolean {
-    const bodyUntouched = !this.hasBody || !this.req.readableDidRead;
+    const bodyUntouched = !this.ctx.hasBody || !this.req.readableDidRead;
     if (NOT_CONNECTED.has(code)) return bodyUntouched;
     return bodyUntouched && IDEMPOTENT.has(this.req.method ?? '');
   }
 
   private fail(error: CutoverError): void {
     this.finished = true;
-    this.failures.onForwardFailure(this.req, this.res, this.app, error);
+    this.ctx.recorder?.record(error.status, performance.now() - this.startedAt);
+    this.ctx.failures.onForwardFailure(this.req, this.res, this.ctx.app, error);
   }
 
   private release(): void {
@@ -127,6 +146,10 @@ export class Forward implements Dispatcher.DispatchHandler {
   private readonly onClientClose = (): void => {
     if (this.finished) return;
     this.finished = true;
+    // A client that gave up before the response head still counts as a request (499, as nginx logs it), so a
+    // version too slow to answer does not look better for having fewer requests.
+    if (this.responded) this.ctx.recorder?.record(this.status, this.headMs);
+    else this.ctx.recorder?.record(CLIENT_CLOSED, performance.now() - this.startedAt);
     if (!this.res.writableFinished) this.abortUpstream?.(new Error('client went away'));
   };
 }

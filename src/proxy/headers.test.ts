@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 
-const fwd = { clientIp: '192.0.2.7', proto: 'http' as const };
+const fwd = { clientIp: '192.0.2.7', proto: 'http' as const, previewHeader: null };
 
 function pairs(flat: string[]): [string, string][] {
   const out: [string, string][] = [];
@@ -39,4 +39,12 @@ test('request headers: hop-by-hop fields go, Host stays, X-Forwarded-* are set',
 test('response headers: hop-by-hop fields go, repeated fields like Set-Cookie stay', () => {
   const raw = ['Content-Type', 'text/plain', 'Connection', 'close, X-Internal', 'X-Internal', 'yes', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Transfer-Encoding', 'chunked', 'Keep-Alive', 'timeout=5'].map((s) => Buffer.from(s, 'latin1'));
   assert.deepEqual(pairs(clientResponseHeaders(raw)), [['content-type', 'text/plain'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2']]);
+});
+
+test('the preview header and cookie never reach the app', () => {
+  const raw = ['Host', 'a', 'X-Cutover-Preview', 'secret', 'Cookie', 'session=1; cutover-preview=abc; theme=dark', 'Cookie', 'cutover-preview=abc'];
+  assert.deepEqual(pairs(upstreamRequestHeaders(raw, { ...fwd, previewHeader: 'x-cutover-preview' })).slice(0, 2), [
+    ['host', 'a'],
+    ['cookie', 'session=1; theme=dark'],
+  ]);
 });

@@ -1,3 +1,5 @@
+import { withoutPreviewCookie } from './preview.ts';
+
 // Header rewriting at the proxy boundary. Works on Node's flat raw header arrays ([name, value, name, value, ...])
 // to avoid building objects per request.
 
@@ -19,6 +21,8 @@ const REPLACED_ON_REQUEST = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-
 export interface ForwardedFor {
   readonly clientIp: string;
   readonly proto: 'http' | 'https';
+  /** The app's preview header: never forwarded, whatever it carries. */
+  readonly previewHeader: string | null;
 }
 
 /**
@@ -26,6 +30,8 @@ export interface ForwardedFor {
  * `X-Forwarded-For` extended with the client's address, `X-Forwarded-Proto` and `-Host` set.
  */
 export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedFor): string[] {
+  // Only apps with preview pay for the extra checks.
+  if (fwd.previewHeader !== null) raw = withoutPreviewFields(raw, fwd.previewHeader);
   const named = connectionTokens(raw);
   const out: string[] = [];
   let priorFor: string | null = null;
@@ -53,6 +59,22 @@ export function clientResponseHeaders(raw: readonly Buffer[] | readonly string[]
     const lower = strings[i]!.toLowerCase();
     if (HOP_BY_HOP.has(lower) || (named !== null && named.has(lower))) continue;
     out.push(strings[i]!, strings[i + 1]!);
+  }
+  return out;
+}
+
+/** The request's fields without the preview header, and without the preview cookie inside Cookie. */
+function withoutPreviewFields(raw: readonly string[], header: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (lower === header) continue;
+    if (lower === 'cookie') {
+      const kept = withoutPreviewCookie(raw[i + 1]!);
+      if (kept !== null) out.push(raw[i]!, kept);
+      continue;
+    }
+    out.push(raw[i]!, raw[i + 1]!);
   }
   return out;
 }

@@ -132,3 +132,18 @@ async function waitFor(condition: () => boolean, ms = 3_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+test('each public request is recorded once for its environment, with its status; preview traffic is not', async (t) => {
+  const seen: string[] = [];
+  const stats = { forEnv: (app: string, color: string) => ({ record: (status: number) => void seen.push(`${app}/${color} ${status}`) }) };
+  const ok = await startUpstream(t, 'ok');
+  const broken = await startUpstream(t, 'broken', (_req, res) => res.writeHead(500).end());
+  const h = await startProxy(t, { stats });
+  h.route('blue', [ok.url], [broken.url], { preview: { header: 'x-p', secret: 'preview-secret-0123456789' } });
+  for (let i = 0; i < 3; i++) await (await request(h.url)).body.dump();
+  await (await request(h.url, { headers: { 'x-p': 'preview-secret-0123456789' } })).body.dump();
+  h.route('green', [ok.url], [broken.url]);
+  await (await request(h.url)).body.dump();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(seen, ['web/blue 200', 'web/blue 200', 'web/blue 200', 'web/green 500']);
+});

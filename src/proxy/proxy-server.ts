@@ -3,49 +3,36 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { ListenAddress } from '../config/config.ts';
 import { CutoverError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import type { TargetRegistry } from '../pool/target-registry.ts';
+import type { DataPath } from './data-path.ts';
 import { Forward, type ForwardFailureSink } from './forward.ts';
 import { upstreamRequestHeaders } from './headers.ts';
-import { EMPTY_ROUTE_TABLE, type RouteTable } from './route-table.ts';
-import { Router, targetSpecs, type RoutedApp } from './router.ts';
+import { handlePreviewPath, wantsPreview } from './preview.ts';
+import type { RoutedApp, RoutedEnv } from './router.ts';
 
 export interface ProxyServerOptions {
   readonly listen: ListenAddress;
-  readonly registry: TargetRegistry;
+  readonly dataPath: DataPath;
   readonly log: Logger;
+  /** `public` routes to each app's live environment; `preview` always to one app's candidate. */
+  readonly mode: { readonly kind: 'public' } | { readonly kind: 'preview'; readonly app: string };
 }
 
 const KEEP_ALIVE_MS = 65_000;
-const NO_APP = new CutoverError('NO_APP', 404, 'no app is configured for this host');
 const SHUTDOWN_POLL_MS = 50;
+const NO_APP = new CutoverError('NO_APP', 404, 'no app is configured for this host');
+const NO_CANDIDATE = new CutoverError('NO_CANDIDATE', 503, 'there is no candidate environment to preview');
 
 /**
- * The public listener. It reads one compiled route table per request and never writes it; `apply` swaps in the
- * next one with a single assignment, which is what makes a switch atomic for every request that starts after it.
+ * A listener of the data path. It reads the data path's compiled route table once per request and never writes
+ * it; a switch swaps that table in one assignment, so every request that starts after it goes to the new
+ * environment.
  */
 export class ProxyServer implements ForwardFailureSink {
   private readonly server: Server;
-  private router: Router;
-  private table: RouteTable = EMPTY_ROUTE_TABLE;
 
   constructor(private readonly options: ProxyServerOptions) {
-    this.router = new Router(EMPTY_ROUTE_TABLE, options.registry);
     this.server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, this.handle);
     this.server.on('clientError', onClientError);
-  }
-
-  get generation(): number {
-    return this.table.generation;
-  }
-
-  /** Makes `table` the one every new request is routed by. */
-  apply(table: RouteTable): void {
-    const previous = this.table;
-    const drainMs = (app: string) => table.apps.find((a) => a.name === app)?.drainMs ?? 0;
-    this.options.registry.sync(targetSpecs(table), drainMs);
-    this.router = new Router(table, this.options.registry);
-    this.table = table;
-    this.drainLeftLive(previous, table);
   }
 
   address(): AddressInfo {
@@ -56,12 +43,12 @@ export class ProxyServer implements ForwardFailureSink {
     const { host, port } = this.options.listen;
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => {
+      this.server.listen(port, host === '' ? undefined : host, () => {
         this.server.off('error', reject);
         resolve();
       });
     });
-    return this.server.address() as AddressInfo;
+    return this.address();
   }
 
   /** Stops accepting, lets requests in flight finish for up to `drainMs`, then closes what is left. */
@@ -83,28 +70,49 @@ export class ProxyServer implements ForwardFailureSink {
   }
 
   private readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const app = this.router.match(req.headers.host);
+    const router = this.options.dataPath.router;
+    const mode = this.options.mode;
+    const app = mode.kind === 'public' ? router.match(req.headers.host) : router.byName(mode.app);
     if (app === null) return sendError(res, NO_APP);
-    const env = app.live;
-    if (env === null) return sendError(res, new CutoverError('NOT_DEPLOYED', 503, `app "${app.name}" has nothing live yet`));
+    if (app.gate.paused) return this.hold(req, res, app);
+    if (mode.kind === 'preview') return this.forward(req, res, app, app.candidate, NO_CANDIDATE, false);
+    if (app.preview !== null) {
+      if (handlePreviewPath(req, res, app.preview)) return;
+      if (app.candidate !== null && wantsPreview(req, app.preview)) return this.forward(req, res, app, app.candidate, NO_CANDIDATE, false);
+    }
+    this.forward(req, res, app, app.live, notDeployed(app), true);
+  };
+
+  private forward(req: IncomingMessage, res: ServerResponse, app: RoutedApp, env: RoutedEnv | null, missing: CutoverError, counted: boolean): void {
+    if (env === null) return sendError(res, missing);
     const socket = req.socket;
     const headers = upstreamRequestHeaders(req.rawHeaders, {
       clientIp: socket.remoteAddress ?? '',
       proto: (socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+      previewHeader: app.preview?.header ?? null,
     });
-    new Forward(req, res, app, env, headers, hasBody(req), this).start();
-  };
-
-  /** The environment that stopped being live finishes its requests on its old pools; new ones get fresh pools. */
-  private drainLeftLive(previous: RouteTable, next: RouteTable): void {
-    for (const before of previous.apps) {
-      const after = next.apps.find((a) => a.name === before.name);
-      if (before.live === null || after === undefined || after.live === before.live) continue;
-      for (const url of after.envs[before.live].targets) {
-        void this.options.registry.get(after.name, before.live, url)?.recyclePool(after.drainMs);
-      }
-    }
+    const recorder = counted ? env.recorder : null;
+    new Forward(req, res, { app, env, headers, hasBody: hasBody(req), failures: this, recorder }).start();
   }
+
+  /** While the app is paused the request waits; it is routed by whatever table is current when it resumes. */
+  private hold(req: IncomingMessage, res: ServerResponse, app: RoutedApp): void {
+    app.gate.hold(
+      {
+        res,
+        go: () => this.handle(req, res),
+        refuse: (seconds) => {
+          res.setHeader('retry-after', String(seconds));
+          sendError(res, new CutoverError('PAUSED', 503, `app "${app.name}" is paused and its queue is full`));
+        },
+      },
+      Date.now(),
+    );
+  }
+}
+
+function notDeployed(app: RoutedApp): CutoverError {
+  return new CutoverError('NOT_DEPLOYED', 503, `app "${app.name}" has nothing live yet`);
 }
 
 /** RFC 9112 §6.3: a request has a body only when it says so with Content-Length or Transfer-Encoding. */

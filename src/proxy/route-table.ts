@@ -16,6 +16,10 @@ export interface AppRoute {
   readonly live: Color | null;
   readonly drainMs: number;
   readonly envs: { readonly blue: EnvRoute; readonly green: EnvRoute };
+  /** Null when the app has no preview. The secret travels with the table so that any data path can check it. */
+  readonly preview: { readonly header: string; readonly secret: string } | null;
+  /** While paused, new requests are held until this time (epoch ms) or until the app resumes. */
+  readonly pausedUntil: number | null;
 }
 
 export interface EnvRoute {
@@ -32,20 +36,23 @@ export function buildRouteTable(
   generation: number,
   apps: readonly AppRecord[],
   configs: Readonly<Record<string, AppConfig>>,
+  pausedUntil: (app: string) => number | null = () => null,
 ): RouteTable {
   const routes = apps
     .filter((app) => configs[app.name] !== undefined)
-    .map((app) => appRoute(app, configs[app.name]!));
+    .map((app) => appRoute(app, configs[app.name]!, pausedUntil(app.name)));
   return deepFreeze({ generation, apps: routes });
 }
 
-function appRoute(app: AppRecord, config: AppConfig): AppRoute {
+function appRoute(app: AppRecord, config: AppConfig, pausedUntil: number | null): AppRoute {
   return {
     name: app.name,
     hosts: [...config.hosts],
     live: app.live,
     drainMs: config.drainMs,
     envs: { blue: envRoute(app.envs.blue), green: envRoute(app.envs.green) },
+    preview: config.preview === null ? null : { header: config.preview.header, secret: config.preview.secret },
+    pausedUntil,
   };
 }
 

@@ -1,19 +1,27 @@
 import type { Color } from '../core/types.ts';
 import type { Target } from '../pool/target.ts';
 import type { TargetRegistry, TargetSpec } from '../pool/target-registry.ts';
+import type { PauseGate } from './pause-gate.ts';
+import { previewAccess, type PreviewAccess } from './preview.ts';
 import type { AppRoute, RouteTable } from './route-table.ts';
+import type { TrafficRecorder, TrafficStats } from './traffic.ts';
 
 /** One environment as the data path sees it: live objects, not URLs. */
 export interface RoutedEnv {
   readonly color: Color;
   readonly version: string | null;
   readonly targets: readonly Target[];
+  /** Null for environments whose traffic is not counted. */
+  readonly recorder: TrafficRecorder | null;
 }
 
 export interface RoutedApp {
   readonly name: string;
   readonly live: RoutedEnv | null;
   readonly candidate: RoutedEnv | null;
+  readonly preview: PreviewAccess | null;
+  /** Lives across route tables, so requests held by a pause survive the table that resumes it. */
+  readonly gate: PauseGate;
   /** Rotates the balancer's starting point so equal targets share load. */
   cursor: number;
 }
@@ -25,15 +33,21 @@ export interface RoutedApp {
 export class Router {
   readonly generation: number;
   private readonly byHost = new Map<string, RoutedApp>();
+  private readonly byApp = new Map<string, RoutedApp>();
   private readonly fallback: RoutedApp | null = null;
 
-  constructor(table: RouteTable, registry: TargetRegistry) {
+  constructor(table: RouteTable, registry: TargetRegistry, parts: RouterParts) {
     this.generation = table.generation;
     for (const route of table.apps) {
-      const app = compileApp(route, registry);
+      const app = compileApp(route, registry, parts);
+      this.byApp.set(route.name, app);
       if (route.hosts.length === 0) this.fallback = app;
       for (const host of route.hosts) this.byHost.set(host, app);
     }
+  }
+
+  byName(name: string): RoutedApp | null {
+    return this.byApp.get(name) ?? null;
   }
 
   /** The app for a Host header value (any case, with or without a port); the default app when none matches. */
@@ -44,6 +58,12 @@ export class Router {
     }
     return this.fallback;
   }
+}
+
+/** What the data path keeps across route tables and lends to each compiled app. */
+export interface RouterParts {
+  readonly stats: TrafficStats | null;
+  gate(app: string): PauseGate;
 }
 
 /** Every target a route table needs, for the registry to create and probe. */
@@ -57,15 +77,25 @@ export function targetSpecs(table: RouteTable): TargetSpec[] {
   return specs;
 }
 
-function compileApp(route: AppRoute, registry: TargetRegistry): RoutedApp {
-  const env = (color: Color | null): RoutedEnv | null => {
+function compileApp(route: AppRoute, registry: TargetRegistry, parts: RouterParts): RoutedApp {
+  const env = (color: Color | null, counted: boolean): RoutedEnv | null => {
     if (color === null) return null;
     const r = route.envs[color];
     const targets = r.targets.map((url) => registry.get(route.name, color, url)).filter((t) => t !== undefined);
-    return { color, version: r.version, targets };
+    const recorder = counted && parts.stats !== null ? parts.stats.forEnv(route.name, color) : null;
+    return { color, version: r.version, targets, recorder };
   };
-  const candidateColor = route.live === null ? null : route.live === 'blue' ? 'green' : 'blue';
-  return { name: route.name, live: env(route.live), candidate: env(candidateColor), cursor: 0 };
+  // Before anything is live, the candidate is whichever environment has targets (the first deployment).
+  const candidateColor = route.live === null ? (route.envs.blue.targets.length > 0 ? 'blue' : 'green') : route.live === 'blue' ? 'green' : 'blue';
+  const preview = route.preview === null ? null : previewAccess(route.name, route.preview.header, route.preview.secret);
+  return {
+    name: route.name,
+    live: env(route.live, true),
+    candidate: env(candidateColor, false),
+    preview,
+    gate: parts.gate(route.name),
+    cursor: 0,
+  };
 }
 
 function normalizeHost(host: string): string {

@@ -5,8 +5,10 @@ import { silentLogger } from '../../src/core/logger.ts';
 import type { Color } from '../../src/core/types.ts';
 import { TargetRegistry } from '../../src/pool/target-registry.ts';
 import type { Target } from '../../src/pool/target.ts';
+import { DataPath } from '../../src/proxy/data-path.ts';
 import { ProxyServer } from '../../src/proxy/proxy-server.ts';
 import type { RouteTable } from '../../src/proxy/route-table.ts';
+import type { TrafficStats } from '../../src/proxy/traffic.ts';
 
 export const FAST_HEALTH: HealthConfig = {
   path: '/healthz',
@@ -17,18 +19,25 @@ export const FAST_HEALTH: HealthConfig = {
   deadlineMs: 5_000,
 };
 
+export interface RouteOptions {
+  readonly drainMs?: number;
+  readonly preview?: { header: string; secret: string } | null;
+  readonly pausedUntil?: number | null;
+}
+
 export interface ProxyHarness {
+  readonly dataPath: DataPath;
   readonly proxy: ProxyServer;
   readonly registry: TargetRegistry;
   readonly url: string;
   generation: number;
-  route(live: Color | null, blue: string[], green: string[], drainMs?: number): void;
+  route(live: Color | null, blue: string[], green: string[], options?: RouteOptions): void;
   target(color: Color, url: string): Target;
 }
 
 export async function startProxy(
   t: TestContext,
-  settings: { responseTimeoutMs?: number; health?: HealthConfig } = {},
+  settings: { responseTimeoutMs?: number; health?: HealthConfig; stats?: TrafficStats } = {},
 ): Promise<ProxyHarness> {
   const registry = new TargetRegistry({
     listener: { onTargetHealth: () => {} },
@@ -39,19 +48,21 @@ export async function startProxy(
       responseTimeoutMs: settings.responseTimeoutMs ?? 10_000,
     }),
   });
-  const proxy = new ProxyServer({ listen: { host: '127.0.0.1', port: 0 }, registry, log: silentLogger });
+  const dataPath = new DataPath({ registry, stats: settings.stats ?? null });
+  const proxy = new ProxyServer({ listen: { host: '127.0.0.1', port: 0 }, dataPath, log: silentLogger, mode: { kind: 'public' } });
   const address = await proxy.listen();
   t.after(async () => {
     await proxy.close(100);
     await registry.close(100);
   });
   const harness: ProxyHarness = {
+    dataPath,
     proxy,
     registry,
     url: `http://127.0.0.1:${address.port}`,
     generation: 0,
-    route(live, blue, green, drainMs = 5_000) {
-      proxy.apply(table(++harness.generation, live, blue, green, drainMs));
+    route(live, blue, green, options = {}) {
+      dataPath.apply(table(++harness.generation, live, blue, green, options));
     },
     target(color, url) {
       const found = registry.get('web', color, url);
@@ -62,7 +73,7 @@ export async function startProxy(
   return harness;
 }
 
-function table(generation: number, live: Color | null, blue: string[], green: string[], drainMs: number): RouteTable {
+function table(generation: number, live: Color | null, blue: string[], green: string[], options: RouteOptions): RouteTable {
   return {
     generation,
     apps: [
@@ -70,7 +81,9 @@ function table(generation: number, live: Color | null, blue: string[], green: st
         name: 'web',
         hosts: [],
         live,
-        drainMs,
+        drainMs: options.drainMs ?? 5_000,
+        preview: options.preview ?? null,
+        pausedUntil: options.pausedUntil ?? null,
         envs: {
           blue: { color: 'blue', version: 'v1', targets: blue },
           green: { color: 'green', version: 'v2', targets: green },

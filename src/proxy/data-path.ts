@@ -1,0 +1,66 @@
+import type { TargetRegistry } from '../pool/target-registry.ts';
+import { PauseGate } from './pause-gate.ts';
+import { EMPTY_ROUTE_TABLE, type RouteTable } from './route-table.ts';
+import { Router, targetSpecs } from './router.ts';
+import type { TrafficStats } from './traffic.ts';
+
+export interface DataPathOptions {
+  readonly registry: TargetRegistry;
+  readonly stats: TrafficStats | null;
+}
+
+/**
+ * What every listener routes by: the compiled route table, swapped in one assignment by `apply`, plus what lives
+ * across tables (targets with their pools and probes, pause gates). The public listener and any preview listener
+ * share one.
+ */
+export class DataPath {
+  router: Router;
+  private table: RouteTable = EMPTY_ROUTE_TABLE;
+  private readonly gates = new Map<string, PauseGate>();
+
+  constructor(private readonly options: DataPathOptions) {
+    this.router = new Router(EMPTY_ROUTE_TABLE, options.registry, this.parts());
+  }
+
+  get generation(): number {
+    return this.table.generation;
+  }
+
+  /** Makes `table` the one every new request is routed by. */
+  apply(table: RouteTable): void {
+    const previous = this.table;
+    const drainMs = (app: string) => table.apps.find((a) => a.name === app)?.drainMs ?? 0;
+    this.options.registry.sync(targetSpecs(table), drainMs);
+    this.router = new Router(table, this.options.registry, this.parts());
+    this.table = table;
+    this.drainLeftLive(previous, table);
+    for (const app of table.apps) this.gate(app.name).set(app.pausedUntil);
+  }
+
+  /** Requests held by paused apps, for status. */
+  held(app: string): number {
+    return this.gates.get(app)?.waiting ?? 0;
+  }
+
+  private gate(app: string): PauseGate {
+    let gate = this.gates.get(app);
+    if (gate === undefined) this.gates.set(app, (gate = new PauseGate()));
+    return gate;
+  }
+
+  private parts() {
+    return { stats: this.options.stats, gate: (app: string) => this.gate(app) };
+  }
+
+  /** The environment that stopped being live finishes its requests on its old pools; new ones get fresh pools. */
+  private drainLeftLive(previous: RouteTable, next: RouteTable): void {
+    for (const before of previous.apps) {
+      const after = next.apps.find((a) => a.name === before.name);
+      if (before.live === null || after === undefined || after.live === before.live) continue;
+      for (const url of after.envs[before.live].targets) {
+        void this.options.registry.get(after.name, before.live, url)?.recyclePool(after.drainMs);
+      }
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import type { ServerResponse } from 'node:http';
+
+/** A request held while its app is paused: `go` continues it, `refuse` answers it 503. */
+export interface HeldRequest {
+  readonly res: ServerResponse;
+  go(): void;
+  refuse(retryAfterSeconds: number): void;
+}
+
+export const MAX_HELD_REQUESTS = 1_000;
+
+/**
+ * Holds an app's new requests while it is paused (for a migration that needs a quiet moment) and releases them
+ * in arrival order when it resumes. The queue is bounded; past it a request is refused with 503 and Retry-After
+ * rather than held. The pause itself is bounded by its `until` time, after which the controller resumes the app.
+ */
+export class PauseGate {
+  private until: number | null = null;
+  private readonly held: HeldRequest[] = [];
+
+  constructor(private readonly maxHeld = MAX_HELD_REQUESTS) {}
+
+  get paused(): boolean {
+    return this.until !== null;
+  }
+
+  get waiting(): number {
+    return this.held.length;
+  }
+
+  /** Pauses until `until` (epoch ms), or resumes and releases everything held when `until` is null. */
+  set(until: number | null): void {
+    this.until = until;
+    if (until === null) this.release();
+  }
+
+  /** Holds `request`, or refuses it when the queue is full. */
+  hold(request: HeldRequest, now: number): void {
+    if (this.held.length >= this.maxHeld) {
+      request.refuse(Math.max(1, Math.ceil(((this.until ?? now) - now) / 1000)));
+      return;
+    }
+    this.held.push(request);
+    request.res.once('close', () => {
+      const i = this.held.indexOf(request);
+      if (i >= 0) this.held.splice(i, 1);
+    });
+  }
+
+  private release(): void {
+    const released = this.held.splice(0, this.held.length);
+    for (const request of released) request.go();
+  }
+}
