@@ -9,7 +9,11 @@ import type { Logger } from './core/logger.ts';
 import { Controller } from './deploy/controller.ts';
 import { TargetRegistry } from './pool/target-registry.ts';
 import type { Target, TargetListener } from './pool/target.ts';
-import { ProxyServer } from './proxy/proxy-server.ts';
+import { DriverFactory } from './drivers/driver-factory.ts';
+import type { DriverListener, InstanceEvent } from './drivers/environment-driver.ts';
+import { DataPath } from './proxy/data-path.ts';
+import { Listeners } from './proxy/listeners.ts';
+import { StatsRegistry } from './stats/stats-registry.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
 import type { StateStore } from './store/state-store.ts';
 
@@ -36,8 +40,10 @@ export class Cutover {
     readonly events: EventHub,
     readonly store: StateStore,
     readonly registry: TargetRegistry,
-    readonly proxy: ProxyServer,
+    readonly dataPath: DataPath,
+    readonly listeners: Listeners,
     readonly controller: Controller,
+    readonly drivers: DriverFactory,
   ) {
     this.admin = new AdminServer({
       config: settings.config.admin,
@@ -46,12 +52,14 @@ export class Cutover {
       events,
       log: log.child({ part: 'admin' }),
       reload: () => this.reload(),
+      held: (app) => dataPath.held(app),
     });
   }
 
   /**
-   * Restores the route table from the store and starts health checks before the public listener accepts its
-   * first connection, so a restart (also after kill -9) serves the same live environment at once.
+   * Restores the route table from the store, brings the environments back through their drivers and starts health
+   * checks before the public listener accepts its first connection, so a restart (also after kill -9) serves the
+   * same live environment at once.
    */
   static async start(options: CutoverOptions): Promise<Cutover> {
     const log = options.log ?? createLogger();
@@ -60,12 +68,11 @@ export class Cutover {
     const events = new EventHub(clock.now);
     const store = await SqliteStore.open(settings.config.state.sqlite);
     const alarm = new HealthAlarm(log, events);
-    const registry = new TargetRegistry({
-      listener: alarm,
-      clock: clock.now,
-      settings: (app) => targetSettings(settings.config, app),
-    });
-    const proxy = new ProxyServer({ listen: settings.config.listen, registry, log: log.child({ part: 'proxy' }) });
+    const registry = new TargetRegistry({ listener: alarm, clock: clock.now, settings: (app) => targetSettings(settings.config, app) });
+    const stats = new StatsRegistry({ clock });
+    const dataPath = new DataPath({ registry, stats });
+    const listeners = new Listeners(settings.config, dataPath, log.child({ part: 'proxy' }));
+    const drivers = new DriverFactory({ config: settings.config, listener: alarm, log });
     const controller = await Controller.start({
       config: settings.config,
       store,
@@ -73,17 +80,21 @@ export class Cutover {
       events,
       clock,
       log: log.child({ part: 'controller' }),
-      routes: { onRouteTable: (table) => proxy.apply(table) },
+      stats,
+      driverFor: (app) => drivers.create(app),
+      previewRoute: (app) => listeners.previewRoute(settings.config.apps[app]),
+      routes: { onRouteTable: (table) => dataPath.apply(table) },
     });
+    await drivers.reapOrphans();
     alarm.watch(controller, registry);
-    const cutover = new Cutover(settings, log, events, store, registry, proxy, controller);
+    const cutover = new Cutover(settings, log, events, store, registry, dataPath, listeners, controller, drivers);
     await cutover.admin.listen();
-    await proxy.listen();
+    await listeners.listen();
     return cutover;
   }
 
   get proxyUrl(): string {
-    return addressUrl(this.proxy.address());
+    return this.listeners.publicUrl;
   }
 
   get adminUrl(): string {
@@ -107,17 +118,18 @@ export class Cutover {
   /** Stops accepting, lets requests in flight finish for up to the longest drain, then closes everything. */
   async stop(): Promise<void> {
     const drainMs = Math.max(0, ...Object.values(this.settings.config.apps).map((a) => a.drainMs));
-    await this.proxy.close(drainMs);
+    await this.listeners.close(drainMs);
     await this.admin.close();
     await this.controller.stop();
+    await this.drivers.close();
     await this.registry.close(0);
     await this.store.close();
   }
 }
 
 function addressUrl(address: { address: string; port: number }): string {
-  const host = address.address.includes(':') ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
+  const host = address.address === '::' || address.address === '0.0.0.0' ? '127.0.0.1' : address.address;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }
 
 export function createLogger(level = process.env.CUTOVER_LOG_LEVEL ?? 'info'): Logger {
@@ -126,7 +138,7 @@ export function createLogger(level = process.env.CUTOVER_LOG_LEVEL ?? 'info'): L
 }
 
 /** Logs and emits every target health change, and raises it loudly when a whole live environment is failing. */
-class HealthAlarm implements TargetListener {
+class HealthAlarm implements TargetListener, DriverListener {
   private controller: Controller | null = null;
   private registry: TargetRegistry | null = null;
 
@@ -145,6 +157,12 @@ class HealthAlarm implements TargetListener {
       this.log.error({ app, env: color }, 'every live target is failing its health checks; still sending traffic to them');
       this.events.emit({ type: 'app.unhealthy', app, env: color, reason });
     }
+  }
+
+  onInstanceEvent(event: InstanceEvent): void {
+    const level = event.kind === 'restarted' ? 'info' : 'warn';
+    this.log[level]({ app: event.app, env: event.color, target: event.url, detail: event.detail }, `instance ${event.kind}`);
+    this.events.emit({ type: `instance.${event.kind}`, app: event.app, env: event.color, target: event.url, detail: event.detail });
   }
 
   private liveAllDown(app: string, color: string): boolean {

@@ -16,7 +16,8 @@ test('errors are JSON with a code and a fitting status', async (t) => {
     { desc: 'targets not a list', method: 'POST', path: '/api/apps/web/deployments', body: { version: 'v1', targets: 'x' }, status: 400, code: 'BAD_REQUEST' },
     { desc: 'nothing to switch to', method: 'POST', path: '/api/apps/web/switch', body: {}, status: 409, code: 'NO_CANDIDATE' },
     { desc: 'nothing to roll back', method: 'POST', path: '/api/apps/web/rollback', body: {}, status: 409, code: 'NO_STANDBY' },
-    { desc: 'pause is not built yet', method: 'POST', path: '/api/apps/web/pause', body: {}, status: 501, code: 'NOT_BUILT' },
+    { desc: 'a pause of no length', method: 'POST', path: '/api/apps/web/pause', body: { maxMs: 'long' }, status: 400, code: 'BAD_REQUEST' },
+    { desc: 'resume when not paused', method: 'POST', path: '/api/apps/web/resume', body: {}, status: 409, code: 'NOT_PAUSED' },
     { desc: 'unknown deployment', method: 'GET', path: '/api/apps/web/deployments/x', status: 404, code: 'NOT_FOUND' },
   ] as const;
   for (const c of cases) {

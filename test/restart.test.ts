@@ -61,6 +61,9 @@ test('a deployment interrupted by kill -9 is failed cleanly on restart, live unt
     version: 'v2',
     targets: [never.url],
   });
+  for (let phase = ''; phase !== 'health-gate'; await new Promise((r) => setTimeout(r, 10))) {
+    phase = (await callApi<{ phase: string }>(first.adminUrl, 'GET', `/api/apps/web/deployments/${started.body.deployment.id}`)).body.phase;
+  }
   first.child.kill('SIGKILL');
   await new Promise((resolve) => first.child.once('exit', resolve));
 

@@ -8,6 +8,7 @@ import type { Controller } from '../deploy/controller.ts';
 import type { TargetStatusSource } from './app-status.ts';
 import { TokenGuard } from './auth.ts';
 import { serveEvents } from './event-stream.ts';
+import { serveLogs } from './logs-route.ts';
 import { matchRoute, type RouteContext } from './routes.ts';
 
 export interface AdminServerOptions {
@@ -18,6 +19,8 @@ export interface AdminServerOptions {
   readonly log: Logger;
   /** Re-reads the config file and applies it; rejects with ConfigError keeping the running config. */
   readonly reload: () => Promise<unknown>;
+  /** Requests a paused app holds right now. */
+  readonly held: (app: string) => number;
 }
 
 /**
@@ -63,6 +66,11 @@ export class AdminServer {
       if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
       this.guard.check(req);
       if (req.method === 'GET' && url.pathname === '/api/events') return serveEvents(req, res, url, this.options.events);
+      const logs = /^\/api\/apps\/([^/]+)\/logs$/.exec(url.pathname);
+      if (req.method === 'GET' && logs !== null) {
+        const app = this.options.controller.app(decodeURIComponent(logs[1]!));
+        return await serveLogs(req, res, url, app.options.driver, app.name);
+      }
       const route = matchRoute(req.method ?? 'GET', url.pathname);
       if (route === null) throw new NotFoundError(`no such endpoint: ${req.method} ${url.pathname}`);
       const ctx: RouteContext = { ...this.options, req, url, params: route.params };

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { CutoverError } from '../core/errors.ts';
+import { BadRequestError } from '../core/errors.ts';
+import { DEFAULT_PAUSE_MS } from '../deploy/app-controller.ts';
 import type { EventHub } from '../core/events.ts';
 import type { Controller } from '../deploy/controller.ts';
 import { appStatus, type TargetStatusSource } from './app-status.ts';
@@ -14,6 +15,7 @@ export interface RouteContext {
   readonly targets: TargetStatusSource;
   readonly events: EventHub;
   readonly reload: () => Promise<unknown>;
+  readonly held: (app: string) => number;
 }
 
 export interface RouteResult {
@@ -29,15 +31,15 @@ const MAX_HISTORY = 500;
 
 /** The admin API's endpoints, as in DESIGN.md. `:name` segments become params. */
 const ROUTES: readonly [method: string, pattern: string, handler: Handler][] = [
-  ['GET', '/api/apps', async (c) => ok(c.controller.list().map((a) => appStatus(a, c.controller.appConfig(a.name), c.targets)))],
+  ['GET', '/api/apps', async (c) => ok(c.controller.list().map((a) => appStatus(a, c.controller.appConfig(a.name), c.targets, c.held(a.name))))],
   ['GET', '/api/apps/:app', async (c) => ok(statusOf(c))],
   ['POST', '/api/apps/:app/deployments', deploy],
   ['GET', '/api/apps/:app/deployments', history],
   ['GET', '/api/apps/:app/deployments/:id', deployment],
   ['POST', '/api/apps/:app/switch', (c) => flip(c, 'switch')],
   ['POST', '/api/apps/:app/rollback', (c) => flip(c, 'rollback')],
-  ['POST', '/api/apps/:app/pause', notBuilt('pause')],
-  ['POST', '/api/apps/:app/resume', notBuilt('resume')],
+  ['POST', '/api/apps/:app/pause', pause],
+  ['POST', '/api/apps/:app/resume', resume],
   ['POST', '/api/reload', async (c) => ok({ reloaded: true, ...((await c.reload()) as object) })],
   ['GET', '/metrics', async (c) => ({ status: 200, body: metricsText(c.controller, c.targets), contentType: 'text/plain; version=0.0.4' })],
 ];
@@ -85,14 +87,23 @@ async function flip(c: RouteContext, action: 'switch' | 'rollback'): Promise<Rou
 
 function statusOf(c: RouteContext) {
   const app = c.controller.app(c.params.app!);
-  return appStatus(app, c.controller.appConfig(app.name), c.targets);
+  return appStatus(app, c.controller.appConfig(app.name), c.targets, c.held(app.name));
 }
 
-function notBuilt(verb: string): Handler {
-  return async (c) => {
-    c.controller.app(c.params.app!);
-    throw new CutoverError('NOT_BUILT', 501, `${verb} is not built yet in this version of cutover`);
-  };
+async function pause(c: RouteContext): Promise<RouteResult> {
+  const app = c.controller.app(c.params.app!);
+  const body = await readJsonBody(c.req);
+  const maxMs = body.maxMs === undefined ? DEFAULT_PAUSE_MS : body.maxMs;
+  if (typeof maxMs !== 'number') throw new BadRequestError('"maxMs" must be a number of milliseconds');
+  app.pauseTraffic(maxMs, field.optionalString(body, 'who', 'api'));
+  return ok(statusOf(c));
+}
+
+async function resume(c: RouteContext): Promise<RouteResult> {
+  const app = c.controller.app(c.params.app!);
+  const body = await readJsonBody(c.req);
+  app.resumeTraffic(field.optionalString(body, 'who', 'api'));
+  return ok(statusOf(c));
 }
 
 function ok(body: unknown): RouteResult {

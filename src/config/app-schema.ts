@@ -1,14 +1,27 @@
 // Validation of `apps:`: each app's settings, then the rules across apps (a host belongs to one app; at most one
-// app goes without hosts and takes every request no other app claims).
+// app goes without hosts and takes every request no other app claims; no two previews share a listener).
 
-import type { AppConfig, DriverConfig, HealthConfig } from './config.ts';
-import { DEFAULT_DRAIN_MS, DEFAULT_DRIVER, DEFAULT_HEALTH, DEFAULT_SWITCH } from './defaults.ts';
+import { readAnalysis } from './analysis-schema.ts';
+import type { AppConfig, HealthConfig, ListenAddress } from './config.ts';
+import { DEFAULT_DRAIN_MS, DEFAULT_HEALTH, DEFAULT_STANDBY_MS, DEFAULT_SWITCH } from './defaults.ts';
+import { readDriver } from './driver-schema.ts';
 import { formatDuration } from './duration.ts';
-import { closestWord, joinPath, notBuiltMessage } from './keys.ts';
+import { readHooks, readWebhooks } from './hooks-schema.ts';
+import { joinPath } from './keys.ts';
 import { isHostName } from './listen-address.ts';
+import { checkPreviewListenersAcrossApps, readPreview } from './preview-schema.ts';
 import { type ConfigReader, isAbsent, isMapping } from './reader.ts';
+import { readVerify } from './verify-schema.ts';
 
-export function readApps(raw: unknown, r: ConfigReader): Record<string, AppConfig> {
+/** What apps are read against: where relative paths start, and the listeners a preview must not take. */
+export interface AppContext {
+  /** The config file's directory (the working directory for a config from code). */
+  readonly baseDir: string;
+  readonly listen: ListenAddress;
+  readonly adminListen: ListenAddress;
+}
+
+export function readApps(raw: unknown, r: ConfigReader, context: AppContext): Record<string, AppConfig> {
   if (isAbsent(raw)) return {};
   if (!isMapping(raw)) {
     r.problem('apps', 'must be a mapping of app names to their settings');
@@ -18,12 +31,13 @@ export function readApps(raw: unknown, r: ConfigReader): Record<string, AppConfi
   for (const [name, value] of Object.entries(raw)) {
     const named = APP_NAME.test(name);
     if (!named) r.problem(`apps.${name}`, APP_NAME_RULE);
-    const app = readApp(name, value, r);
+    const app = readApp(name, value, r, context);
     // A bad name is still read through, so its other problems are listed too, but never stored: `__proto__`
     // would otherwise replace the object's prototype.
     if (named) apps[name] = app;
   }
   checkHostsAcrossApps(apps, r);
+  checkPreviewListenersAcrossApps(apps, r);
   return apps;
 }
 
@@ -32,26 +46,47 @@ const APP_NAME_RULE =
   'is not a valid app name: use lower-case letters, digits and dashes, start with a letter or digit, at most 63 characters';
 
 const APP_KEYS = {
-  known: ['hosts', 'driver', 'health', 'switch', 'drain'],
-  notBuilt: ['verify', 'preview', 'analysis', 'drainJitter', 'standby', 'hooks', 'webhooks'],
+  known: [
+    'hosts', 'driver', 'health', 'switch', 'drain', 'verify', 'preview', 'analysis', 'standby', 'hooks', 'webhooks',
+  ],
+  notBuilt: ['drainJitter'],
 };
 const HEALTH_KEYS = { known: ['path', 'interval', 'timeout', 'healthy', 'unhealthy', 'deadline'] };
-const DRIVERS = ['static'] as const;
-const DRIVER_KEYS = { known: [...DRIVERS], notBuilt: ['process', 'container'] };
 const SWITCH_MODES = ['auto', 'manual'] as const;
 const NOT_A_HOST = '(not a host)';
 
-function readApp(name: string, raw: unknown, r: ConfigReader): AppConfig {
+function readApp(name: string, raw: unknown, r: ConfigReader, context: AppContext): AppConfig {
   const path = `apps.${name}`;
   const app = r.section(raw, path, APP_KEYS);
-  return {
+  const listeners = [
+    { name: 'listen', address: context.listen },
+    { name: 'admin.listen', address: context.adminListen },
+  ];
+  const config: AppConfig = {
     name,
     hosts: readHosts(app.hosts, `${path}.hosts`, r),
-    driver: readDriver(app.driver, `${path}.driver`, r),
+    driver: readDriver(app.driver, `${path}.driver`, r, context.baseDir),
     health: readHealth(app.health, `${path}.health`, r),
     switch: r.choice(app.switch, `${path}.switch`, SWITCH_MODES, DEFAULT_SWITCH),
     drainMs: r.duration(app.drain, `${path}.drain`, DEFAULT_DRAIN_MS, { allowZero: true }),
+    verify: readVerify(app.verify, `${path}.verify`, r),
+    preview: readPreview(app.preview, `${path}.preview`, r, listeners),
+    analysis: readAnalysis(app.analysis, `${path}.analysis`, r),
+    // Zero retires the old environment right after the switch: cheaper, and rollback means a redeploy.
+    standbyMs: r.duration(app.standby, `${path}.standby`, DEFAULT_STANDBY_MS, { allowZero: true }),
+    hooks: readHooks(app.hooks, `${path}.hooks`, r, context.baseDir),
+    webhooks: readWebhooks(app.webhooks, `${path}.webhooks`, r),
   };
+  checkStandbyCoversBake(config, path, r);
+  return config;
+}
+
+// A failed bake rolls back to the standby; retired before the bake ends, the rollback would be a slow redeploy
+// exactly when the new version is known to misbehave.
+function checkStandbyCoversBake(app: AppConfig, path: string, r: ConfigReader): void {
+  if (app.standbyMs >= app.analysis.bakeMs) return;
+  const bake = formatDuration(app.analysis.bakeMs);
+  r.problem(`${path}.standby`, `must be at least analysis.bake (${bake}), so the old environment is still warm if the bake fails`);
 }
 
 // Hosts are compared with the request's Host header, which is case-insensitive (RFC 9110 §4.2.3) and carries
@@ -76,28 +111,6 @@ function hostProblem(host: unknown): string | undefined {
   if (/:\d*$/.test(host)) return 'must not include a port; the Host header is matched without its port';
   if (!isHostName(host)) return `"${host}" is not a valid host name`;
   return undefined;
-}
-
-// `driver: static`, `driver: { static: {} }` and no driver at all mean the same thing.
-function readDriver(raw: unknown, path: string, r: ConfigReader): DriverConfig {
-  if (isAbsent(raw)) return DEFAULT_DRIVER;
-  if (typeof raw === 'string') {
-    if (raw === 'static') return DEFAULT_DRIVER;
-    if (DRIVER_KEYS.notBuilt.includes(raw)) r.problem(path, notBuiltMessage(raw));
-    else r.problem(path, unknownDriverMessage(raw));
-    return DEFAULT_DRIVER;
-  }
-  const driver = r.section(raw, path, DRIVER_KEYS);
-  const names = Object.keys(driver);
-  if (isMapping(raw) && names.length === 0) r.problem(path, 'must name a driver, like static');
-  if (names.length > 1) r.problem(path, `must name one driver, not ${names.length}`);
-  if ('static' in driver) r.section(driver.static, `${path}.static`, { known: [] });
-  return DEFAULT_DRIVER;
-}
-
-function unknownDriverMessage(name: string): string {
-  const guess = closestWord(name, DRIVERS);
-  return guess ? `unknown driver; did you mean \`${guess}\`?` : `unknown driver; the drivers are ${DRIVERS.join(', ')}`;
 }
 
 function readHealth(raw: unknown, path: string, r: ConfigReader): HealthConfig {

@@ -1,7 +1,9 @@
 // Every default the config loader applies, in one place, so the docs, the example file and the code agree.
 // Durations are in milliseconds, like the validated Config they fill in.
 
-import type { DriverConfig, HealthConfig, ListenAddress, TimeoutsConfig } from './config.ts';
+import type {
+  AnalysisConfig, DriverConfig, HealthConfig, ListenAddress, TimeoutsConfig, VerifyConfig, WebhooksConfig,
+} from './config.ts';
 
 export const DEFAULT_LISTEN: ListenAddress = Object.freeze({ host: '127.0.0.1', port: 8080 });
 
@@ -33,3 +35,54 @@ export const DEFAULT_TIMEOUTS: TimeoutsConfig = Object.freeze({
   upstreamConnectMs: 5_000,
   upstreamResponseMs: 60_000,
 });
+
+export const DEFAULT_PROCESS_INSTANCES = 1;
+
+/** Far above what one machine runs of one app; a typo like 200 should not fork 200 processes. */
+export const MAX_PROCESS_INSTANCES = 64;
+
+/** Between SIGTERM and SIGKILL when the process driver stops an instance. */
+export const DEFAULT_STOP_GRACE_MS = 10_000;
+
+export const DEFAULT_CHECK_METHOD = 'GET';
+
+export const DEFAULT_CHECK_TIMEOUT_MS = 5_000;
+
+/** A user's smoke suite (`verify.command`) may drive a browser; five minutes bounds a hung one. */
+export const DEFAULT_VERIFY_COMMAND_TIMEOUT_MS = 300_000;
+
+export const DEFAULT_VERIFY: VerifyConfig = Object.freeze({
+  checks: Object.freeze([]),
+  command: null,
+  commandTimeoutMs: DEFAULT_VERIFY_COMMAND_TIMEOUT_MS,
+});
+
+export const DEFAULT_PREVIEW_HEADER = 'x-cutover-preview';
+
+/** Like the admin token: the preview secret opens the candidate to whoever holds it. There is no default secret. */
+export const MIN_PREVIEW_SECRET_LENGTH = 16;
+
+/** Without an `analysis` section nothing is watched after a switch. */
+export const DEFAULT_ANALYSIS: AnalysisConfig = Object.freeze({
+  bakeMs: 0,
+  maxErrorRate: null,
+  maxP99Ms: null,
+  minRequests: 100,
+  compareToBaseline: true,
+});
+
+/** The bake when `analysis` is given without one: long enough for a few hundred requests on a modest site. */
+export const DEFAULT_ANALYSIS_BAKE_MS = 120_000;
+
+export const DEFAULT_STANDBY_MS = 900_000;
+
+export const DEFAULT_HOOK_TIMEOUT_MS = 60_000;
+
+export const DEFAULT_WEBHOOKS: WebhooksConfig = Object.freeze({
+  urls: Object.freeze([]),
+  timeoutMs: 5_000,
+  retries: 3,
+});
+
+/** With backoff doubling from 0.5 s, ten retries already span over eight minutes. */
+export const MAX_WEBHOOK_RETRIES = 10;

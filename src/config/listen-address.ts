@@ -28,6 +28,14 @@ export function formatListenAddress({ host, port }: ListenAddress): string {
   return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/**
+ * Two listeners on one port collide when their hosts are equal or either takes every interface. Port 0 picks a
+ * free port each time, so it never collides.
+ */
+export function sameSocket(a: ListenAddress, b: ListenAddress): boolean {
+  return a.port !== 0 && a.port === b.port && (a.host === b.host || a.host === '' || b.host === '');
+}
+
 /** A DNS name or IPv4 literal, as a Host header carries it without its port. */
 export function isHostName(text: string): boolean {
   return HOST_NAME.test(text);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../core/errors.ts';
@@ -53,6 +53,23 @@ test('loadConfig reads the example config', async () => {
   assert.deepEqual(config.apps.web?.hosts, []);
   assert.equal(config.apps.web?.health.intervalMs, 500);
   assert.equal(config.apps.web?.drainMs, 5_000);
+  assert.equal(config.apps.web?.preview, null);
+  assert.deepEqual(config.apps.web?.verify.checks, []);
+});
+
+// The example documents the keys that are off by default as commented-out YAML; uncommented, they must be valid,
+// or the documentation has drifted from the validator. Prose comments never start with `key:`, `- ` or an indent.
+test('the example config stays valid with its commented-out keys uncommented', async () => {
+  const path = new URL('../../examples/cutover.yaml', import.meta.url).pathname;
+  const text = await readFile(path, 'utf8');
+  const uncommented = text.replace(/^([ \t]*)# ((?:[a-z][A-Za-z]*:(?: |$)|- | {2}).*)$/gm, '$1$2');
+  assert.notEqual(uncommented, text);
+  const config = parseConfigText(uncommented, { source: path, env: { PREVIEW_SECRET: 'an-example-preview-secret' } });
+  const web = config.apps.web!;
+  assert.deepEqual(
+    { checks: web.verify.checks.length, preview: web.preview?.listen, bake: web.analysis.bakeMs, hooks: Object.keys(web.hooks.commands).length, webhooks: web.webhooks.urls },
+    { checks: 2, preview: { host: '127.0.0.1', port: 8081 }, bake: 120_000, hooks: 5, webhooks: ['https://hooks.example.com/deploys'] },
+  );
 });
 
 test('a file that cannot be read is a ConfigError naming it', async (t) => {

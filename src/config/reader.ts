@@ -5,10 +5,13 @@
 import type { ConfigProblem } from '../core/errors.ts';
 import type { ListenAddress } from './config.ts';
 import { parseDuration } from './duration.ts';
-import { keyProblems, type KeySpec } from './keys.ts';
+import { joinPath, keyProblems, type KeySpec } from './keys.ts';
 import { parseListenAddress } from './listen-address.ts';
 
 export type Section = Readonly<Record<string, unknown>>;
+
+/** A problem with one entry of a string map, or undefined when it is fine. */
+export type EntryCheck = (name: string, value: string) => string | undefined;
 
 export class ConfigReader {
   readonly problems: ConfigProblem[] = [];
@@ -47,12 +50,77 @@ export class ConfigReader {
     return ms;
   }
 
+  /** Like `duration`, for a limit that is off unless given: null when absent or bad. */
+  optionalDuration(value: unknown, path: string): number | null {
+    if (isAbsent(value)) return null;
+    const ms = this.duration(value, path, Number.NaN);
+    return Number.isNaN(ms) ? null : ms;
+  }
+
   /** A whole number of at least 1, like a count of consecutive health checks. */
   count(value: unknown, path: string, fallback: number): number {
     if (isAbsent(value)) return fallback;
     if (Number.isSafeInteger(value) && (value as number) >= 1) return value as number;
     this.problem(path, 'must be a whole number of at least 1');
     return fallback;
+  }
+
+  /** A whole number from `min` to `max`, like a count of instances. */
+  integer(value: unknown, path: string, fallback: number, { min, max }: { min: number; max: number }): number {
+    if (isAbsent(value)) return fallback;
+    if (Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max) return value as number;
+    this.problem(path, `must be a whole number from ${min} to ${max}`);
+    return fallback;
+  }
+
+  boolean(value: unknown, path: string, fallback: boolean): boolean {
+    if (isAbsent(value)) return fallback;
+    if (typeof value === 'boolean') return value;
+    this.problem(path, 'must be true or false');
+    return fallback;
+  }
+
+  /**
+   * A string the section must have. A missing one is reported at the section ("apps.web.preview: needs a secret"),
+   * since the key's own path points at nothing in the file; a blank or non-string one at the key.
+   */
+  requiredString(section: Section, key: string, path: string, missing: string): string | null {
+    const value = section[key];
+    if (isAbsent(value)) {
+      this.problem(path, missing);
+      return null;
+    }
+    if (typeof value === 'string' && value.trim() !== '') return value;
+    this.problem(joinPath(path, key), typeof value === 'string' ? 'must not be empty' : 'must be a string');
+    return null;
+  }
+
+  /** A string that, when given, must not be blank; null when absent. */
+  optionalString(value: unknown, path: string): string | null {
+    if (isAbsent(value)) return null;
+    if (typeof value === 'string' && value.trim() !== '') return value;
+    this.problem(path, typeof value === 'string' ? 'must not be empty' : 'must be a string');
+    return null;
+  }
+
+  /**
+   * A mapping of names to strings, like env variables or headers. Numbers and booleans are taken as their text,
+   * because YAML reads `WORKERS: 4` as a number and nobody means that as a mistake. `entryProblem` vets each entry.
+   */
+  stringMap(value: unknown, path: string, entryProblem: EntryCheck): Record<string, string> {
+    if (isAbsent(value)) return {};
+    if (!isMapping(value)) {
+      this.problem(path, 'must be a mapping of names to strings');
+      return {};
+    }
+    const entries: [string, string][] = [];
+    for (const [name, item] of Object.entries(value)) {
+      const problem = valueProblem(item) ?? entryProblem(name, String(item));
+      if (problem) this.problem(joinPath(path, name), problem);
+      else entries.push([name, String(item)]);
+    }
+    // fromEntries defines own properties, so a name like `__proto__` cannot reach the prototype.
+    return Object.fromEntries(entries);
   }
 
   choice<T extends string>(value: unknown, path: string, choices: readonly T[], fallback: T): T {
@@ -95,6 +163,11 @@ export class ConfigReader {
     this.problem(path, DURATION_HINT);
     return undefined;
   }
+}
+
+function valueProblem(value: unknown): string | undefined {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return undefined;
+  return 'must be a string';
 }
 
 const DURATION_HINT = 'must be a duration like 500ms, 2s or 1m';

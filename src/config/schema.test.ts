@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConfigProblem } from '../core/errors.ts';
 import type { AppConfig, Config } from './config.ts';
-import { DEFAULT_HEALTH } from './defaults.ts';
+import { DEFAULT_ANALYSIS, DEFAULT_HEALTH, DEFAULT_VERIFY, DEFAULT_WEBHOOKS } from './defaults.ts';
 import { validateConfig } from './schema.ts';
 
 const SOURCE = '/etc/cutover/cutover.yaml';
@@ -19,6 +19,16 @@ function problems(raw: unknown): readonly ConfigProblem[] {
   return result.ok ? [] : result.problems;
 }
 
+// What an app gets for the deployment keys it leaves out: no checks, no preview, no analysis, no hooks.
+const DEPLOY_DEFAULTS = {
+  verify: DEFAULT_VERIFY,
+  preview: null,
+  analysis: DEFAULT_ANALYSIS,
+  standbyMs: 900_000,
+  hooks: { commands: {}, timeoutMs: 60_000, cwd: '/etc/cutover' },
+  webhooks: DEFAULT_WEBHOOKS,
+};
+
 const DEFAULT_WEB: AppConfig = {
   name: 'web',
   hosts: [],
@@ -26,6 +36,7 @@ const DEFAULT_WEB: AppConfig = {
   health: DEFAULT_HEALTH,
   switch: 'auto',
   drainMs: 30_000,
+  ...DEPLOY_DEFAULTS,
 };
 
 test('an empty config gets every default', () => {
@@ -70,6 +81,7 @@ test('a full config is read with durations in ms', () => {
         health: { path: '/up', intervalMs: 500, timeoutMs: 1_500, healthy: 1, unhealthy: 5, deadlineMs: 60_000 },
         switch: 'manual',
         drainMs: 0,
+        ...DEPLOY_DEFAULTS,
       },
     },
     source: SOURCE,
@@ -214,15 +226,9 @@ test('keys the design names but this version does not build are problems, not si
     { desc: 'workers', raw: { workers: 2 }, path: 'workers', key: 'workers' },
     { desc: 'tls', raw: { tls: { cert: 'a', key: 'b' } }, path: 'tls', key: 'tls' },
     { desc: 'state.etcd', raw: { state: { etcd: { endpoints: [] } } }, path: 'state.etcd', key: 'etcd' },
-    { desc: 'driver.process', raw: app('driver', { process: { command: 'node app.js' } }), path: 'apps.web.driver.process', key: 'process' },
     { desc: 'driver.container', raw: app('driver', { container: {} }), path: 'apps.web.driver.container', key: 'container' },
-    { desc: 'driver: process', raw: app('driver', 'process'), path: 'apps.web.driver', key: 'process' },
-    ...['verify', 'preview', 'analysis', 'drainJitter', 'standby', 'hooks', 'webhooks'].map((key) => ({
-      desc: key,
-      raw: app(key),
-      path: `apps.web.${key}`,
-      key,
-    })),
+    { desc: 'driver: container', raw: app('driver', 'container'), path: 'apps.web.driver', key: 'container' },
+    { desc: 'drainJitter', raw: app('drainJitter', '10s'), path: 'apps.web.drainJitter', key: 'drainJitter' },
   ];
   for (const { desc, raw, path, key } of cases) {
     assert.deepEqual(problems(raw), [{ path, message: `\`${key}\` is not built yet in this version of cutover` }], desc);

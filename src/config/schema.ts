@@ -15,7 +15,7 @@ import {
   MIN_ADMIN_TOKEN_LENGTH,
 } from './defaults.ts';
 import { deepFreeze } from './freeze.ts';
-import { isLoopback } from './listen-address.ts';
+import { isLoopback, sameSocket } from './listen-address.ts';
 import { ConfigReader, isAbsent, isMapping, type Section } from './reader.ts';
 
 export type Validated =
@@ -36,12 +36,14 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
   const r = new ConfigReader();
   const top = r.section(raw, '', TOP_KEYS);
   const listen = r.listen(top.listen, 'listen', DEFAULT_LISTEN);
+  const admin = readAdmin(top.admin, listen, r);
+  const baseDir = source ? dirname(source) : process.cwd();
   const config: Config = {
     listen,
-    admin: readAdmin(top.admin, listen, r),
-    state: readState(top.state, source, r),
+    admin,
+    state: readState(top.state, baseDir, r),
     timeouts: readTimeouts(top.timeouts, r),
-    apps: readApps(top.apps, r),
+    apps: readApps(top.apps, r, { baseDir, listen, adminListen: admin.listen }),
     source,
   };
   if (r.problems.length > 0) return { ok: false, problems: r.problems };
@@ -79,7 +81,7 @@ function readToken(admin: Section, listen: ListenAddress, r: ConfigReader): stri
   return token;
 }
 
-function readState(raw: unknown, source: string | null, r: ConfigReader): StateConfig {
+function readState(raw: unknown, baseDir: string, r: ConfigReader): StateConfig {
   const state = r.section(raw, 'state', STATE_KEYS);
   const sqlite = r.string(state.sqlite, 'state.sqlite', DEFAULT_STATE_SQLITE);
   if (sqlite.trim() === '') {
@@ -88,7 +90,7 @@ function readState(raw: unknown, source: string | null, r: ConfigReader): StateC
   }
   // ":memory:" is SQLite's name for a database that lives only as long as the process; handy in tests.
   if (sqlite === ':memory:' || isAbsolute(sqlite)) return { sqlite };
-  return { sqlite: resolve(source ? dirname(source) : process.cwd(), sqlite) };
+  return { sqlite: resolve(baseDir, sqlite) };
 }
 
 function readTimeouts(raw: unknown, r: ConfigReader): TimeoutsConfig {
@@ -99,10 +101,4 @@ function readTimeouts(raw: unknown, r: ConfigReader): TimeoutsConfig {
     upstreamResponseMs: r.duration(
       timeouts.upstreamResponse, 'timeouts.upstreamResponse', DEFAULT_TIMEOUTS.upstreamResponseMs),
   };
-}
-
-// Two listeners on one port collide when their hosts are equal or either takes every interface. Port 0 picks a
-// free port each time, so it never collides.
-function sameSocket(a: ListenAddress, b: ListenAddress): boolean {
-  return a.port !== 0 && a.port === b.port && (a.host === b.host || a.host === '' || b.host === '');
 }

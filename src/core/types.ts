@@ -58,6 +58,18 @@ export interface PhaseEntry {
   readonly message?: string;
 }
 
+/** A hook's run, kept in the deployment's history. */
+export interface HookOutcome {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly exitCode: number | null;
+  readonly ms: number;
+  readonly timedOut: boolean;
+  /** The end of its combined output, bounded. */
+  readonly output: string;
+  readonly at: number;
+}
+
 export interface DeploymentRecord {
   readonly id: string;
   readonly app: string;
@@ -72,6 +84,7 @@ export interface DeploymentRecord {
   readonly createdAt: number;
   readonly finishedAt: number | null;
   readonly metrics: Readonly<Record<string, number>> | null;
+  readonly hooks: readonly HookOutcome[];
 }
 
 export function emptyEnv(color: Color, at: number): EnvRecord {

@@ -1,17 +1,23 @@
 import type { AppConfig } from '../config/config.ts';
 import type { Clock } from '../core/clock.ts';
-import { BadRequestError, NotFoundError, NotHealthyError, StateConflictError, toCutoverError } from '../core/errors.ts';
-import type { EventSink } from '../core/events.ts';
+import { BadRequestError, BusyError, CutoverError, NotFoundError, NotHealthyError, StateConflictError } from '../core/errors.ts';
+import type { EventInput, EventSink } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import { newAppRecord, otherColor, type AppRecord, type Color, type DeploymentPhase, type DeploymentRecord } from '../core/types.ts';
-import type { StateStore } from '../store/state-store.ts';
-import { flipLive, flipTarget, withEnv, withEnvState } from './app-state.ts';
-import { enterPhase, isOpen, newDeployment } from './deployment.ts';
+import type { EnvironmentDriver } from '../drivers/environment-driver.ts';
 import type { HealthView } from '../health/health-view.ts';
+import type { StateStore } from '../store/state-store.ts';
+import { flipLive, flipTarget, withEnv } from './app-state.ts';
+import { enterPhase } from './deployment.ts';
+import { DeploymentRun, type RunDeps, type RunHost } from './deployment-run.ts';
+import { HookRunner } from './hooks.ts';
 import { OperationLock } from './operation-lock.ts';
-import { waitForHealthy } from './wait-healthy.ts';
+import { recoverApp } from './recovery.ts';
+import { startDeployment } from './start-deployment.ts';
+import type { PreviewRoute } from './verifier.ts';
+import { WebhookSender } from './webhooks.ts';
 
-/** Told after every stored change of an app, so the route table can be rebuilt from it. */
+/** Told after every stored change of an app (and every pause or resume), so the route table can be rebuilt. */
 export interface AppChangeListener {
   onAppChanged(app: AppRecord): void;
 }
@@ -20,6 +26,10 @@ export interface AppControllerOptions {
   readonly config: AppConfig;
   readonly store: StateStore;
   readonly health: HealthView;
+  readonly driver: EnvironmentDriver;
+  readonly stats: RunDeps['stats'];
+  /** How verification reaches the candidate through cutover itself; null without preview. */
+  readonly previewRoute: (app: string) => PreviewRoute | null;
   readonly listener: AppChangeListener;
   readonly events: EventSink;
   readonly clock: Clock;
@@ -39,42 +49,68 @@ export interface FlipRequest {
   readonly who: string;
 }
 
+export const DEFAULT_PAUSE_MS = 30_000;
+export const MAX_PAUSE_MS = 10 * 60_000;
+
 /**
- * The control operations of one app: deploy to the candidate environment, switch, roll back. Every change is
+ * The control operations of one app: deploy to the candidate environment, switch, roll back, pause. Every change is
  * stored before it takes effect (the route table is rebuilt only from stored records) and emitted as an event.
  */
-export class AppController {
-  private record: AppRecord;
-  private config: AppConfig;
+export class AppController implements RunHost {
+  current: DeploymentRun | null = null;
+  private appRecord: AppRecord;
+  private appConfig: AppConfig;
   private readonly lock: OperationLock;
   private readonly stopping = new AbortController();
-  private running: Promise<unknown> = Promise.resolve();
+  private readonly retireTimers = new Map<Color, NodeJS.Timeout>();
+  private pause: { until: number; timer: NodeJS.Timeout } | null = null;
+  private hooks: HookRunner;
+  private webhooks: WebhookSender;
 
-  private constructor(private readonly options: AppControllerOptions, record: AppRecord) {
-    this.record = record;
-    this.config = options.config;
+  private constructor(readonly options: AppControllerOptions, record: AppRecord) {
+    this.appRecord = record;
+    this.appConfig = options.config;
     this.lock = new OperationLock(options.config.name);
+    this.hooks = this.newHookRunner(options.config);
+    this.webhooks = new WebhookSender({ ...options.config.webhooks, log: options.log });
   }
 
-  /** Loads the app from the store (creating it on first sight) and settles deployments a restart interrupted. */
+  /** Loads the app (creating it on first sight), brings its environments back through the driver, settles deployments. */
   static async open(options: AppControllerOptions): Promise<AppController> {
     const { store, config, clock } = options;
     const stored = (await store.getApp(config.name)) ?? (await store.putApp(newAppRecord(config.name, clock.now()), 0));
     const controller = new AppController(options, stored);
-    await controller.recover();
+    await recoverApp(controller);
     return controller;
   }
 
   get name(): string {
-    return this.config.name;
+    return this.appConfig.name;
   }
 
   get state(): AppRecord {
-    return this.record;
+    return this.appRecord;
+  }
+
+  get record(): AppRecord {
+    return this.appRecord;
+  }
+
+  get config(): AppConfig {
+    return this.appConfig;
   }
 
   get busyWith(): string | null {
-    return this.lock.busyWith;
+    return this.lock.busyWith ?? (this.watching() ? `the bake of ${this.current!.deployment.version}` : null);
+  }
+
+  get pausedUntil(): number | null {
+    return this.pause?.until ?? null;
+  }
+
+  get runDeps(): RunDeps {
+    const { driver, health, stats, previewRoute, clock, log } = this.options;
+    return { driver, health, stats, hooks: this.hooks, preview: () => previewRoute(this.name), now: clock.now, log, signal: this.stopping.signal };
   }
 
   history(limit: number): Promise<DeploymentRecord[]> {
@@ -87,180 +123,227 @@ export class AppController {
     return found;
   }
 
-  /** Ends a deployment in progress (recorded as failed, live untouched) and waits until that is stored. */
-  async stop(): Promise<void> {
-    this.stopping.abort();
-    await this.running;
-  }
-
-  reconfigure(config: AppConfig): void {
-    this.config = config;
-  }
-
-  /** Starts a deployment; resolves once it is stored, with `done` settling when it reaches ready or an end. */
+  /** Starts a deployment; resolves once it is stored, with `done` settling when it is ready, watched or ended. */
   async deploy(req: DeployRequest): Promise<{ deployment: DeploymentRecord; done: Promise<DeploymentRecord> }> {
-    validateDeploy(req);
+    validateDeploy(req, this.options.driver.kind);
+    this.refuseWhileWatching();
     const release = this.lock.acquire(`the deployment of ${req.version}`);
     try {
-      const deployment = await this.begin(req);
-      const done = this.run(deployment, req).finally(release);
-      this.running = done;
-      return { deployment, done };
+      const { run, started } = await startDeployment(this, req);
+      const done = started
+        .catch((err) => this.options.log.error({ app: this.name, deployment: run.deployment.id, err }, 'deployment stopped on an error'))
+        .then(() => run.deployment)
+        .finally(release);
+      return { deployment: run.deployment, done };
     } catch (err) {
       release();
       throw err;
     }
   }
 
-  /** Makes the candidate (or, after a rollback, the environment left) live. */
+  /** Makes the candidate live (or, after a rollback, the environment left). */
   async switch(req: FlipRequest): Promise<AppRecord> {
     const release = this.lock.acquire('a switch');
     try {
+      this.refuseWhileWatching();
       const color = this.flipColor('NO_CANDIDATE', 'there is no candidate environment ready to switch to');
       this.requireHealthy(color, req.force, 'switch');
-      await this.flip(color, 'standby', 'switch', req.who);
-      await this.settleDeploymentOf(color, 'done', `switched by ${req.who}`);
-      return this.record;
+      const run = this.current;
+      if (run?.open && run.deployment.phase === 'ready' && run.deployment.color === color) {
+        await run.dispatch({ type: 'switch', who: req.who });
+        if ((run.deployment.phase as DeploymentPhase) === 'failed') throw new CutoverError('SWITCH_ABORTED', 409, `the switch was aborted: ${run.deployment.reason}`);
+      } else {
+        await this.manualFlip(color, 'standby', 'switch', req.who);
+        await this.annotateLatest(color, 'done', `switched back by ${req.who}`);
+      }
+      return this.appRecord;
     } finally {
       release();
     }
   }
 
-  /** Makes the standby environment live again; the environment left stays ready for a later switch. */
+  /** Makes the standby environment live again; after its retirement, redeploys its version through the driver. */
   async rollback(req: FlipRequest): Promise<AppRecord> {
+    const live = this.appRecord.live;
+    if (live === null) throw new StateConflictError('NO_STANDBY', 'nothing is live, so there is nothing to roll back');
+    const standby = this.appRecord.envs[otherColor(live)];
+    if (standby.state === 'retired' && standby.version !== null) return this.redeployRetired(standby.version, standby.targets, req.who);
     const release = this.lock.acquire('a rollback');
     try {
-      if (this.record.live === null) throw new StateConflictError('NO_STANDBY', 'nothing is live, so there is nothing to roll back');
-      const left = this.record.live;
       const color = this.flipColor('NO_STANDBY', 'there is no standby environment to roll back to');
       this.requireHealthy(color, req.force, 'roll back');
-      await this.flip(color, 'ready', 'rollback', req.who);
-      await this.settleDeploymentOf(left, 'rolled-back', `rolled back by ${req.who}`);
-      return this.record;
+      const run = await this.runToRollBack(live);
+      if (run !== null) await run.dispatch({ type: 'rollback', who: req.who });
+      else {
+        await this.manualFlip(color, 'ready', 'rollback', req.who);
+        await this.annotateLatest(live, 'rolled-back', `rolled back by ${req.who}`);
+      }
+      return this.appRecord;
     } finally {
       release();
     }
   }
 
-  private async begin(req: DeployRequest): Promise<DeploymentRecord> {
-    const now = this.options.clock.now();
-    const color: Color = this.record.live === null ? 'blue' : otherColor(this.record.live);
-    await this.supersedeOpenDeployment(color);
-    const live = this.record.live === null ? null : this.record.envs[this.record.live];
-    const deployment = newDeployment({ ...req, app: this.name, color, previousVersion: live?.version ?? null, at: now });
-    await this.options.store.putDeployment(deployment);
-    this.emitPhase(deployment);
-    await this.save(withEnv(this.record, color, { version: req.version, targets: req.targets, state: 'deploying' }, now));
-    return deployment;
+  /** Holds new requests for up to `maxMs` (or until `resume`), e.g. for a migration that needs a quiet moment. */
+  pauseTraffic(maxMs: number, who: string): number {
+    if (!(maxMs > 0) || maxMs > MAX_PAUSE_MS) throw new BadRequestError(`a pause lasts more than 0 and at most ${MAX_PAUSE_MS / 60_000} minutes`);
+    if (this.pause !== null) clearTimeout(this.pause.timer);
+    const until = this.options.clock.now() + maxMs;
+    const timer = setTimeout(() => this.resumeTraffic('the pause timer'), maxMs);
+    timer.unref();
+    this.pause = { until, timer };
+    this.options.listener.onAppChanged(this.appRecord);
+    this.emit({ type: 'pause', app: this.name, until, who });
+    return until;
   }
 
-  private async run(d: DeploymentRecord, req: DeployRequest): Promise<DeploymentRecord> {
+  resumeTraffic(who: string): void {
+    if (this.pause === null) throw new StateConflictError('NOT_PAUSED', `app "${this.name}" is not paused`);
+    clearTimeout(this.pause.timer);
+    this.pause = null;
+    this.options.listener.onAppChanged(this.appRecord);
+    this.emit({ type: 'resume', app: this.name, who });
+  }
+
+  /** Ends a deployment in progress (recorded as failed, live untouched), timers and webhook deliveries. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.current?.stopWatching();
+    for (const timer of this.retireTimers.values()) clearTimeout(timer);
+    if (this.pause !== null) clearTimeout(this.pause.timer);
+    await this.lockFree();
+    await this.webhooks.flush();
+  }
+
+  reconfigure(config: AppConfig): void {
+    this.appConfig = config;
+    this.hooks = this.newHookRunner(config);
+    this.webhooks = new WebhookSender({ ...config.webhooks, log: this.options.log });
+  }
+
+  // RunHost: what a deployment needs from its app.
+
+  async save(next: AppRecord): Promise<void> {
+    this.appRecord = await this.options.store.putApp(next, this.appRecord.revision);
+    this.options.listener.onAppChanged(this.appRecord);
+  }
+
+  persist(deployment: DeploymentRecord): Promise<void> {
+    return this.options.store.putDeployment(deployment);
+  }
+
+  emit(event: EventInput): void {
+    this.options.events.emit(event);
+    if (this.appConfig.webhooks.urls.length > 0) this.webhooks.send({ ...event, at: event.at ?? this.options.clock.now() });
+  }
+
+  /** Retires `color` after `standby` unless it becomes live or is deployed to first. */
+  scheduleRetire(color: Color, delayMs = this.appConfig.standbyMs): void {
+    this.cancelRetire(color);
+    const timer = setTimeout(() => void this.retire(color), Math.max(0, delayMs));
+    timer.unref();
+    this.retireTimers.set(color, timer);
+  }
+
+  cancelRetire(color: Color): void {
+    clearTimeout(this.retireTimers.get(color));
+    this.retireTimers.delete(color);
+  }
+
+  private async retire(color: Color): Promise<void> {
+    this.retireTimers.delete(color);
+    const env = this.appRecord.envs[color];
+    const deploying = this.current?.open && this.current.deployment.color === color;
+    if (this.appRecord.live === color || deploying || (env.state !== 'standby' && env.state !== 'ready')) return;
+    let release: () => void;
     try {
-      const { healthy, deadlineMs } = this.config.health;
-      d = await this.phase(d, 'health-gate', `waiting for ${d.targets.length} target(s) to pass ${healthy} health checks in a row`);
-      const problem = await waitForHealthy(this.options.health, this.name, d.color, d.targets, deadlineMs, this.stopping.signal);
-      if (problem !== null) return await this.failDeployment(d, problem);
-      d = await this.phase(d, 'ready', 'every target is healthy');
-      await this.save(withEnvState(this.record, d.color, 'ready', this.options.clock.now()));
-      if (req.noSwitch || this.config.switch === 'manual') return d;
-      d = await this.phase(d, 'switching');
-      await this.flip(d.color, 'standby', 'switch', req.who);
-      return await this.phase(d, 'done', `${d.version} is live on ${d.color}`);
+      release = this.lock.acquire(`the retirement of ${color}`);
+    } catch {
+      return this.scheduleRetire(color, 1_000);
+    }
+    try {
+      await this.options.driver.stop(this.name, color);
+      await this.save(withEnv(this.appRecord, color, { state: 'retired' }, this.options.clock.now()));
+      this.options.log.info({ app: this.name, env: color, version: env.version }, `standby ${color} retired`);
+      this.emit({ type: 'retire', app: this.name, env: color, version: env.version });
     } catch (err) {
-      return this.failDeployment(d, toCutoverError(err).message).catch((storeErr) => {
-        this.options.log.error({ app: this.name, deployment: d.id, err: storeErr }, 'could not record the failed deployment');
-        return d;
-      });
+      this.options.log.error({ app: this.name, env: color, err }, 'could not retire the standby environment');
+    } finally {
+      release();
     }
   }
 
-  private async failDeployment(d: DeploymentRecord, reason: string): Promise<DeploymentRecord> {
-    const now = this.options.clock.now();
-    if (this.record.live !== d.color && this.record.envs[d.color].state !== 'empty') {
-      await this.save(withEnvState(this.record, d.color, 'failed', now));
-    }
-    this.options.log.warn({ app: this.name, deployment: d.id, version: d.version }, `deployment failed: ${reason}`);
-    return this.phase(d, 'failed', reason);
+  private async redeployRetired(version: string, targets: readonly string[], who: string): Promise<AppRecord> {
+    const { done } = await this.deploy({ version, targets: this.options.driver.kind === 'static' ? targets : [], noSwitch: false, who: `${who} (rollback)` });
+    const d = await done;
+    if (d.phase === 'failed') throw new CutoverError('ROLLBACK_FAILED', 500, `redeploying ${version} failed: ${d.reason}`);
+    return this.appRecord;
   }
 
-  private async flip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback', who: string): Promise<void> {
-    const from = this.record.live;
-    await this.save(flipLive(this.record, color, leftAs, this.options.clock.now()));
-    const version = this.record.envs[color].version;
+  /** The deployment a rollback belongs to: the one watching, or the latest done one of the live environment. */
+  private async runToRollBack(live: Color): Promise<DeploymentRun | null> {
+    if (this.watching() && this.current!.deployment.color === live) return this.current;
+    const [latest] = await this.options.store.listDeployments(this.name, 1);
+    if (latest === undefined || latest.phase !== 'done' || latest.color !== live) return null;
+    return new DeploymentRun(this, this.runDeps, latest, false);
+  }
+
+  private async manualFlip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback', who: string): Promise<void> {
+    const from = this.appRecord.live;
+    this.cancelRetire(color);
+    await this.save(flipLive(this.appRecord, color, leftAs, this.options.clock.now()));
+    if (from !== null) this.scheduleRetire(from);
+    const version = this.appRecord.envs[color].version;
     this.options.log.info({ app: this.name, from, to: color, version, who }, `${action}: ${color} is live`);
-    this.options.events.emit({ type: action, app: this.name, from, to: color, version, who });
+    this.emit({ type: action, app: this.name, from, to: color, version, who });
+  }
+
+  /** Records a manual flip on the latest deployment of that environment, for history. */
+  private async annotateLatest(color: Color, phase: DeploymentPhase, message: string): Promise<void> {
+    const [latest] = await this.options.store.listDeployments(this.name, 1);
+    if (latest === undefined || latest.color !== color) return;
+    const next = enterPhase(latest, phase, this.options.clock.now(), message);
+    await this.persist(next);
+    this.emit({ type: 'deployment', app: this.name, deployment: next.id, version: next.version, color: next.color, phase, message });
   }
 
   private flipColor(code: string, message: string): Color {
-    const color = flipTarget(this.record);
+    const color = flipTarget(this.appRecord);
     if (color === null) throw new StateConflictError(code, `app "${this.name}": ${message}`);
     return color;
   }
 
   private requireHealthy(color: Color, force: boolean, verb: string): void {
-    const env = this.record.envs[color];
+    const env = this.appRecord.envs[color];
     const sick = env.targets.filter((url) => !this.options.health.isHealthy(this.name, color, url));
     if (sick.length === 0 || force) return;
     throw new NotHealthyError(`refusing to ${verb} to ${color}: ${sick.join(', ')} not healthy (use --force to override)`);
   }
 
-  /** Records the outcome of a switch or rollback on the latest deployment of that environment. */
-  private async settleDeploymentOf(color: Color, phase: 'done' | 'rolled-back', message: string): Promise<void> {
-    const [latest] = await this.options.store.listDeployments(this.name, 1);
-    if (latest === undefined || latest.color !== color) return;
-    const d = phase === 'done' && latest.phase === 'ready' ? await this.phase(latest, 'switching') : latest;
-    await this.phase(d, phase, message);
+  private watching(): boolean {
+    return this.current !== null && this.current.open && this.current.deployment.phase === 'watching';
   }
 
-  private async supersedeOpenDeployment(color: Color): Promise<void> {
-    const [latest] = await this.options.store.listDeployments(this.name, 1);
-    if (latest !== undefined && isOpen(latest) && latest.color === color) {
-      await this.phase(latest, 'failed', 'superseded by a newer deployment');
-    }
+  private refuseWhileWatching(): void {
+    if (this.watching()) throw new BusyError(this.name, `the bake of ${this.current!.deployment.version} (roll back, or wait for it to end)`);
   }
 
-  /** After a restart: a deployment caught mid-way is finished if its switch was stored, else failed cleanly. */
-  private async recover(): Promise<void> {
-    const open = (await this.options.store.listOpenDeployments()).filter((d) => d.app === this.name);
-    for (const d of open) {
-      if (d.phase === 'ready' && this.record.envs[d.color].state === 'ready') continue;
-      if (this.record.live === d.color && this.record.envs[d.color].version === d.version) {
-        await this.phase(d, 'done', 'completed after a restart of cutover');
-      } else {
-        await this.failDeployment(d, `interrupted by a restart of cutover during ${d.phase}`);
-      }
-    }
+  private async lockFree(): Promise<void> {
+    for (let i = 0; i < 600 && this.lock.busyWith !== null; i++) await new Promise((r) => setTimeout(r, 50));
   }
 
-  private async phase(d: DeploymentRecord, phase: DeploymentPhase, message?: string): Promise<DeploymentRecord> {
-    const next = enterPhase(d, phase, this.options.clock.now(), message);
-    await this.options.store.putDeployment(next);
-    this.emitPhase(next);
-    return next;
-  }
-
-  private emitPhase(d: DeploymentRecord): void {
-    const last = d.phases[d.phases.length - 1]!;
-    this.options.events.emit({
-      type: 'deployment',
-      app: this.name,
-      deployment: d.id,
-      version: d.version,
-      color: d.color,
-      phase: d.phase,
-      message: last.message ?? null,
-    });
-  }
-
-  private async save(next: AppRecord): Promise<void> {
-    this.record = await this.options.store.putApp(next, this.record.revision);
-    this.options.listener.onAppChanged(this.record);
+  private newHookRunner(config: AppConfig): HookRunner {
+    return new HookRunner(config.hooks, { log: this.options.log, signal: this.stopping.signal });
   }
 }
 
-function validateDeploy(req: DeployRequest): void {
+function validateDeploy(req: DeployRequest, driver: EnvironmentDriver['kind']): void {
   if (!/^[\w.+-]{1,128}$/.test(req.version)) {
     throw new BadRequestError('version must be 1–128 letters, digits, dots, dashes, pluses or underscores');
+  }
+  if (driver !== 'static') {
+    if (req.targets.length > 0) throw new BadRequestError(`this app's ${driver} driver starts its own targets; --target is only for static apps`);
+    return;
   }
   if (req.targets.length === 0) throw new BadRequestError('a static app needs at least one target URL (--target)');
   for (const url of req.targets) {

@@ -7,7 +7,10 @@ import type { AppRecord } from '../core/types.ts';
 import type { HealthView } from '../health/health-view.ts';
 import { buildRouteTable, type RouteTable } from '../proxy/route-table.ts';
 import type { StateStore } from '../store/state-store.ts';
+import type { EnvironmentDriver } from '../drivers/environment-driver.ts';
 import { AppController } from './app-controller.ts';
+import type { RunDeps } from './deployment-run.ts';
+import type { PreviewRoute } from './verifier.ts';
 
 /** Where the controller sends each new route table: the proxy in this process, workers or peers later. */
 export interface RouteTableListener {
@@ -16,6 +19,10 @@ export interface RouteTableListener {
 
 export interface ControllerOptions {
   readonly config: Config;
+  /** The driver of each app, built by the composition root from the app's config. */
+  readonly driverFor: (app: AppConfig) => EnvironmentDriver;
+  readonly stats: RunDeps['stats'];
+  readonly previewRoute: (app: string) => PreviewRoute | null;
   readonly store: StateStore;
   readonly health: HealthView;
   readonly routes: RouteTableListener;
@@ -81,6 +88,7 @@ export class Controller {
     const app = await AppController.open({
       ...this.options,
       config,
+      driver: this.options.driverFor(config),
       listener: { onAppChanged: () => this.publish() },
     });
     this.apps.set(config.name, app);
@@ -88,6 +96,7 @@ export class Controller {
 
   private publish(): void {
     const records: AppRecord[] = this.list().map((a) => a.state);
-    this.options.routes.onRouteTable(buildRouteTable(++this.generation, records, this.config.apps));
+    const pausedUntil = (name: string) => this.apps.get(name)?.pausedUntil ?? null;
+    this.options.routes.onRouteTable(buildRouteTable(++this.generation, records, this.config.apps, pausedUntil));
   }
 }

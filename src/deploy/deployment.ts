@@ -27,6 +27,7 @@ export function newDeployment(d: NewDeployment): DeploymentRecord {
     createdAt: d.at,
     finishedAt: null,
     metrics: null,
+    hooks: [],
   };
 }
 

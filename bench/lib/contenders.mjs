@@ -1,0 +1,87 @@
+// The contenders, in the order they take turns. Each `start` resolves, once it forwards to the backend, with
+// { url, child }: the URL to load and the process serving it (null for direct), watched so that a contender
+// that dies mid-bench is reported as such. ctx.procs owns every process and stops them all at the end.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startNginx } from './backend.mjs';
+import { freePort, httpRequest, sleep, waitForHttp } from './http.mjs';
+import { CPU } from './machine.mjs';
+import { haproxyConf, nginxProxyConf } from './server-configs.mjs';
+
+const READY_MS = 15_000;
+const DEPLOY_MS = 30_000;
+
+export const CONTENDERS = Object.freeze([
+  { name: 'direct', what: 'no proxy: the load generator straight to the backend (the ceiling)', start: async (ctx) => ({ url: ctx.backend.url, child: null }) },
+  { name: 'nginx', what: 'nginx, 1 worker, upstream keepalive 64', needs: 'nginx', start: startNginxProxy },
+  { name: 'haproxy', what: 'HAProxy, nbthread 1, http-reuse always', needs: 'haproxy', start: startHaproxy },
+  { name: 'bare-undici', what: 'bench/bare-forwarder.mjs: node:http + undici Pool.dispatch', start: (ctx) => startNodeScript(ctx, 'bare-undici', 'bare-forwarder.mjs') },
+  { name: 'http-proxy', what: 'bench/http-proxy.mjs: http-proxy 1.18 + keep-alive Agent', start: (ctx) => startNodeScript(ctx, 'http-proxy', 'http-proxy.mjs') },
+  { name: 'cutover', what: 'cutover serve, one app, backend deployed as live', start: startCutover },
+]);
+
+async function startNginxProxy(ctx) {
+  const port = await freePort();
+  const child = await startNginx(ctx, 'nginx', (prefix) => nginxProxyConf(prefix, port, ctx.backend.port));
+  return readyAt(`http://127.0.0.1:${port}`, child);
+}
+
+async function startHaproxy(ctx) {
+  const port = await freePort();
+  const conf = join(ctx.tmp, 'haproxy.cfg');
+  writeFileSync(conf, haproxyConf(port, ctx.backend.port));
+  // -db: stay in the foreground, so the process we track is the one serving.
+  const child = ctx.procs.start('haproxy', ctx.tools.haproxy.file, ['-db', '-f', conf], { cpu: CPU.proxy });
+  return readyAt(`http://127.0.0.1:${port}`, child);
+}
+
+async function startNodeScript(ctx, name, script) {
+  const child = ctx.procs.start(name, process.execPath, [join(ctx.benchDir, script), '--target', ctx.backend.url], { cpu: CPU.proxy });
+  const [, url] = await child.waitFor(/listening on (http:\/\/\S+)/, READY_MS);
+  return readyAt(url, child);
+}
+
+/** `cutover serve` on ports 0, then the backend deployed through the admin API as the live environment. */
+async function startCutover(ctx) {
+  const config = join(ctx.tmp, 'cutover.yaml');
+  writeFileSync(config, cutoverYaml(join(ctx.tmp, 'cutover.db')));
+  const child = ctx.procs.start('cutover', process.execPath, [join(ctx.root, 'bin', 'cutover.js'), 'serve', '-c', config], {
+    cpu: CPU.proxy,
+    cwd: ctx.root,
+    env: { CUTOVER_LOG_LEVEL: 'warn' },
+  });
+  const [, proxyUrl, adminUrl] = await child.waitFor(/proxy on (http:\/\/[^\s,]+), admin API on (http:\/\/\S+)/, READY_MS);
+  await deploy(adminUrl, ctx.backend.url);
+  return readyAt(proxyUrl, child);
+}
+
+function cutoverYaml(dbFile) {
+  return `listen: 127.0.0.1:0
+admin: { listen: 127.0.0.1:0 }
+state: { sqlite: ${dbFile} }
+apps:
+  web:
+    health: { path: /healthz, interval: 500ms, healthy: 1 }
+    drain: 1s
+`;
+}
+
+async function deploy(adminUrl, backendUrl) {
+  const created = await httpRequest(`${adminUrl}/api/apps/web/deployments`, {
+    method: 'POST',
+    json: { version: 'bench', targets: [backendUrl] },
+  });
+  if (created.status >= 300) throw new Error(`cutover refused the deployment: ${created.status} ${created.body.trim()}`);
+  const deadline = Date.now() + DEPLOY_MS;
+  while (Date.now() < deadline) {
+    const { status, body } = await httpRequest(`${adminUrl}/api/apps/web`);
+    if (status === 200 && JSON.parse(body).live !== null) return;
+    await sleep(200);
+  }
+  throw new Error(`cutover: the backend was not live ${DEPLOY_MS} ms after the deployment`);
+}
+
+async function readyAt(url, child) {
+  await waitForHttp(`${url}/`, READY_MS);
+  return { url, child };
+}

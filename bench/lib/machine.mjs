@@ -1,0 +1,66 @@
+// What this machine has: which tools are installed (the bench installs nothing), how many CPUs, and the
+// CPU plan that follows from it.
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { availableParallelism, cpus, release, type } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+/**
+ * Two cores, so each side gets one (as in PERF-NOTES): the proxy under test alone on CPU 1; the load generator
+ * and the tiny backend share CPU 0. The backend's share is small next to the proxy's, and it is the same for
+ * every contender, so ratios hold; "direct" then measures what CPU 0 can drive with no proxy in the way.
+ */
+export const CPU = Object.freeze({ loadgen: 0, backend: 0, proxy: 1 });
+
+// nginx and haproxy live in sbin, which a non-root PATH often lacks.
+const EXTRA_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+
+export function findExecutable(name) {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), ...EXTRA_DIRS].filter(Boolean);
+  for (const dir of dirs) {
+    const file = join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // Not in this directory.
+    }
+  }
+  return null;
+}
+
+/** First line of `file args` on stdout or stderr (nginx -v prints on stderr), or null. */
+export function versionOf(file, args) {
+  const out = spawnSync(file, args, { encoding: 'utf8', timeout: 5_000 });
+  const text = `${out.stdout ?? ''}${out.stderr ?? ''}`.trim();
+  return text === '' ? null : text.split('\n')[0].trim();
+}
+
+/** The installed tools the bench can use, each with its path and version line; null when missing. */
+export function detectTools() {
+  const tool = (name, args) => {
+    const file = findExecutable(name);
+    return file === null ? null : { file, version: versionOf(file, args) };
+  };
+  return {
+    wrk: tool('wrk', ['--version']),
+    nginx: tool('nginx', ['-v']),
+    haproxy: tool('haproxy', ['-v']),
+    taskset: tool('taskset', ['--version']),
+  };
+}
+
+export function describeMachine() {
+  const cpuList = cpus();
+  return {
+    nproc: availableParallelism(),
+    cpuModel: cpuList[0]?.model ?? 'unknown',
+    os: `${type()} ${release()}`,
+    node: process.version,
+  };
+}
+
+/** Pins every thread of this process (where autocannon runs) to the load generator's CPU. */
+export function pinSelf(tools) {
+  spawnSync(tools.taskset.file, ['-a', '-p', '-c', String(CPU.loadgen), String(process.pid)], { stdio: 'ignore' });
+}

@@ -1,0 +1,72 @@
+// The bench's knobs, read once from argv (wins) and env, checked, then frozen.
+import { parseArgs } from 'node:util';
+
+export const DEFAULTS = Object.freeze({ duration: 10, connections: 50, runs: 3, warmup: 2 });
+/** A smoke test: does every contender start, answer and survive a short load? Not for figures. */
+const QUICK = Object.freeze({ duration: 3, runs: 1, warmup: 1 });
+
+export const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--runs N] [--quick]
+                       [--only a,b] [--loadgen wrk|autocannon] [--backend nginx|node]
+  env: BENCH_DURATION, BENCH_CONNECTIONS, BENCH_RUNS, BENCH_QUICK=1, BENCH_ONLY, BENCH_LOADGEN, BENCH_BACKEND
+  --only       contenders to measure (direct, nginx, haproxy, bare-undici, http-proxy, cutover)
+  --loadgen    force a load generator (default: wrk when installed, else autocannon)
+  --backend    force a backend (default: nginx when installed, else a Node http server)`;
+
+export class OptionsError extends Error {}
+
+export function readOptions(argv = process.argv.slice(2), env = process.env) {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: ARG_SPEC, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new OptionsError(err.message);
+  }
+  if (values.help) return Object.freeze({ help: true });
+  const quick = values.quick ?? ['1', 'true', 'yes'].includes(env.BENCH_QUICK ?? '');
+  const base = quick ? { ...DEFAULTS, ...QUICK } : DEFAULTS;
+  const problems = [];
+  const number = (name) => positiveInt(values[name] ?? env[`BENCH_${name.toUpperCase()}`], base[name], name, problems);
+  const options = {
+    quick,
+    duration: number('duration'),
+    connections: number('connections'),
+    runs: number('runs'),
+    warmup: base.warmup,
+    only: list(values.only ?? env.BENCH_ONLY),
+    loadgen: oneOf(values.loadgen ?? env.BENCH_LOADGEN, ['wrk', 'autocannon'], 'loadgen', problems),
+    backend: oneOf(values.backend ?? env.BENCH_BACKEND, ['nginx', 'node'], 'backend', problems),
+  };
+  if (problems.length > 0) throw new OptionsError(problems.join('\n'));
+  return Object.freeze(options);
+}
+
+const ARG_SPEC = {
+  duration: { type: 'string' },
+  connections: { type: 'string' },
+  runs: { type: 'string' },
+  quick: { type: 'boolean' },
+  only: { type: 'string' },
+  loadgen: { type: 'string' },
+  backend: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+function positiveInt(raw, fallback, name, problems) {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (Number.isInteger(n) && n > 0) return n;
+  problems.push(`--${name} must be a positive whole number, got "${raw}"`);
+  return fallback;
+}
+
+function oneOf(raw, allowed, name, problems) {
+  if (raw === undefined || raw === '') return null;
+  if (allowed.includes(raw)) return raw;
+  problems.push(`--${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return null;
+}
+
+function list(raw) {
+  if (raw === undefined || raw === '') return null;
+  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+}

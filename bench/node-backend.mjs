@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// The backend used when nginx is not installed: the same fixed small body as the nginx backend.
+// It is slower than nginx, so with it the "direct" ceiling is lower and proxies look closer to it.
+// Usage: node bench/node-backend.mjs [--port 0]
+import { createServer } from 'node:http';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({ options: { port: { type: 'string', default: '0' } } });
+const HELLO = Buffer.from('hello');
+const OK = Buffer.from('ok');
+
+const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  const body = req.url === '/healthz' ? OK : HELLO;
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
+  res.end(body);
+});
+server.listen(Number(values.port), '127.0.0.1', () => {
+  console.log(`node-backend: listening on http://127.0.0.1:${server.address().port}`);
+});
+process.once('SIGTERM', () => {
+  server.close();
+  server.closeAllConnections();
+});

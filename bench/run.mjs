@@ -1,0 +1,208 @@
+#!/usr/bin/env node
+// `npm run bench`: cutover's data path against a bare undici forwarder, http-proxy, nginx and HAProxy, all
+// forwarding to one tiny backend, on this machine, in one run. See bench/README.md for how to read it.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EXPECTED_BODY, startBackend } from './lib/backend.mjs';
+import { CONTENDERS } from './lib/contenders.mjs';
+import { httpRequest, sleep } from './lib/http.mjs';
+import { chooseLoadGenerator } from './lib/load.mjs';
+import { CPU, describeMachine, detectTools, pinSelf } from './lib/machine.mjs';
+import { OptionsError, readOptions, USAGE } from './lib/options.mjs';
+import { ProcessSet } from './lib/processes.mjs';
+import { formatTable, summarize, writeJson } from './lib/report.mjs';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const resultsDir = join(benchDir, 'results');
+/** Lets sockets of the last run close and GC settle before the next contender's turn. */
+const BETWEEN_RUNS_MS = 500;
+
+const options = parseOptionsOrExit();
+const contenders = selectedContendersOrExit();
+const tools = detectTools();
+const machine = describeMachine();
+const pin = tools.taskset !== null && machine.nproc >= 2;
+rmSync(join(resultsDir, 'logs'), { recursive: true, force: true });
+mkdirSync(join(resultsDir, 'logs'), { recursive: true });
+const ctx = {
+  procs: new ProcessSet({ logDir: join(resultsDir, 'logs'), pin }),
+  tmp: mkdtempSync(join(tmpdir(), 'cutover-bench-')),
+  tools,
+  root: dirname(benchDir),
+  benchDir,
+  backend: null,
+};
+stopEverythingOnExit(ctx);
+try {
+  await bench();
+} catch (err) {
+  console.error(`bench: ${err.message}`);
+  process.exitCode = 1;
+} finally {
+  await ctx.procs.stopAll();
+  rmSync(ctx.tmp, { recursive: true, force: true });
+}
+
+async function bench() {
+  if (pin) pinSelf(tools);
+  ctx.backend = await startBackend(ctx, options.backend);
+  const loadgen = chooseLoadGenerator(ctx, options.loadgen);
+  printSetup(loadgen);
+  const { started, skipped } = await startContenders();
+  if (started.length === 0) throw new Error('no contender could be started');
+  await warmUp(started, loadgen);
+  const runs = await measure(started, loadgen);
+  const rows = summarize(runs, started.map((c) => c.name));
+  console.log(`\nmedians of ${options.runs} run(s) each; errors are summed over all runs\n`);
+  console.log(formatTable(rows));
+  const file = join(resultsDir, 'latest.json');
+  writeJson(file, report({ loadgen, started, skipped, runs, rows }));
+  console.log(`\nresults: ${file}\nlogs:    ${join(resultsDir, 'logs')}/`);
+}
+
+/** Starts each contender and checks it really forwards; one that fails is skipped, with the reason shown. */
+async function startContenders() {
+  const started = [];
+  const skipped = [];
+  for (const contender of contenders) {
+    if (contender.needs !== undefined && tools[contender.needs] === null) {
+      skipped.push({ name: contender.name, reason: `${contender.needs} is not installed` });
+      continue;
+    }
+    try {
+      const { url, child } = await contender.start(ctx);
+      await checkAnswer(url);
+      started.push({ name: contender.name, what: contender.what, url, child });
+      console.log(`  started   ${contender.name.padEnd(12)} ${url}  ${contender.what}`);
+    } catch (err) {
+      skipped.push({ name: contender.name, reason: err.message });
+    }
+  }
+  for (const s of skipped) console.log(`  SKIPPED   ${s.name.padEnd(12)} ${s.reason}`);
+  return { started, skipped };
+}
+
+function selectedContendersOrExit() {
+  if (options.only === null) return CONTENDERS;
+  const unknown = options.only.filter((name) => !CONTENDERS.some((c) => c.name === name));
+  if (unknown.length === 0) return CONTENDERS.filter((c) => options.only.includes(c.name));
+  console.error(`bench: --only: no contender named ${unknown.join(', ')} (there are ${CONTENDERS.map((c) => c.name).join(', ')})`);
+  process.exit(2);
+}
+
+async function checkAnswer(url) {
+  const { status, body } = await httpRequest(`${url}/`);
+  if (status !== 200 || body !== EXPECTED_BODY) throw new Error(`answered ${status} "${body.trim().slice(0, 200)}" instead of 200 "${EXPECTED_BODY}"`);
+}
+
+/** Node contenders need their hot paths compiled by the JIT before they are measured; the others don't mind. */
+async function warmUp(started, loadgen) {
+  console.log(`\nwarming up each contender for ${options.warmup} s`);
+  for (const c of started) {
+    stopIfStopping();
+    await loadgen.run(c.url, { duration: options.warmup, connections: options.connections }).catch(() => null);
+  }
+}
+
+/** Runs A, B, C, A, B, C, ...: a slow drift of the machine then touches every contender alike. */
+async function measure(started, loadgen) {
+  const runs = [];
+  const total = options.runs * started.length;
+  console.log(`measuring: ${total} runs of ${options.duration} s\n`);
+  for (let run = 1; run <= options.runs; run++) {
+    for (const c of started) {
+      stopIfStopping();
+      const entry = { contender: c.name, run, result: null, error: null };
+      try {
+        await checkAnswer(c.url);
+        entry.result = await loadgen.run(c.url, { duration: options.duration, connections: options.connections });
+      } catch (err) {
+        entry.error = err.message;
+      }
+      if (c.child?.hasExited) entry.error = `${entry.error ?? 'run finished, but'}; the ${c.name} process ${c.child.exitReason} (see its log)`;
+      runs.push(entry);
+      console.log(`  [${String(runs.length).padStart(2)}/${total}] ${c.name.padEnd(12)} run ${run}: ${describeRun(entry)}`);
+      await sleep(BETWEEN_RUNS_MS);
+    }
+  }
+  return runs;
+}
+
+function stopIfStopping() {
+  if (ctx.procs.closing) throw new Error('stopped before the end: no table');
+}
+
+function describeRun({ result, error }) {
+  if (result === null) return `FAILED: ${error}`;
+  const { rps, p50Ms, p99Ms, errors, non2xx } = result;
+  return `${Math.round(rps)} req/s, p50 ${p50Ms.toFixed(2)} ms, p99 ${p99Ms.toFixed(2)} ms, errors ${errors} (non-2xx ${non2xx})`;
+}
+
+function printSetup(loadgen) {
+  console.log(`cutover bench, ${new Date().toISOString()}`);
+  console.log(`machine:  ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.os}, node ${machine.node}`);
+  console.log(`backend:  ${ctx.backend.description} at ${ctx.backend.url}`);
+  console.log(`load:     ${loadgen.description}, ${options.connections} connections, ${options.duration} s x ${options.runs} run(s) per contender, interleaved${options.quick ? ' (--quick: a smoke test, not figures)' : ''}`);
+  console.log(`pinning:  ${pinningText()}`);
+  console.log('');
+}
+
+function pinningText() {
+  if (pin) return `taskset: load generator and backend on CPU ${CPU.loadgen}, the proxy under test alone on CPU ${CPU.proxy}`;
+  if (tools.taskset === null) return 'none (taskset is not installed): figures are noisier';
+  return `none (only ${machine.nproc} CPU): load generator, backend and proxy share it`;
+}
+
+function report({ loadgen, started, skipped, runs, rows }) {
+  return {
+    date: new Date().toISOString(),
+    command: ['npm run bench', ...process.argv.slice(2)].join(' '),
+    machine,
+    options,
+    setup: {
+      backend: ctx.backend.description,
+      loadgen: loadgen.description,
+      pinning: pinningText(),
+      tools: Object.fromEntries(Object.entries(tools).map(([k, v]) => [k, v?.version ?? null])),
+    },
+    contenders: started.map(({ name, what }) => ({ name, what })),
+    skipped,
+    summary: rows,
+    runs,
+  };
+}
+
+function parseOptionsOrExit() {
+  try {
+    const parsed = readOptions();
+    if (!parsed.help) return parsed;
+    console.log(USAGE);
+    process.exit(0);
+  } catch (err) {
+    if (!(err instanceof OptionsError)) throw err;
+    console.error(`bench: ${err.message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+/**
+ * Ctrl-C or SIGTERM stops every child, then exits; a second one kills them at once. On any exit, whatever is
+ * still running is killed: the children run in their own process groups, so nobody else would.
+ */
+function stopEverythingOnExit({ procs, tmp }) {
+  let stopping = false;
+  const onSignal = (signal) => {
+    if (stopping) return process.exit(130);
+    stopping = true;
+    console.error(`\nbench: ${signal}, stopping every process it started`);
+    procs.stopAll().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', () => {
+    procs.killAllNow();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+}

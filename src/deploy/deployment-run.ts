@@ -1,0 +1,257 @@
+import type { AppConfig, HookName } from '../config/config.ts';
+import { toCutoverError } from '../core/errors.ts';
+import type { EventInput } from '../core/events.ts';
+import type { Logger } from '../core/logger.ts';
+import { otherColor, TERMINAL_PHASES, type AppRecord, type Color, type DeploymentRecord } from '../core/types.ts';
+import type { EnvironmentDriver } from '../drivers/environment-driver.ts';
+import type { HealthView } from '../health/health-view.ts';
+import { AnalysisWatch, metricsOf, takeBaseline, type Judgement, type StatsSource } from './analysis.ts';
+import { flipLive, withEnv, withEnvState } from './app-state.ts';
+import { transition, type DeploymentEvent, type Effect } from './deployment-machine.ts';
+import type { HookRunner } from './hooks.ts';
+import { verifyCandidate, type PreviewRoute } from './verifier.ts';
+import { waitForHealthy } from './wait-healthy.ts';
+
+/** What a deployment needs from the app it belongs to. */
+export interface RunHost {
+  readonly config: AppConfig;
+  readonly record: AppRecord;
+  save(next: AppRecord): Promise<void>;
+  persist(deployment: DeploymentRecord): Promise<void>;
+  emit(event: EventInput): void;
+  scheduleRetire(color: Color): void;
+  cancelRetire(color: Color): void;
+}
+
+export interface RunDeps {
+  readonly driver: EnvironmentDriver;
+  readonly health: HealthView;
+  readonly stats: { forEnv(app: string, color: Color): StatsSource; reset(app: string, color: Color): void };
+  readonly hooks: HookRunner;
+  readonly preview: () => PreviewRoute | null;
+  readonly now: () => number;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+}
+
+const HOOK_OUTPUT_KEPT = 4_096;
+/** Hooks whose failure stops the deployment; the others only report. */
+const GATING_HOOKS: ReadonlySet<HookName> = new Set(['preDeploy', 'preSwitch']);
+
+/**
+ * Drives one deployment through the lifecycle machine: each event becomes a stored transition and an emitted event,
+ * then its effects run in order. An effect may answer with the next event (it is always the list's last, or a
+ * failure that cuts the list short). Events from outside (a switch, a rollback, an analysis verdict) are queued.
+ */
+export class DeploymentRun {
+  private queue: Promise<void> = Promise.resolve();
+  private watch: AnalysisWatch | null = null;
+
+  constructor(
+    private readonly host: RunHost,
+    private readonly deps: RunDeps,
+    public deployment: DeploymentRecord,
+    private readonly autoSwitch: boolean,
+  ) {}
+
+  get open(): boolean {
+    return !TERMINAL_PHASES.has(this.deployment.phase);
+  }
+
+  /** Applies `event` after every event queued before it; rejects when it does not fit the phase. */
+  dispatch(event: DeploymentEvent): Promise<void> {
+    const next = this.queue.then(() => this.apply(event));
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  /** Runs `effects` for a deployment just created (or resumed after a restart). */
+  begin(effects: readonly Effect[]): Promise<void> {
+    const next = this.queue.then(() => this.perform(effects));
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  stopWatching(): void {
+    this.watch?.stop();
+    this.watch = null;
+  }
+
+  private async apply(event: DeploymentEvent): Promise<void> {
+    const ctx = { autoSwitch: this.autoSwitch, watch: this.host.config.analysis.bakeMs > 0, at: this.deps.now() };
+    const { deployment, effects } = transition(this.deployment, event, ctx);
+    await this.record(deployment);
+    await this.perform(effects);
+  }
+
+  private async perform(effects: readonly Effect[]): Promise<void> {
+    for (const effect of effects) {
+      let next: DeploymentEvent | null;
+      try {
+        next = await this.effect(effect);
+      } catch (err) {
+        next = { type: 'fail', reason: toCutoverError(err).message };
+      }
+      if (next !== null) return this.apply(next);
+    }
+  }
+
+  private async effect(effect: Effect): Promise<DeploymentEvent | null> {
+    switch (effect.type) {
+      case 'hook': return this.hook(effect.name);
+      case 'start-targets': return this.startTargets();
+      case 'await-health': return this.awaitHealth();
+      case 'verify': return this.verify();
+      case 'mark-ready': return this.setEnv(this.deployment.color, 'ready');
+      case 'request-switch': return { type: 'switch', who: 'auto' };
+      case 'flip-to-new': return this.flipToNew();
+      case 'watch': return this.startWatch();
+      case 'stop-watch': return (this.stopWatching(), null);
+      case 'flip-back': return this.flipBack();
+      case 'stop-new': return this.stopNew();
+      case 'schedule-retire': return (this.host.scheduleRetire(otherColor(this.deployment.color)), null);
+    }
+  }
+
+  private async hook(name: HookName): Promise<DeploymentEvent | null> {
+    const d = this.deployment;
+    const result = await this.deps.hooks.run(name, {
+      CUTOVER_APP: d.app,
+      CUTOVER_VERSION: d.version,
+      CUTOVER_PREVIOUS_VERSION: d.previousVersion,
+      CUTOVER_ENV: d.color,
+      CUTOVER_DEPLOYMENT_ID: d.id,
+    });
+    if (result === null) return null;
+    const outcome = { name, ok: result.ok, exitCode: result.exitCode, ms: Math.round(result.ms), timedOut: result.timedOut, output: result.output.slice(-HOOK_OUTPUT_KEPT), at: this.deps.now() };
+    await this.record({ ...this.deployment, hooks: [...this.deployment.hooks, outcome] }, false);
+    if (result.ok || !GATING_HOOKS.has(name)) return null;
+    const how = result.timedOut ? 'timed out' : `exited with ${result.exitCode ?? result.signal}`;
+    return { type: 'fail', reason: `the ${name} hook ${how}: ${result.output.trim().split('\n').pop() ?? ''}` };
+  }
+
+  private async startTargets(): Promise<DeploymentEvent> {
+    const d = this.deployment;
+    this.host.cancelRetire(d.color);
+    const targets = await this.deps.driver.start({ app: d.app, color: d.color, version: d.version, targets: d.targets }, this.deps.signal);
+    this.deps.stats.reset(d.app, d.color);
+    await this.record({ ...this.deployment, targets }, false);
+    await this.host.save(withEnv(this.host.record, d.color, { version: d.version, targets, state: 'deploying' }, this.deps.now()));
+    return { type: 'started', targets };
+  }
+
+  private async awaitHealth(): Promise<DeploymentEvent> {
+    const d = this.deployment;
+    const problem = await waitForHealthy(this.deps.health, d.app, d.color, d.targets, this.host.config.health.deadlineMs, this.deps.signal);
+    return problem === null ? { type: 'healthy' } : { type: 'fail', reason: problem };
+  }
+
+  private async verify(): Promise<DeploymentEvent> {
+    const d = this.deployment;
+    const { verify, hooks } = this.host.config;
+    const problem = await verifyCandidate({
+      config: verify,
+      targets: d.targets,
+      vars: { version: d.version, env: d.color, app: d.app },
+      preview: this.deps.preview(),
+      cwd: hooks.cwd,
+      signal: this.deps.signal,
+    });
+    return problem === null ? { type: 'verified' } : { type: 'fail', reason: problem };
+  }
+
+  private async flipToNew(): Promise<DeploymentEvent> {
+    const d = this.deployment;
+    const old = this.host.record.live;
+    if (old !== null) {
+      const baseline = takeBaseline(this.deps.stats.forEnv(d.app, old), this.deps.now());
+      await this.record({ ...this.deployment, metrics: prefixed('baseline', baseline) }, false);
+    }
+    this.host.cancelRetire(d.color);
+    await this.flip(d.color, 'standby', 'switch');
+    return { type: 'switched' };
+  }
+
+  private startWatch(): null {
+    const d = this.deployment;
+    const m = d.metrics ?? {};
+    const baseline = m.baselineRequests === undefined ? null : unprefixed('baseline', m);
+    const switchedAt = [...d.phases].reverse().find((p) => p.phase === 'watching')?.at ?? this.deps.now();
+    this.watch = new AnalysisWatch({
+      source: this.deps.stats.forEnv(d.app, d.color),
+      config: this.host.config.analysis,
+      baseline,
+      switchedAt,
+      listener: {
+        onFail: (j) => void this.dispatch({ type: 'breach', reason: j.reason ?? 'thresholds breached', figures: metricsOf(j.figures) }).catch(this.logError),
+        onDone: (j) => void this.dispatch({ type: 'baked', figures: figuresOf(j) }).catch(this.logError),
+      },
+    });
+    this.watch.start();
+    return null;
+  }
+
+  private async flipBack(): Promise<null> {
+    const back = otherColor(this.deployment.color);
+    if (this.host.record.live === this.deployment.color) await this.flip(back, 'ready', 'rollback');
+    return null;
+  }
+
+  private async stopNew(): Promise<null> {
+    const { app, color } = this.deployment;
+    if (this.host.record.live === color) return null;
+    await this.deps.driver.stop(app, color);
+    if (this.host.record.envs[color].state !== 'empty') await this.setEnv(color, 'failed');
+    return null;
+  }
+
+  private async flip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback'): Promise<void> {
+    const from = this.host.record.live;
+    await this.host.save(flipLive(this.host.record, color, leftAs, this.deps.now()));
+    const version = this.host.record.envs[color].version;
+    this.deps.log.info({ app: this.deployment.app, from, to: color, version }, `${action}: ${color} is live`);
+    this.host.emit({ type: action, app: this.deployment.app, from, to: color, version, deployment: this.deployment.id });
+  }
+
+  private async setEnv(color: Color, state: 'ready' | 'failed'): Promise<null> {
+    await this.host.save(withEnvState(this.host.record, color, state, this.deps.now()));
+    return null;
+  }
+
+  /** Stores the deployment; a phase change is also emitted as an event. */
+  private async record(next: DeploymentRecord, phaseChanged = true): Promise<void> {
+    this.deployment = next;
+    await this.host.persist(next);
+    if (!phaseChanged) return;
+    const last = next.phases[next.phases.length - 1]!;
+    this.host.emit({ type: 'deployment', app: next.app, deployment: next.id, version: next.version, color: next.color, phase: next.phase, message: last.message ?? null, metrics: next.metrics });
+    if (next.phase === 'failed') this.deps.log.warn({ app: next.app, deployment: next.id, version: next.version }, `deployment failed: ${next.reason}`);
+  }
+
+  private readonly logError = (err: unknown): void => {
+    this.deps.log.error({ app: this.deployment.app, deployment: this.deployment.id, err }, 'deployment event failed');
+  };
+}
+
+function figuresOf(j: Judgement): Record<string, number> {
+  return j.verdict === 'wait' ? { ...metricsOf(j.figures), judged: 0 } : metricsOf(j.figures);
+}
+
+function prefixed(prefix: string, figures: object): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(figures)) if (typeof v === 'number') out[prefix + k[0]!.toUpperCase() + k.slice(1)] = v;
+  return out;
+}
+
+function unprefixed(prefix: string, metrics: Readonly<Record<string, number>>) {
+  const get = (name: string) => metrics[prefix + name[0]!.toUpperCase() + name.slice(1)] ?? null;
+  return {
+    requests: get('requests') ?? 0,
+    errors5xx: get('errors5xx') ?? 0,
+    errorRate: get('errorRate') ?? 0,
+    p50Ms: get('p50Ms'),
+    p90Ms: get('p90Ms'),
+    p99Ms: get('p99Ms'),
+    rps: get('rps') ?? 0,
+  };
+}

@@ -1,0 +1,51 @@
+import { COLORS, type Color, type DeploymentRecord } from '../core/types.ts';
+import type { AppController } from './app-controller.ts';
+import { DeploymentRun } from './deployment-run.ts';
+
+const RUNNING_STATES = new Set(['live', 'standby', 'ready']);
+
+/**
+ * After cutover starts: the environments that should run are taken over (or started again) through the driver,
+ * deployments a restart caught mid-way are resumed or failed cleanly, and standby retirement is scheduled again.
+ */
+export async function recoverApp(app: AppController): Promise<void> {
+  for (const color of COLORS) await restoreEnvironment(app, color);
+  const open = (await app.options.store.listOpenDeployments()).filter((d) => d.app === app.name);
+  for (const d of open) await settle(app, d);
+  for (const color of COLORS) scheduleRetirement(app, color);
+}
+
+async function restoreEnvironment(app: AppController, color: Color): Promise<void> {
+  const env = app.record.envs[color];
+  if (!RUNNING_STATES.has(env.state) || env.version === null) return;
+  try {
+    const targets = await app.options.driver.restore({ app: app.name, color, version: env.version, targets: env.targets });
+    if (targets.join() === env.targets.join()) return;
+    await app.save({ ...app.record, envs: { ...app.record.envs, [color]: { ...env, targets } } });
+  } catch (err) {
+    app.options.log.error({ app: app.name, env: color, version: env.version, err }, `could not bring ${color} back after the restart`);
+  }
+}
+
+async function settle(app: AppController, d: DeploymentRecord): Promise<void> {
+  const run = new DeploymentRun(app, app.runDeps, d, false);
+  const live = app.record.live;
+  if (d.phase === 'ready' && app.record.envs[d.color].state === 'ready') {
+    app.current = run;
+  } else if (d.phase === 'watching' && live === d.color) {
+    app.current = run;
+    await run.begin([{ type: 'watch' }]);
+  } else if (d.phase === 'switching' && live === d.color) {
+    app.current = run;
+    await run.dispatch({ type: 'switched' });
+  } else {
+    await run.dispatch({ type: 'fail', reason: `interrupted by a restart of cutover during ${d.phase}` });
+  }
+}
+
+function scheduleRetirement(app: AppController, color: Color): void {
+  const env = app.record.envs[color];
+  const waitingForSwitch = app.current?.open && app.current.deployment.color === color;
+  if (app.record.live === color || waitingForSwitch || (env.state !== 'standby' && env.state !== 'ready')) return;
+  app.scheduleRetire(color, env.since + app.config.standbyMs - app.options.clock.now());
+}

@@ -1,0 +1,58 @@
+import type { AppConfig, Config } from '../config/config.ts';
+import type { Logger } from '../core/logger.ts';
+import type { DataPath } from './data-path.ts';
+import { ProxyServer } from './proxy-server.ts';
+
+/** How to reach an app's candidate through cutover: a URL, and the headers to send with each request. */
+export interface CandidateRoute {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * The data path's listeners: the public one, and one per app with `preview.listen` that always serves that app's
+ * candidate. All share one DataPath, so one route table swap moves them together.
+ */
+export class Listeners {
+  private readonly public: ProxyServer;
+  private readonly previews = new Map<string, ProxyServer>();
+
+  constructor(config: Config, dataPath: DataPath, log: Logger) {
+    this.public = new ProxyServer({ listen: config.listen, dataPath, log, mode: { kind: 'public' } });
+    for (const app of Object.values(config.apps)) {
+      if (app.preview?.listen) {
+        const mode = { kind: 'preview', app: app.name } as const;
+        this.previews.set(app.name, new ProxyServer({ listen: app.preview.listen, dataPath, log: log.child({ preview: app.name }), mode }));
+      }
+    }
+  }
+
+  get publicUrl(): string {
+    return urlOf(this.public);
+  }
+
+  async listen(): Promise<void> {
+    for (const server of this.previews.values()) await server.listen();
+    await this.public.listen();
+  }
+
+  /** The public listener stops last: previews are not what users depend on. */
+  async close(drainMs: number): Promise<void> {
+    await this.public.close(drainMs);
+    await Promise.all([...this.previews.values()].map((s) => s.close(0)));
+  }
+
+  /** The preview listener when the app has one, else the public listener with the preview header; null without preview. */
+  previewRoute(app: AppConfig | undefined): CandidateRoute | null {
+    if (app?.preview == null) return null;
+    const listener = this.previews.get(app.name);
+    if (listener !== undefined) return { url: urlOf(listener), headers: {} };
+    return { url: this.publicUrl, headers: { [app.preview.header]: app.preview.secret } };
+  }
+}
+
+function urlOf(server: ProxyServer): string {
+  const { address, port } = server.address();
+  const host = address === '::' || address === '0.0.0.0' || address === '' ? '127.0.0.1' : address;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
