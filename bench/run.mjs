@@ -7,9 +7,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXPECTED_BODY, startBackend } from './lib/backend.mjs';
 import { CONTENDERS } from './lib/contenders.mjs';
+import { ForeignCpu } from './lib/foreign-cpu.mjs';
 import { httpRequest, sleep } from './lib/http.mjs';
 import { chooseLoadGenerator } from './lib/load.mjs';
-import { CPU, describeMachine, detectTools, pinSelf } from './lib/machine.mjs';
+import { busyShare, CPU, describeMachine, detectTools, pinSelf } from './lib/machine.mjs';
 import { OptionsError, readOptions, USAGE } from './lib/options.mjs';
 import { ProcessSet } from './lib/processes.mjs';
 import { formatTable, summarize, writeJson } from './lib/report.mjs';
@@ -18,6 +19,10 @@ const benchDir = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(benchDir, 'results');
 /** Lets sockets of the last run close and GC settle before the next contender's turn. */
 const BETWEEN_RUNS_MS = 500;
+/** Above this share of busy CPU before the start, the run is flagged as taken on a busy machine. */
+const BUSY_WARNING = 0.1;
+/** A run in which other processes used more than this share of all CPU time is flagged under the table. */
+const DISTURBED_SHARE = 0.05;
 
 const options = parseOptionsOrExit();
 const contenders = selectedContendersOrExit();
@@ -46,6 +51,7 @@ try {
 }
 
 async function bench() {
+  machine.busyBeforeStart = await busyShare();
   if (pin) pinSelf(tools);
   ctx.backend = await startBackend(ctx, options.backend);
   const loadgen = chooseLoadGenerator(ctx, options.loadgen);
@@ -57,6 +63,8 @@ async function bench() {
   const rows = summarize(runs, started.map((c) => c.name));
   console.log(`\nmedians of ${options.runs} run(s) each; errors are summed over all runs\n`);
   console.log(formatTable(rows));
+  const warning = disturbedRuns(runs);
+  if (warning !== null) console.log(`\n${warning}`);
   const file = join(resultsDir, 'latest.json');
   writeJson(file, report({ loadgen, started, skipped, runs, rows }));
   console.log(`\nresults: ${file}\nlogs:    ${join(resultsDir, 'logs')}/`);
@@ -109,18 +117,21 @@ async function warmUp(started, loadgen) {
 /** Runs A, B, C, A, B, C, ...: a slow drift of the machine then touches every contender alike. */
 async function measure(started, loadgen) {
   const runs = [];
+  const foreign = new ForeignCpu(() => ctx.procs.groups());
   const total = options.runs * started.length;
   console.log(`measuring: ${total} runs of ${options.duration} s\n`);
   for (let run = 1; run <= options.runs; run++) {
     for (const c of started) {
       stopIfStopping();
-      const entry = { contender: c.name, run, result: null, error: null };
+      const entry = { contender: c.name, run, result: null, error: null, othersCpuS: null };
+      const before = foreign.snapshot();
       try {
         await checkAnswer(c.url);
         entry.result = await loadgen.run(c.url, { duration: options.duration, connections: options.connections });
       } catch (err) {
         entry.error = err.message;
       }
+      entry.othersCpuS = ForeignCpu.secondsBetween(before, foreign.snapshot());
       if (c.child?.hasExited) entry.error = `${entry.error ?? 'run finished, but'}; the ${c.name} process ${c.child.exitReason} (see its log)`;
       runs.push(entry);
       console.log(`  [${String(runs.length).padStart(2)}/${total}] ${c.name.padEnd(12)} run ${run}: ${describeRun(entry)}`);
@@ -134,10 +145,20 @@ function stopIfStopping() {
   if (ctx.procs.closing) throw new Error('stopped before the end: no table');
 }
 
-function describeRun({ result, error }) {
-  if (result === null) return `FAILED: ${error}`;
+function describeRun({ result, error, othersCpuS }) {
+  const others = othersCpuS === null ? '' : `; other processes used ${othersCpuS.toFixed(1)} CPU-s`;
+  if (result === null) return `FAILED: ${error}${others}`;
   const { rps, p50Ms, p99Ms, errors, non2xx } = result;
-  return `${Math.round(rps)} req/s, p50 ${p50Ms.toFixed(2)} ms, p99 ${p99Ms.toFixed(2)} ms, errors ${errors} (non-2xx ${non2xx})`;
+  return `${Math.round(rps)} req/s, p50 ${p50Ms.toFixed(2)} ms, p99 ${p99Ms.toFixed(2)} ms, errors ${errors} (non-2xx ${non2xx})${others}`;
+}
+
+/** Runs during which processes the bench did not start took a noticeable share of the machine. */
+function disturbedRuns(runs) {
+  const limit = DISTURBED_SHARE * options.duration * machine.nproc;
+  const disturbed = runs.filter((r) => r.othersCpuS !== null && r.othersCpuS > limit);
+  if (disturbed.length === 0) return null;
+  const list = disturbed.map((r) => `${r.contender} run ${r.run} (${r.othersCpuS.toFixed(1)})`).join(', ');
+  return `WARNING: other processes used more than ${limit.toFixed(1)} of the ${options.duration * machine.nproc} CPU-seconds in ${disturbed.length} run(s): ${list}. Compare these figures with care, or run again on a quiet machine.`;
 }
 
 function printSetup(loadgen) {
@@ -146,6 +167,7 @@ function printSetup(loadgen) {
   console.log(`backend:  ${ctx.backend.description} at ${ctx.backend.url}`);
   console.log(`load:     ${loadgen.description}, ${options.connections} connections, ${options.duration} s x ${options.runs} run(s) per contender, interleaved${options.quick ? ' (--quick: a smoke test, not figures)' : ''}`);
   console.log(`pinning:  ${pinningText()}`);
+  if (machine.busyBeforeStart !== null) console.log(`busy:     ${busyText(machine.busyBeforeStart)}`);
   console.log('');
 }
 
@@ -153,6 +175,12 @@ function pinningText() {
   if (pin) return `taskset: load generator and backend on CPU ${CPU.loadgen}, the proxy under test alone on CPU ${CPU.proxy}`;
   if (tools.taskset === null) return 'none (taskset is not installed): figures are noisier';
   return `none (only ${machine.nproc} CPU): load generator, backend and proxy share it`;
+}
+
+function busyText(share) {
+  const percent = `${Math.round(share * 100)}% of the CPUs were busy in the second before the bench started`;
+  if (share < BUSY_WARNING) return percent;
+  return `${percent}: other processes are running, expect noisy figures (see "A quiet machine" in bench/README.md)`;
 }
 
 function report({ loadgen, started, skipped, runs, rows }) {

@@ -12,7 +12,8 @@ export const EXPECTED_BODY = 'hello';
 export async function startBackend(ctx, forced) {
   const kind = forced ?? (ctx.tools.nginx === null ? 'node' : 'nginx');
   if (kind === 'nginx' && ctx.tools.nginx === null) throw new Error('--backend nginx asked for, but nginx is not installed');
-  const backend = kind === 'nginx' ? await startNginxBackend(ctx) : await startNodeBackend(ctx);
+  const why = forced === 'node' ? 'chosen with --backend node' : 'nginx is not installed';
+  const backend = kind === 'nginx' ? await startNginxBackend(ctx) : await startNodeBackend(ctx, why);
   await waitForHttp(`${backend.url}/healthz`, READY_MS);
   const { status, body } = await httpRequest(`${backend.url}/`);
   if (status !== 200 || body !== EXPECTED_BODY) throw new Error(`backend answered ${status} "${body}", not 200 "${EXPECTED_BODY}"`);
@@ -38,9 +39,9 @@ async function startNginxBackend(ctx) {
   return { kind: 'nginx', url, port, description: `nginx (${ctx.tools.nginx.version}), 1 worker, return 200 "hello"` };
 }
 
-async function startNodeBackend(ctx) {
+async function startNodeBackend(ctx, why) {
   const child = ctx.procs.start('backend', process.execPath, [join(ctx.benchDir, 'node-backend.mjs')], { cpu: CPU.backend });
   const [, url] = await child.waitFor(/listening on (http:\/\/\S+)/, READY_MS);
   const port = Number(new URL(url).port);
-  return { kind: 'node', url, port, description: `Node ${process.version} http server (nginx not installed or not chosen)` };
+  return { kind: 'node', url, port, description: `Node ${process.version} http server (${why})` };
 }

@@ -13,7 +13,8 @@ export function chooseLoadGenerator(ctx, forced) {
   if (kind === 'wrk') {
     return { kind, description: `${ctx.tools.wrk.version.split(' [')[0]} -t1 --latency`, run: (url, o) => runWrk(ctx, url, o) };
   }
-  return { kind, description: 'autocannon 9 (in the bench process)', run: runAutocannon };
+  const why = forced === 'autocannon' ? 'chosen with --loadgen autocannon' : 'wrk is not installed';
+  return { kind, description: `autocannon 9 in the bench process (${why})`, run: runAutocannon };
 }
 
 async function runWrk(ctx, url, { duration, connections }) {

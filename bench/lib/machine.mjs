@@ -1,7 +1,7 @@
 // What this machine has: which tools are installed (the bench installs nothing), how many CPUs, and the
 // CPU plan that follows from it.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, type } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -63,4 +63,27 @@ export function describeMachine() {
 /** Pins every thread of this process (where autocannon runs) to the load generator's CPU. */
 export function pinSelf(tools) {
   spawnSync(tools.taskset.file, ['-a', '-p', '-c', String(CPU.loadgen), String(process.pid)], { stdio: 'ignore' });
+}
+
+/**
+ * How busy the CPUs were over `ms` before the bench started anything: other people's test suites on a shared
+ * machine move req/s by 2x and more, so the run says so. Null where /proc/stat does not exist.
+ */
+export async function busyShare(ms = 1_000) {
+  const before = readCpuTimes();
+  if (before === null) return null;
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const after = readCpuTimes();
+  const total = after.total - before.total;
+  return total === 0 ? 0 : 1 - (after.idle - before.idle) / total;
+}
+
+function readCpuTimes() {
+  try {
+    // First line of /proc/stat: "cpu  user nice system idle iowait irq softirq steal ..." over all CPUs.
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return { idle: fields[3] + fields[4], total: fields.reduce((a, b) => a + b, 0) };
+  } catch {
+    return null;
+  }
 }

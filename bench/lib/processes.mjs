@@ -25,6 +25,11 @@ export class ProcessSet {
     return this.#closing;
   }
 
+  /** The process group ids of the children still running (each child leads its own group). */
+  groups() {
+    return new Set([...this.#running].map((child) => child.proc.pid).filter((pid) => pid !== undefined));
+  }
+
   /** Starts `command args` on `cpu` (when pinning), logging its stdout and stderr to logDir/NAME.log. */
   start(name, command, args, { cpu, env, cwd, log = true } = {}) {
     // Once stopping began (Ctrl-C), the main flow must not start the next run behind its back.

@@ -41,7 +41,7 @@ export function appStatus(app: AppController, config: AppConfig, targets: Target
   const record = app.state;
   const env = (color: Color): EnvStatus => {
     const e = record.envs[color];
-    const routed = e.state === 'empty' || e.state === 'failed' ? [] : e.targets;
+    const routed = e.state === 'empty' || e.state === 'failed' || e.state === 'retired' ? [] : e.targets;
     const statuses = targets.statuses(record.name, color, routed);
     const instances = app.options.driver.describe(record.name, color);
     return { color, role: roleOf(record, color), state: e.state, version: e.version, since: e.since, targets: statuses, instances };

@@ -18,6 +18,7 @@ export function deployCommand(): Command {
     .requiredOption('--version <version>', 'the version label')
     .option('--target <url>', 'a target URL such as http://127.0.0.1:3001 (repeat for several)', collect, [])
     .option('--no-switch', 'stop when the candidate is ready; switch later with `cutover switch`')
+    .option('--wait', 'also wait through the analysis bake; exit 1 if the deployment was rolled back')
     .option('--json', 'print the deployment record as JSON at the end')
     .action(async (app: string, opts: DeployFlags, command: Command) => {
       const ctx = contextOf(command);
@@ -26,12 +27,12 @@ export function deployCommand(): Command {
         { version: opts.version, targets: opts.target, switch: opts.switch, who: ctx.who },
       );
       const progress = opts.json ? null : new Progress(ctx.out);
-      const end = await follow(ctx.client, started.deployment, started.willSwitch, progress);
+      const end = await follow(ctx.client, started.deployment, { willSwitch: started.willSwitch, throughBake: Boolean(opts.wait) }, progress);
       if (opts.json) ctx.out.line(JSON.stringify(end, null, 2));
       if (end.phase === 'failed' || end.phase === 'rolled-back') {
         throw new CutoverError('DEPLOY_FAILED', 500, `deployment ${end.id} of ${end.version} ${end.phase}: ${end.reason ?? 'no reason given'}`);
       }
-      if (!opts.json) ctx.out.line(end.phase === 'ready' ? `${end.version} is ready on ${end.color}; run \`cutover switch ${app}\` to make it live` : `${end.version} is live on ${end.color}`);
+      if (!opts.json) ctx.out.line(summary(end, app));
     });
 }
 
@@ -40,14 +41,20 @@ interface DeployFlags {
   target: string[];
   switch: boolean;
   json?: boolean;
+  wait?: boolean;
+}
+
+interface FollowUntil {
+  readonly willSwitch: boolean;
+  readonly throughBake: boolean;
 }
 
 /** Polls the deployment until it ends (or is ready and will not switch by itself), reporting each new phase. */
-async function follow(client: AdminClient, d: DeploymentRecord, willSwitch: boolean, progress: Progress | null): Promise<DeploymentRecord> {
+async function follow(client: AdminClient, d: DeploymentRecord, until: FollowUntil, progress: Progress | null): Promise<DeploymentRecord> {
   let shown = 0;
   for (;;) {
     for (; shown < d.phases.length; shown++) progress?.phase(d.phases[shown]!);
-    if (isEnd(d, willSwitch)) {
+    if (isEnd(d, until)) {
       progress?.finish();
       return d;
     }
@@ -57,8 +64,11 @@ async function follow(client: AdminClient, d: DeploymentRecord, willSwitch: bool
   }
 }
 
-function isEnd(d: DeploymentRecord, willSwitch: boolean): boolean {
-  return d.phase === 'done' || d.phase === 'failed' || d.phase === 'rolled-back' || (d.phase === 'ready' && !willSwitch);
+/** Live is the end unless --wait asks for the bake too; ready is the end when nothing will switch. */
+function isEnd(d: DeploymentRecord, until: FollowUntil): boolean {
+  if (d.phase === 'done' || d.phase === 'failed' || d.phase === 'rolled-back') return true;
+  if (d.phase === 'ready') return !until.willSwitch;
+  return d.phase === 'watching' && !until.throughBake;
 }
 
 /** Plain lines when piped; on a terminal, the current phase as a live line with elapsed time. */
@@ -87,6 +97,12 @@ class Progress {
   private clearLive(): void {
     if (this.out.tty) process.stdout.write('\r\x1b[2K');
   }
+}
+
+function summary(d: DeploymentRecord, app: string): string {
+  if (d.phase === 'ready') return `${d.version} is ready on ${d.color}; run \`cutover switch ${app}\` to make it live`;
+  if (d.phase === 'watching') return `${d.version} is live on ${d.color}; its bake goes on (\`cutover deploy --wait\` waits for it)`;
+  return `${d.version} is live on ${d.color}`;
 }
 
 function collect(value: string, previous: string[]): string[] {

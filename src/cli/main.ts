@@ -1,8 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, CutoverError } from '../core/errors.ts';
+import { demoCommand } from './demo.ts';
 import { deployCommand } from './deploy.ts';
 import { flipCommand } from './flip.ts';
 import { historyCommand } from './history.ts';
+import { logsCommand } from './logs.ts';
+import { pauseCommand, resumeCommand } from './pause.ts';
 import { stdout } from './output.ts';
 import { serveCommand } from './serve.ts';
 import { statusCommand } from './status.ts';
@@ -10,6 +13,11 @@ import { validateCommand } from './validate.ts';
 
 /** Runs the CLI; resolves with the exit code. A user's mistake prints one clear line, never a stack trace. */
 export async function main(argv: readonly string[]): Promise<number> {
+  // `cutover status | head` closes the pipe early; that is the reader's choice, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const program = new Command('cutover')
     .description('zero-downtime blue-green deployments behind a reverse proxy')
     .option('--admin <url>', 'admin API URL (default: $CUTOVER_ADMIN or http://127.0.0.1:9900)')
@@ -22,7 +30,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   program.addCommand(deployCommand());
   program.addCommand(flipCommand('switch'));
   program.addCommand(flipCommand('rollback'));
+  program.addCommand(pauseCommand());
+  program.addCommand(resumeCommand());
   program.addCommand(historyCommand());
+  program.addCommand(logsCommand());
+  program.addCommand(demoCommand());
   try {
     await program.parseAsync(argv as string[]);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

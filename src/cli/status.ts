@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { AppStatus, EnvStatus } from '../admin/app-status.ts';
 import { contextOf } from './context.ts';
-import { dateTime, paint, table, type Output } from './output.ts';
+import { clockTime, dateTime, paint, table, type Output } from './output.ts';
 
 /** `cutover status [APP] [--json]`: apps, the live environment, versions, targets and their health. */
 export function statusCommand(): Command {
@@ -25,7 +25,9 @@ export function printApp(out: Output, app: AppStatus): void {
   const hosts = app.hosts.length ? app.hosts.join(', ') : 'default app (any host)';
   const live = app.live === null ? paint(out, 'yellow', 'nothing live') : `live: ${paint(out, colourOf(app.live), app.live)}`;
   const busy = app.busy ? `  busy: ${app.busy}` : '';
-  out.line(`${paint(out, 'bold', app.name)}  ${hosts}  ${live}  switch: ${app.switchMode}${busy}`);
+  out.line(`${paint(out, 'bold', app.name)}  ${hosts}  ${live}  switch: ${app.switchMode}  driver: ${app.driver}${busy}`);
+  if (app.paused) out.line(paint(out, 'yellow', `  paused until ${clockTime(app.paused.until)}, ${app.paused.held} request(s) held`));
+  if (app.deployment) out.line(`  deployment ${app.deployment.id}: ${app.deployment.version} ${app.deployment.phase}`);
   for (const alert of app.alerts) out.line(paint(out, 'red', `  ! ${alert}`));
   const rows: string[][] = [['  ENV', 'ROLE', 'STATE', 'VERSION', 'SINCE', 'TARGETS']];
   for (const env of [app.envs.blue, app.envs.green]) rows.push(envRow(out, env));
@@ -34,7 +36,9 @@ export function printApp(out: Output, app: AppStatus): void {
     for (const t of env.targets) {
       const health = t.healthy ? paint(out, 'green', 'healthy') : paint(out, 'red', 'unhealthy');
       const why = !t.healthy && t.lastError ? `  ${paint(out, 'dim', t.lastError)}` : '';
-      out.line(`    ${env.color.padEnd(5)} ${t.url}  ${health}  in flight ${t.inflight}  requests ${t.requests}${why}`);
+      const instance = env.instances.find((i) => i.url === t.url);
+      const process = instance?.pid ? `  pid ${instance.pid} ${instance.state}${instance.restarts ? `, ${instance.restarts} restarts` : ''}` : '';
+      out.line(`    ${env.color.padEnd(5)} ${t.url}  ${health}  in flight ${t.inflight}  requests ${t.requests}${process}${why}`);
     }
   }
 }

@@ -78,7 +78,9 @@ export class DeploymentRun {
   }
 
   private async apply(event: DeploymentEvent): Promise<void> {
-    const ctx = { autoSwitch: this.autoSwitch, watch: this.host.config.analysis.bakeMs > 0, at: this.deps.now() };
+    // A first deployment has nothing to roll back to, so there is nothing to watch for.
+    const watch = this.host.config.analysis.bakeMs > 0 && this.deployment.previousVersion !== null;
+    const ctx = { autoSwitch: this.autoSwitch, watch, at: this.deps.now() };
     const { deployment, effects } = transition(this.deployment, event, ctx);
     await this.record(deployment);
     await this.perform(effects);

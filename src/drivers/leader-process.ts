@@ -33,6 +33,9 @@ export function spawnLeader(spec: InstanceSpec, now: number): LeaderProcess {
     const failure = new Promise<string>((resolve) => child.once('error', (err) => resolve(`could not start: ${err.message}`)));
     return { ...failedLeader(now, ''), done: failure };
   }
+  // Only a failed kill or IPC send would emit 'error' on a running child; neither is used, but an unhandled
+  // 'error' event would take cutover down.
+  child.on('error', () => {});
   let exited = false;
   const done = new Promise<string>((resolve) => {
     child.once('exit', (code, signal) => {

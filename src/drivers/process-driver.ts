@@ -133,8 +133,8 @@ export class ProcessDriver implements EnvironmentDriver {
     try {
       for (let index = 0; index < this.options.config.instances; index++) {
         env.instances.push(await create(index));
-        void signal;
-        if (false) throw new DriverError(`${request.color} of ${request.app} was stopped while it was being started`);
+        signal?.throwIfAborted();
+        if (this.closed || this.envs.get(request.color) !== env) throw new DriverError(`${request.color} of ${request.app} was stopped while it was being started`);
       }
     } catch (err) {
       await this.stopEnvironment(request.color, env);

@@ -1,7 +1,7 @@
 // A real cutover for tests: in this process (Cutover.start) or as a `cutover serve` child process, on free ports,
 // with its SQLite file in a temp dir that is removed afterwards.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -61,16 +61,31 @@ export async function callApi<T>(adminUrl: string, method: 'GET' | 'POST', path:
   return { status: res.statusCode, body: (text ? JSON.parse(text) : null) as T };
 }
 
+export interface DeploymentView {
+  id: string;
+  phase: string;
+  reason: string | null;
+  metrics: Record<string, number> | null;
+  hooks: { name: string; ok: boolean; exitCode: number | null; output: string }[];
+  phases: { phase: string; message?: string }[];
+}
+
 /** Deploys through the admin API and waits until the deployment reaches `until` or ends. */
-export async function deploy(run: { adminUrl: string }, version: string, targets: string[], until = 'done') {
-  const started = await callApi<{ deployment: { id: string } }>(run.adminUrl, 'POST', '/api/apps/web/deployments', { version, targets });
+export async function deploy(run: { adminUrl: string }, version: string, targets: string[], until = 'done', body: object = {}) {
+  const started = await callApi<{ deployment: { id: string } }>(run.adminUrl, 'POST', '/api/apps/web/deployments', { version, targets, ...body });
   if (started.status !== 202) throw new Error(`deploy refused: ${JSON.stringify(started.body)}`);
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
-    const d = await callApi<{ phase: string; reason: string | null }>(run.adminUrl, 'GET', `/api/apps/web/deployments/${started.body.deployment.id}`);
-    if (d.body.phase === until || d.body.phase === 'failed' || d.body.phase === 'done') return d.body;
+  return waitForDeployment(run, started.body.deployment.id, until);
+}
+
+/** Polls a deployment until it reaches `until` or ends. */
+export async function waitForDeployment(run: { adminUrl: string }, id: string, until = 'done', ms = 20_000): Promise<DeploymentView> {
+  const ends = ['failed', 'done', 'rolled-back'];
+  for (const deadline = Date.now() + ms; Date.now() < deadline; ) {
+    const d = await callApi<DeploymentView>(run.adminUrl, 'GET', `/api/apps/web/deployments/${id}`);
+    if (d.body.phase === until || ends.includes(d.body.phase)) return d.body;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`deployment of ${version} did not reach ${until}`);
+  throw new Error(`deployment ${id} did not reach ${until}`);
 }
 
 export interface ServeProcess {
@@ -118,4 +133,31 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
     child.stderr.on('data', (c) => (stderr += c));
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** Release folders for the example app, each with its release.json (failRate, neverHealthy, message ...). */
+export function writeReleases(dir: string, releases: Record<string, object>): void {
+  for (const [version, settings] of Object.entries(releases)) {
+    mkdirSync(join(dir, 'releases', version), { recursive: true });
+    writeFileSync(join(dir, 'releases', version, 'release.json'), JSON.stringify(settings));
+  }
+}
+
+/** An app run by the process driver from `releases/<version>`, plus `extra` YAML lines for the app (indent 4). */
+export function processApp(extra = '', instances = 2): string {
+  return `  web:
+    driver:
+      process: { command: "node ${join(ROOT, 'examples/app/server.mjs')}", cwd: "./releases/{{version}}", instances: ${instances}, stopGrace: 2s }
+    health: { path: /healthz, interval: 100ms, timeout: 1s, healthy: 2, unhealthy: 2, deadline: 5s }
+    drain: 2s
+${extra}`;
+}
+
+/** Waits until `condition` holds, polling; throws after `ms`. */
+export async function eventually(condition: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
