@@ -18,6 +18,7 @@ export function serveCommand(): Command {
       const cutover = await Cutover.start({ config });
       cutover.log.info({ proxy: cutover.proxyUrl, admin: cutover.adminUrl, config: config.source }, 'cutover is serving');
       stdout.error(`cutover: proxy on ${cutover.proxyUrl}, admin API on ${cutover.adminUrl}`);
+      for (const [app, url] of Object.entries(cutover.listeners.previewUrls())) stdout.error(`cutover: preview of ${app} on ${url}`);
       process.on('SIGHUP', () => {
         cutover.reload().catch((err) => cutover.log.error({ code: toCutoverError(err).code }, `reload refused, the running config stays: ${toCutoverError(err).message}`));
       });

@@ -338,8 +338,9 @@ export class AppController implements RunHost {
 }
 
 function validateDeploy(req: DeployRequest, driver: EnvironmentDriver['kind']): void {
-  if (!/^[\w.+-]{1,128}$/.test(req.version)) {
-    throw new BadRequestError('version must be 1–128 letters, digits, dots, dashes, pluses or underscores');
+  // The version names a release folder (`cwd: ./releases/{{version}}`), so "." and ".." must not pass.
+  if (!/^[\w.+-]{1,128}$/.test(req.version) || /^\.+$/.test(req.version)) {
+    throw new BadRequestError('version must be 1–128 letters, digits, dots, dashes, pluses or underscores, and not only dots');
   }
   if (driver !== 'static') {
     if (req.targets.length > 0) throw new BadRequestError(`this app's ${driver} driver starts its own targets; --target is only for static apps`);

@@ -73,7 +73,13 @@ export class Controller {
     const removed = [...this.apps.keys()].filter((name) => config.apps[name] === undefined);
     this.config = config;
     for (const name of added) await this.addApp(config.apps[name]!);
-    for (const name of removed) this.apps.delete(name);
+    for (const name of removed) {
+      const app = this.apps.get(name)!;
+      this.apps.delete(name);
+      // What the app ran stops with it; its stored state stays, so adding it back restores the route.
+      await app.stop();
+      await app.options.driver.close();
+    }
     for (const [name, app] of this.apps) app.reconfigure(config.apps[name]!);
     this.publish();
     return { added, removed };

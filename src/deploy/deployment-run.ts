@@ -202,8 +202,9 @@ export class DeploymentRun {
   private async stopNew(): Promise<null> {
     const { app, color } = this.deployment;
     if (this.host.record.live === color) return null;
-    await this.deps.driver.stop(app, color);
+    // Out of the route table first (no more probes or preview traffic), then the instances stop.
     if (this.host.record.envs[color].state !== 'empty') await this.setEnv(color, 'failed');
+    await this.deps.driver.stop(app, color);
     return null;
   }
 

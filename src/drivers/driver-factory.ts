@@ -1,3 +1,4 @@
+import { mkdtempSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { AppConfig, Config } from '../config/config.ts';
@@ -9,6 +10,7 @@ import { StaticDriver } from './static-driver.ts';
 /** Builds each app's driver, and keeps them for the moments that concern all of them (restart, shutdown). */
 export class DriverFactory {
   private readonly drivers: EnvironmentDriver[] = [];
+  private scratch: string | null = null;
 
   constructor(private readonly options: { config: Config; listener: DriverListener; log: Logger }) {}
 
@@ -37,6 +39,8 @@ export class DriverFactory {
   /** Processes' records and output live beside the state file, so they outlive a restart with it. */
   private stateDir(): string {
     const db = this.options.config.state.sqlite;
-    return db === ':memory:' ? join(tmpdir(), 'cutover-processes') : join(dirname(db), 'processes');
+    if (db !== ':memory:') return join(dirname(db), 'processes');
+    // No state file to sit beside: a folder of this run's own, so two such runs never reap each other's processes.
+    return (this.scratch ??= mkdtempSync(join(tmpdir(), 'cutover-processes-')));
   }
 }

@@ -31,6 +31,11 @@ export class Listeners {
     return urlOf(this.public);
   }
 
+  /** Each preview listener's URL, by app. */
+  previewUrls(): Record<string, string> {
+    return Object.fromEntries([...this.previews].map(([app, server]) => [app, urlOf(server)]));
+  }
+
   async listen(): Promise<void> {
     for (const server of this.previews.values()) await server.listen();
     await this.public.listen();

@@ -1,0 +1,55 @@
+// After the switch the proxy's own figures judge the new version: a version answering 500 to half its requests is
+// rolled back within the bake, under load, without a single request failing for a connection reason.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { callApi, configText, deploy, processApp, runCli, spawnServe, tempDir, writeReleases } from './support/cutover-harness.ts';
+import { countBy, runLoad } from './support/load.ts';
+
+const ANALYSIS = '    analysis: { bake: 8s, maxErrorRate: 0.05, minRequests: 50 }';
+
+test('a version answering 500 to half its requests is rolled back within the bake; deploy --wait exits 1', async (t) => {
+  const dir = tempDir(t);
+  writeReleases(dir, { v1: {}, v2: { failRate: 0.5 } });
+  writeFileSync(join(dir, 'cutover.yaml'), configText(dir, processApp(ANALYSIS)));
+  const s = await spawnServe(t, join(dir, 'cutover.yaml'));
+  await deploy(s, 'v1', []);
+
+  const load = runLoad({ url: s.proxyUrl, clients: 20, durationMs: 6_000 });
+  await new Promise((r) => setTimeout(r, 500));
+  const started = Date.now();
+  const cli = await runCli(['--admin', s.adminUrl, 'deploy', 'web', '--version', 'v2', '--wait']);
+  const tookMs = Date.now() - started;
+  const samples = await load;
+
+  assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+  assert.match(cli.stdout, /watching/);
+  assert.match(cli.stderr, /rolled-back: analysis failed: error rate \d+(\.\d+)?% over \d+ requests exceeds maxErrorRate 5%/);
+  assert.ok(tookMs < 8_000, `rolled back within the bake (took ${tookMs} ms)`);
+
+  const [latest] = (await callApi<{ phase: string; metrics: Record<string, number> }[]>(s.adminUrl, 'GET', '/api/apps/web/deployments')).body;
+  assert.equal(latest!.phase, 'rolled-back');
+  assert.ok(latest!.metrics!.errorRate! > 0.05, 'the figures are kept in history');
+  const status = await callApi<{ live: string }>(s.adminUrl, 'GET', '/api/apps/web');
+  assert.equal(status.body.live, 'blue');
+
+  const byOutcome = countBy(samples, (x) => (x.error ? 'connection error' : x.status === 500 && x.body.startsWith('error from v2') ? 'v2 app error' : String(x.status)));
+  t.diagnostic(`${samples.length} requests: ${JSON.stringify(byOutcome)}`);
+  assert.deepEqual(Object.keys(byOutcome).sort(), ['200', 'v2 app error'], 'only the bad version\'s own 500s, nothing from cutover');
+});
+
+test('a healthy version passes its bake and the deployment records its figures', async (t) => {
+  const dir = tempDir(t);
+  writeReleases(dir, { v1: {}, v2: {} });
+  writeFileSync(join(dir, 'cutover.yaml'), configText(dir, processApp('    analysis: { bake: 2s, maxErrorRate: 0.05, maxP99: 500ms, minRequests: 20 }')));
+  const s = await spawnServe(t, join(dir, 'cutover.yaml'));
+  await deploy(s, 'v1', []);
+  const load = runLoad({ url: s.proxyUrl, clients: 5, durationMs: 3_500 });
+  const d = await deploy(s, 'v2', []);
+  await load;
+  assert.equal(d.phase, 'done');
+  assert.ok(d.metrics!.requests! >= 20, JSON.stringify(d.metrics));
+  assert.equal(d.metrics!.errorRate, 0);
+  assert.ok(d.metrics!.baselineRequests! > 0, 'the old environment\'s figures before the switch are kept as the baseline');
+});
