@@ -8,7 +8,7 @@ import { request, type Dispatcher } from 'undici';
 import type { VerifyCheck } from '../config/config.ts';
 import { formatDuration } from '../config/duration.ts';
 import { describeError } from '../health/health-probe.ts';
-import { fillTemplate } from './template.ts';
+import { fillTemplate } from '../config/template.ts';
 
 export interface CheckResult {
   /** The check's name, like "GET /version". */

@@ -1,3 +1,4 @@
+import { fillTemplate } from '../config/template.ts';
 import { statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ProcessDriverConfig } from '../config/config.ts';
@@ -30,21 +31,15 @@ export interface SpecInput {
   readonly outputDir: string;
 }
 
-/** Fills `{{version}}`, `{{env}}`, `{{port}}` and `{{instance}}`; other `{{...}}` stay as written. */
-export function fillTemplate(template: string, input: Omit<SpecInput, 'app' | 'outputDir'>): string {
-  const values: Record<string, string> = {
-    version: input.version,
-    env: input.color,
-    port: String(input.port),
-    instance: String(input.index),
-  };
-  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, name: string) => values[name] ?? whole);
+/** Fills `{{version}}`, `{{env}}`, `{{port}}` and `{{instance}}` for one instance. */
+export function fillInstanceTemplate(template: string, input: Omit<SpecInput, 'app' | 'outputDir'>): string {
+  return fillTemplate(template, { version: input.version, env: input.color, port: String(input.port), instance: String(input.index) });
 }
 
 /** Templates the config for one instance; throws DriverError naming the directory when `cwd` does not exist. */
 export function instanceSpec(config: ProcessDriverConfig, input: SpecInput): InstanceSpec {
   const cwd = workingDirectory(config, input);
-  const templatedEnv = Object.fromEntries(Object.entries(config.env).map(([k, v]) => [k, fillTemplate(v, input)]));
+  const templatedEnv = Object.fromEntries(Object.entries(config.env).map(([k, v]) => [k, fillInstanceTemplate(v, input)]));
   const env = {
     ...inheritedEnv(process.env),
     ...templatedEnv,
@@ -58,7 +53,7 @@ export function instanceSpec(config: ProcessDriverConfig, input: SpecInput): Ins
   return {
     ...input,
     url: `http://${LOOPBACK}:${input.port}`,
-    command: fillTemplate(config.command, input),
+    command: fillInstanceTemplate(config.command, input),
     cwd,
     env,
     stdoutPath: `${base}.stdout.log`,
@@ -67,7 +62,7 @@ export function instanceSpec(config: ProcessDriverConfig, input: SpecInput): Ins
 }
 
 function workingDirectory(config: ProcessDriverConfig, input: SpecInput): string {
-  const filled = config.cwd === null ? config.baseDir : fillTemplate(config.cwd, input);
+  const filled = config.cwd === null ? config.baseDir : fillInstanceTemplate(config.cwd, input);
   const cwd = isAbsolute(filled) ? filled : resolve(config.baseDir, filled);
   if (!isDirectory(cwd)) {
     const setting = config.cwd === null ? 'the config file\'s directory' : `driver.process.cwd: "${config.cwd}"`;

@@ -47,7 +47,7 @@ test('command, cwd and env are templated per instance; a relative cwd resolves a
   const { driver, baseDir } = processDriver(t, {
     instances: 2,
     cwd: './releases/{{version}}',
-    env: { GREETING: 'hi-{{version}}-{{env}}-{{port}}-{{instance}}', PLAIN: 'as is {{unknown}}' },
+    env: { GREETING: 'hi-{{version}}-{{env}}-{{port}}-{{instance}}', PLAIN: 'as is { }' },
     command: `echo "cwd=$(pwd) greeting=$GREETING plain=$PLAIN arg={{env}}/{{instance}}/{{port}}"; exec node ${DEMO_APP}`,
   });
   mkdirSync(join(baseDir, 'releases', 'v7'), { recursive: true });
@@ -55,7 +55,7 @@ test('command, cwd and env are templated per instance; a relative cwd resolves a
   const ports = urls.map((u) => new URL(u).port);
   await eventually('both instances to print their settings', () => driver.logs('web', 'blue').filter((l) => l.text.startsWith('cwd=')).length === 2);
   const printed = driver.logs('web', 'blue').filter((l) => l.text.startsWith('cwd=')).sort((a, b) => a.instance - b.instance).map((l) => l.text);
-  assert.deepEqual(printed, [0, 1].map((i) => `cwd=${join(baseDir, 'releases', 'v7')} greeting=hi-v7-blue-${ports[i]}-${i} plain=as is {{unknown}} arg=blue/${i}/${ports[i]}`));
+  assert.deepEqual(printed, [0, 1].map((i) => `cwd=${join(baseDir, 'releases', 'v7')} greeting=hi-v7-blue-${ports[i]}-${i} plain=as is { } arg=blue/${i}/${ports[i]}`));
 });
 
 test('a cwd that does not exist fails the start with a DriverError naming the directory', { timeout: 10_000 }, async (t) => {

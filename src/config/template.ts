@@ -2,7 +2,7 @@
 // `{{version}}`, `{{env}}`, `{{port}}`, `{{instance}}`. The grammar is shared with the config validator
 // (src/config/template-syntax.ts), which refuses unknown names at load time.
 
-import { PLACEHOLDER } from '../config/template-syntax.ts';
+import { PLACEHOLDER } from './template-syntax.ts';
 
 /**
  * `text` with every `{{name}}` (or `{{ name }}`) replaced by `vars[name]`, in one pass, so a value that itself
