@@ -88,8 +88,14 @@ export class Cutover {
     await drivers.reapOrphans();
     alarm.watch(controller, registry);
     const cutover = new Cutover(settings, log, events, store, registry, dataPath, listeners, controller, drivers);
-    await cutover.admin.listen();
-    await listeners.listen();
+    try {
+      await cutover.admin.listen();
+      await listeners.listen();
+    } catch (err) {
+      // What the drivers started must not outlive a start that failed.
+      await cutover.stop();
+      throw err;
+    }
     return cutover;
   }
 
@@ -187,5 +193,11 @@ function restartOnlyChanges(before: Config, after: Config): string[] {
   if (JSON.stringify(before.listen) !== JSON.stringify(after.listen)) changed.push('listen');
   if (JSON.stringify(before.admin) !== JSON.stringify(after.admin)) changed.push('admin');
   if (JSON.stringify(before.state) !== JSON.stringify(after.state)) changed.push('state');
+  for (const [name, app] of Object.entries(after.apps)) {
+    const old = before.apps[name];
+    if (old === undefined) continue;
+    if (JSON.stringify(old.driver) !== JSON.stringify(app.driver)) changed.push(`apps.${name}.driver`);
+    if (JSON.stringify(old.preview?.listen ?? null) !== JSON.stringify(app.preview?.listen ?? null)) changed.push(`apps.${name}.preview.listen`);
+  }
   return changed;
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listenOn } from '../core/listen.ts';
 import type { AdminConfig } from '../config/config.ts';
 import { CutoverError, NotFoundError, toCutoverError } from '../core/errors.ts';
 import type { EventHub } from '../core/events.ts';
@@ -40,16 +41,8 @@ export class AdminServer {
     return this.server.address() as AddressInfo;
   }
 
-  async listen(): Promise<AddressInfo> {
-    const { host, port } = this.options.config.listen;
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    return this.server.address() as AddressInfo;
+  listen(): Promise<AddressInfo> {
+    return listenOn(this.server, this.options.config.listen, 'the admin API');
   }
 
   async close(): Promise<void> {

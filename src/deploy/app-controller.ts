@@ -51,6 +51,7 @@ export interface FlipRequest {
 
 export const DEFAULT_PAUSE_MS = 30_000;
 export const MAX_PAUSE_MS = 10 * 60_000;
+const WEBHOOK_FLUSH_MS = 5_000;
 
 /**
  * The control operations of one app: deploy to the candidate environment, switch, roll back, pause. Every change is
@@ -212,7 +213,8 @@ export class AppController implements RunHost {
     for (const timer of this.retireTimers.values()) clearTimeout(timer);
     if (this.pause !== null) clearTimeout(this.pause.timer);
     await this.lockFree();
-    await this.webhooks.flush();
+    // A webhook URL that is down must not hold the shutdown up for its whole retry budget.
+    await Promise.race([this.webhooks.flush(), new Promise((r) => setTimeout(r, WEBHOOK_FLUSH_MS).unref())]);
   }
 
   reconfigure(config: AppConfig): void {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { listenOn } from '../core/listen.ts';
 import type { ListenAddress } from '../config/config.ts';
 import { CutoverError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -39,16 +40,8 @@ export class ProxyServer implements ForwardFailureSink {
     return this.server.address() as AddressInfo;
   }
 
-  async listen(): Promise<AddressInfo> {
-    const { host, port } = this.options.listen;
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host === '' ? undefined : host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    return this.address();
+  listen(): Promise<AddressInfo> {
+    return listenOn(this.server, this.options.listen, this.options.mode.kind === 'public' ? 'the proxy' : `the preview listener of ${this.options.mode.app}`);
   }
 
   /** Stops accepting, lets requests in flight finish for up to `drainMs`, then closes what is left. */

@@ -1,0 +1,28 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CutoverError } from './errors.ts';
+
+/**
+ * Starts `server` listening and resolves with its address. A socket error becomes one sentence naming what could
+ * not listen where (`the proxy cannot listen on 127.0.0.1:8080: the address is in use`), not a stack trace.
+ */
+export function listenOn(server: Server, address: { host: string; port: number }, what: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, address, what));
+    server.once('error', onError);
+    server.listen(address.port, address.host === '' ? undefined : address.host, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function listenError(err: NodeJS.ErrnoException, { host, port }: { host: string; port: number }, what: string): CutoverError {
+  const where = `${host.includes(':') ? `[${host}]` : host || '*'}:${port}`;
+  const why =
+    err.code === 'EADDRINUSE' ? 'the address is in use (is another cutover or server running there?)'
+    : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
+    : err.code === 'EADDRNOTAVAIL' ? 'this machine has no such address'
+    : err.message;
+  return new CutoverError('LISTEN_FAILED', 500, `${what} cannot listen on ${where}: ${why}`, { cause: err });
+}
