@@ -10,7 +10,7 @@ import { CONTENDERS } from './lib/contenders.mjs';
 import { ForeignCpu } from './lib/foreign-cpu.mjs';
 import { httpRequest, sleep } from './lib/http.mjs';
 import { chooseLoadGenerator } from './lib/load.mjs';
-import { busyShare, CPU, describeMachine, detectTools, pinSelf } from './lib/machine.mjs';
+import { busyShare, CPU, cutoverRevision, describeMachine, detectTools, pinSelf } from './lib/machine.mjs';
 import { OptionsError, readOptions, USAGE } from './lib/options.mjs';
 import { ProcessSet } from './lib/processes.mjs';
 import { formatTable, summarize, writeJson } from './lib/report.mjs';
@@ -31,6 +31,7 @@ const machine = describeMachine();
 const pin = tools.taskset !== null && machine.nproc >= 2;
 rmSync(join(resultsDir, 'logs'), { recursive: true, force: true });
 mkdirSync(join(resultsDir, 'logs'), { recursive: true });
+const revision = cutoverRevision(dirname(benchDir));
 const ctx = {
   procs: new ProcessSet({ logDir: join(resultsDir, 'logs'), pin }),
   tmp: mkdtempSync(join(tmpdir(), 'cutover-bench-')),
@@ -162,7 +163,7 @@ function disturbedRuns(runs) {
 }
 
 function printSetup(loadgen) {
-  console.log(`cutover bench, ${new Date().toISOString()}`);
+  console.log(`cutover bench, ${new Date().toISOString()}, cutover ${revision}`);
   console.log(`machine:  ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.os}, node ${machine.node}`);
   console.log(`backend:  ${ctx.backend.description} at ${ctx.backend.url}`);
   console.log(`load:     ${loadgen.description}, ${options.connections} connections, ${options.duration} s x ${options.runs} run(s) per contender, interleaved${options.quick ? ' (--quick: a smoke test, not figures)' : ''}`);
@@ -187,6 +188,7 @@ function report({ loadgen, started, skipped, runs, rows }) {
   return {
     date: new Date().toISOString(),
     command: ['npm run bench', ...process.argv.slice(2)].join(' '),
+    cutover: revision,
     machine,
     options,
     setup: {

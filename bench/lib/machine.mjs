@@ -87,3 +87,12 @@ function readCpuTimes() {
     return null;
   }
 }
+
+/** The cutover commit measured, with "+changes" when src/ or bin/ differ from it: figures belong to a commit. */
+export function cutoverRevision(root) {
+  const git = (args) => spawnSync('git', ['-C', root, ...args], { encoding: 'utf8', timeout: 5_000 });
+  const head = git(['rev-parse', '--short', 'HEAD']);
+  if (head.status !== 0) return 'unknown (not a git checkout)';
+  const dirty = git(['status', '--porcelain', '--', 'src', 'bin']).stdout.trim() !== '';
+  return `${head.stdout.trim()}${dirty ? '+changes' : ''}`;
+}

@@ -3,7 +3,7 @@
 
 import { readAnalysis } from './analysis-schema.ts';
 import type { AppConfig, HealthConfig, ListenAddress } from './config.ts';
-import { DEFAULT_DRAIN_MS, DEFAULT_HEALTH, DEFAULT_STANDBY_MS, DEFAULT_SWITCH } from './defaults.ts';
+import { DEFAULT_DRAIN_MS, DEFAULT_HEALTH, DEFAULT_DRAIN_JITTER_MS, DEFAULT_STANDBY_MS, DEFAULT_SWITCH } from './defaults.ts';
 import { readDriver } from './driver-schema.ts';
 import { formatDuration } from './duration.ts';
 import { readHooks, readWebhooks } from './hooks-schema.ts';
@@ -47,9 +47,9 @@ const APP_NAME_RULE =
 
 const APP_KEYS = {
   known: [
-    'hosts', 'driver', 'health', 'switch', 'drain', 'verify', 'preview', 'analysis', 'standby', 'hooks', 'webhooks',
+    'hosts', 'driver', 'health', 'switch', 'drain', 'drainJitter', 'verify', 'preview', 'analysis', 'standby', 'hooks', 'webhooks',
   ],
-  notBuilt: ['drainJitter'],
+  notBuilt: [],
 };
 const HEALTH_KEYS = { known: ['path', 'interval', 'timeout', 'healthy', 'unhealthy', 'deadline'] };
 const SWITCH_MODES = ['auto', 'manual'] as const;
@@ -73,6 +73,7 @@ function readApp(name: string, raw: unknown, r: ConfigReader, context: AppContex
     preview: readPreview(app.preview, `${path}.preview`, r, listeners),
     analysis: readAnalysis(app.analysis, `${path}.analysis`, r),
     // Zero retires the old environment right after the switch: cheaper, and rollback means a redeploy.
+    drainJitterMs: r.duration(app.drainJitter, `${path}.drainJitter`, DEFAULT_DRAIN_JITTER_MS, { allowZero: true }),
     standbyMs: r.duration(app.standby, `${path}.standby`, DEFAULT_STANDBY_MS, { allowZero: true }),
     hooks: readHooks(app.hooks, `${path}.hooks`, r, context.baseDir),
     webhooks: readWebhooks(app.webhooks, `${path}.webhooks`, r),

@@ -108,6 +108,8 @@ export interface AppConfig {
   readonly health: HealthConfig;
   readonly switch: 'auto' | 'manual';
   readonly drainMs: number;
+  /** After the drain, long-lived connections still open are closed spread over this window. */
+  readonly drainJitterMs: number;
   readonly verify: VerifyConfig;
   /** Null: no preview for this app. */
   readonly preview: PreviewConfig | null;

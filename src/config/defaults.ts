@@ -76,6 +76,9 @@ export const DEFAULT_ANALYSIS_BAKE_MS = 120_000;
 
 export const DEFAULT_STANDBY_MS = 900_000;
 
+/** WebSockets and streams left on the old environment after the drain are closed spread over this much time. */
+export const DEFAULT_DRAIN_JITTER_MS = 5_000;
+
 export const DEFAULT_HOOK_TIMEOUT_MS = 60_000;
 
 export const DEFAULT_WEBHOOKS: WebhooksConfig = Object.freeze({

@@ -34,7 +34,7 @@ export class TargetRegistry implements HealthView {
   }
 
   /** Makes the registry hold exactly `specs`; targets dropped are closed after `drainMs(app)`. */
-  sync(specs: readonly TargetSpec[], drainMs: (app: string) => number): void {
+  sync(specs: readonly TargetSpec[], drainMs: (app: string) => number, jitterMs: (app: string) => number = () => 0): void {
     const wanted = new Set<string>();
     for (const spec of specs) {
       const key = targetKey(spec.app, spec.color, spec.url);
@@ -45,7 +45,8 @@ export class TargetRegistry implements HealthView {
       if (wanted.has(key)) continue;
       this.entries.delete(key);
       entry.probe.stop();
-      void entry.target.close(drainMs(key.slice(0, key.indexOf('/'))));
+      const app = entry.target.app;
+      void entry.target.close(drainMs(app), jitterMs(app));
     }
   }
 

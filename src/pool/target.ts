@@ -3,6 +3,7 @@ import type { HealthConfig } from '../config/config.ts';
 import type { Color } from '../core/types.ts';
 import { initialHealth, observe, type HealthState } from '../health/health-state.ts';
 import type { ProbeListener } from '../health/health-probe.ts';
+import { PoolGeneration, type Drainable } from './pool-generation.ts';
 
 /** Told when a target enters or leaves the balancer. */
 export interface TargetListener {
@@ -45,7 +46,8 @@ export class Target implements ProbeListener {
   readonly url: string;
   inflight = 0;
   requests = 0;
-  private pool: Pool;
+  private current: PoolGeneration;
+  private readonly draining = new Set<PoolGeneration>();
   private health: HealthState;
   private thresholds: HealthConfig;
   private trafficFailures = 0;
@@ -57,7 +59,7 @@ export class Target implements ProbeListener {
     this.key = targetKey(options.app, options.color, options.url);
     this.health = initialHealth(options.initiallyHealthy);
     this.thresholds = options.health;
-    this.pool = this.newPool();
+    this.current = new PoolGeneration(this.newPool());
   }
 
   get healthy(): boolean {
@@ -66,7 +68,20 @@ export class Target implements ProbeListener {
 
   /** The pool new requests go to. Read at dispatch time: a recycled pool is never handed out again. */
   get dispatcher(): Pool {
-    return this.pool;
+    return this.current.pool;
+  }
+
+  /** Registers something in flight on the current pool, so a drain can end it; returns where to unregister. */
+  track(item: Drainable): Set<Drainable> {
+    this.current.active.add(item);
+    return this.current.active;
+  }
+
+  /** Long-lived requests and tunnels still open on pools being drained. */
+  get drainingCount(): number {
+    let count = 0;
+    for (const generation of this.draining) count += generation.active.size;
+    return count;
   }
 
   /** New thresholds from a config reload; the current verdict stands until observations change it. */
@@ -85,18 +100,24 @@ export class Target implements ProbeListener {
   }
 
   /**
-   * Hands new requests to a fresh pool and lets the old one finish what it carries: requests in flight complete
-   * (up to `drainMs`), then its sockets close. Used when this target's environment stops being live.
+   * Hands new requests to a fresh pool and drains the old one: what is in flight has `drainMs` to finish, then what
+   * is left (streams, WebSockets) is ended over `jitterMs`. Used when this target's environment stops being live.
    */
-  recyclePool(drainMs: number): Promise<void> {
-    const old = this.pool;
-    this.pool = this.newPool();
-    return closeWithin(old, drainMs);
+  recyclePool(drainMs: number, jitterMs = 0): Promise<void> {
+    const old = this.current;
+    this.current = new PoolGeneration(this.newPool());
+    return this.drainGeneration(old, drainMs, jitterMs);
   }
 
-  /** Closes the pool for good after in-flight requests finish, or after `drainMs`. */
-  close(drainMs: number): Promise<void> {
-    return closeWithin(this.pool, drainMs);
+  /** The environment is live again: connections still draining may stay open and finish on their own. */
+  keepDraining(): void {
+    for (const generation of this.draining) generation.keep();
+  }
+
+  /** Drains every pool for good (the target left the route table, or cutover stops). */
+  close(drainMs: number, jitterMs = 0): Promise<void> {
+    const all = [this.current, ...this.draining].map((g) => this.drainGeneration(g, drainMs, jitterMs));
+    return Promise.all(all).then(() => {});
   }
 
   status(): TargetStatus {
@@ -117,6 +138,11 @@ export class Target implements ProbeListener {
     if (this.health.healthy !== before) this.options.listener.onTargetHealth(this, this.health.healthy, error);
   }
 
+  private drainGeneration(generation: PoolGeneration, drainMs: number, jitterMs: number): Promise<void> {
+    this.draining.add(generation);
+    return generation.drain(drainMs, jitterMs).finally(() => this.draining.delete(generation));
+  }
+
   private newPool(): Pool {
     return new Pool(this.options.url, {
       connections: POOL_CONNECTIONS,
@@ -131,15 +157,4 @@ export class Target implements ProbeListener {
 
 export function targetKey(app: string, color: Color, url: string): string {
   return `${app}/${color}/${url}`;
-}
-
-async function closeWithin(pool: Pool, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), ms);
-    timer.unref();
-  });
-  const outcome = await Promise.race([pool.close().then(() => 'closed' as const), deadline]);
-  clearTimeout(timer);
-  if (outcome === 'late') await pool.destroy(new Error('drain time is over')).catch(() => {});
 }

@@ -1,3 +1,4 @@
+import type { Color } from '../core/types.ts';
 import type { TargetRegistry } from '../pool/target-registry.ts';
 import { PauseGate } from './pause-gate.ts';
 import { EMPTY_ROUTE_TABLE, type RouteTable } from './route-table.ts';
@@ -31,7 +32,8 @@ export class DataPath {
   apply(table: RouteTable): void {
     const previous = this.table;
     const drainMs = (app: string) => table.apps.find((a) => a.name === app)?.drainMs ?? 0;
-    this.options.registry.sync(targetSpecs(table), drainMs);
+    const jitterMs = (app: string) => table.apps.find((a) => a.name === app)?.drainJitterMs ?? 0;
+    this.options.registry.sync(targetSpecs(table), drainMs, jitterMs);
     this.router = new Router(table, this.options.registry, this.parts());
     this.table = table;
     this.drainLeftLive(previous, table);
@@ -53,14 +55,29 @@ export class DataPath {
     return { stats: this.options.stats, gate: (app: string) => this.gate(app) };
   }
 
-  /** The environment that stopped being live finishes its requests on its old pools; new ones get fresh pools. */
+  /**
+   * The environment that stopped being live finishes its requests on its old pools (new ones get fresh pools); one
+   * that became live again keeps what it still had draining.
+   */
   private drainLeftLive(previous: RouteTable, next: RouteTable): void {
     for (const before of previous.apps) {
       const after = next.apps.find((a) => a.name === before.name);
       if (before.live === null || after === undefined || after.live === before.live) continue;
+      const registry = this.options.registry;
       for (const url of after.envs[before.live].targets) {
-        void this.options.registry.get(after.name, before.live, url)?.recyclePool(after.drainMs);
+        void registry.get(after.name, before.live, url)?.recyclePool(after.drainMs, after.drainJitterMs);
       }
+      if (after.live === null) continue;
+      for (const url of after.envs[after.live].targets) registry.get(after.name, after.live, url)?.keepDraining();
     }
+  }
+
+  /** Requests and WebSockets still open on an environment's draining pools. */
+  draining(app: string, color: Color): number {
+    const route = this.table.apps.find((a) => a.name === app);
+    if (route === undefined) return 0;
+    let count = 0;
+    for (const url of route.envs[color].targets) count += this.options.registry.get(app, color, url)?.drainingCount ?? 0;
+    return count;
   }
 }

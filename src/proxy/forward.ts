@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import { CutoverError, NoHealthyTargetError, UpstreamError, UpstreamTimeoutError } from '../core/errors.ts';
 import { describeError } from '../health/health-probe.ts';
 import { pickTarget } from '../pool/balancer.ts';
+import type { Drainable } from '../pool/pool-generation.ts';
 import type { Target } from '../pool/target.ts';
 import { clientResponseHeaders } from './headers.ts';
 import type { RoutedApp, RoutedEnv } from './router.ts';
@@ -14,6 +15,7 @@ export interface ForwardFailureSink {
 }
 
 const CLIENT_CLOSED = 499;
+const DRAINED = new CutoverError('DRAINED', 503, 'the environment this request was on finished draining; retry');
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /** Failures that happen before the upstream could have acted on the request. */
 const NOT_CONNECTED = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
@@ -35,10 +37,12 @@ export interface ForwardContext {
  * backpressure, aborts upstream when the client goes away, and retries once on another target when the
  * connection failed before any response byte and resending is safe.
  */
-export class Forward implements Dispatcher.DispatchHandler {
+export class Forward implements Dispatcher.DispatchHandler, Drainable {
   private target: Target | null = null;
   /** The target whose in-flight count this request holds, until it completes or fails. */
   private counted: Target | null = null;
+  /** Where this request is registered for a drain to find it. */
+  private tracked: Set<Drainable> | null = null;
   private abortUpstream: ((err?: Error) => void) | null = null;
   private resumeUpstream: (() => void) | null = null;
   private responded = false;
@@ -64,6 +68,7 @@ export class Forward implements Dispatcher.DispatchHandler {
     this.attempts++;
     this.target = target;
     this.counted = target;
+    this.tracked = target.track(this);
     target.inflight++;
     target.requests++;
     target.dispatcher.dispatch(
@@ -121,6 +126,23 @@ export class Forward implements Dispatcher.DispatchHandler {
     this.fail(translate(err, code, this.target));
   }
 
+  /**
+   * The drain time of this request's environment is over. A response under way is ended cleanly (a stream or SSE
+   * sees its end, not a reset); one that has not started gets 503, so a long poll retries against the new live env.
+   */
+  endGracefully(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.release();
+    this.abortUpstream?.(new Error('the drain time is over'));
+    if (this.responded) {
+      this.res.end();
+      return;
+    }
+    this.res.setHeader('retry-after', '0');
+    this.ctx.failures.onForwardFailure(this.req, this.res, this.ctx.app, DRAINED);
+  }
+
   private canResend(code: string): boolean {
     const bodyUntouched = !this.ctx.hasBody || !this.req.readableDidRead;
     if (NOT_CONNECTED.has(code)) return bodyUntouched;
@@ -136,6 +158,8 @@ export class Forward implements Dispatcher.DispatchHandler {
   private release(): void {
     if (this.counted !== null) this.counted.inflight--;
     this.counted = null;
+    this.tracked?.delete(this);
+    this.tracked = null;
     this.resumeUpstream = null;
   }
 

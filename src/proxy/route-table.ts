@@ -15,6 +15,7 @@ export interface AppRoute {
   readonly hosts: readonly string[];
   readonly live: Color | null;
   readonly drainMs: number;
+  readonly drainJitterMs: number;
   readonly envs: { readonly blue: EnvRoute; readonly green: EnvRoute };
   /** Null when the app has no preview. The secret travels with the table so that any data path can check it. */
   readonly preview: { readonly header: string; readonly secret: string } | null;
@@ -50,6 +51,7 @@ function appRoute(app: AppRecord, config: AppConfig, pausedUntil: number | null)
     hosts: [...config.hosts],
     live: app.live,
     drainMs: config.drainMs,
+    drainJitterMs: config.drainJitterMs,
     envs: { blue: envRoute(app.envs.blue), green: envRoute(app.envs.green) },
     preview: config.preview === null ? null : { header: config.preview.header, secret: config.preview.secret },
     pausedUntil,

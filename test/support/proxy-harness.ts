@@ -21,6 +21,7 @@ export const FAST_HEALTH: HealthConfig = {
 
 export interface RouteOptions {
   readonly drainMs?: number;
+  readonly drainJitterMs?: number;
   readonly preview?: { header: string; secret: string } | null;
   readonly pausedUntil?: number | null;
 }
@@ -82,6 +83,7 @@ function table(generation: number, live: Color | null, blue: string[], green: st
         hosts: [],
         live,
         drainMs: options.drainMs ?? 5_000,
+        drainJitterMs: options.drainJitterMs ?? 0,
         preview: options.preview ?? null,
         pausedUntil: options.pausedUntil ?? null,
         envs: {
