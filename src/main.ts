@@ -1,5 +1,4 @@
 // The composition root: the one place that picks the store, builds the layers and wires their listeners.
-import pino from 'pino';
 import { AdminServer } from './admin/admin-server.ts';
 import type { Config } from './config/config.ts';
 import { loadConfig } from './config/load.ts';
@@ -8,19 +7,40 @@ import { EventHub } from './core/events.ts';
 import type { Logger } from './core/logger.ts';
 import { Controller } from './deploy/controller.ts';
 import { TargetRegistry } from './pool/target-registry.ts';
-import type { Target, TargetListener } from './pool/target.ts';
+import { createMetrics, type Metrics } from './admin/metrics.ts';
 import { DriverFactory } from './drivers/driver-factory.ts';
-import type { DriverListener, InstanceEvent } from './drivers/environment-driver.ts';
+import { HealthAlarm } from './health-alarm.ts';
+import { AccessLog } from './log/access-log.ts';
+import { createLogger } from './log/logger.ts';
+import { UpstreamErrorCounter } from './stats/upstream-errors.ts';
 import { DataPath } from './proxy/data-path.ts';
 import { Listeners } from './proxy/listeners.ts';
 import { StatsRegistry } from './stats/stats-registry.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
+import { StateLock } from './store/state-lock.ts';
 import type { StateStore } from './store/state-store.ts';
 
 export interface CutoverOptions {
   readonly config: Config;
   readonly log?: Logger;
   readonly clock?: Clock;
+}
+
+/** Everything `start` builds, handed to the constructor in one piece. */
+interface Parts {
+  readonly settings: { config: Config };
+  readonly log: Logger;
+  readonly events: EventHub;
+  readonly store: StateStore;
+  readonly registry: TargetRegistry;
+  readonly stats: StatsRegistry;
+  readonly dataPath: DataPath;
+  readonly listeners: Listeners;
+  readonly controller: Controller;
+  readonly drivers: DriverFactory;
+  readonly upstreamErrors: UpstreamErrorCounter;
+  readonly accessLog: AccessLog | null;
+  readonly lock: StateLock | null;
 }
 
 export interface ReloadOutcome {
@@ -33,26 +53,46 @@ export interface ReloadOutcome {
 /** A running cutover: store, targets, controller, proxy and admin API, started in the order that loses nothing. */
 export class Cutover {
   readonly admin: AdminServer;
+  private readonly lock: StateLock | null;
+  /** Settles after start what a restart interrupted; tests may await it. */
+  settling: Promise<void> = Promise.resolve();
 
-  private constructor(
-    private readonly settings: { config: Config },
-    readonly log: Logger,
-    readonly events: EventHub,
-    readonly store: StateStore,
-    readonly registry: TargetRegistry,
-    readonly dataPath: DataPath,
-    readonly listeners: Listeners,
-    readonly controller: Controller,
-    readonly drivers: DriverFactory,
-  ) {
+  readonly log: Logger;
+  readonly events: EventHub;
+  readonly store: StateStore;
+  readonly registry: TargetRegistry;
+  readonly stats: StatsRegistry;
+  readonly dataPath: DataPath;
+  readonly listeners: Listeners;
+  readonly controller: Controller;
+  readonly drivers: DriverFactory;
+  readonly metrics: Metrics;
+  private readonly accessLog: AccessLog | null;
+  private readonly settings: { config: Config };
+
+  private constructor(parts: Parts) {
+    ({ log: this.log, events: this.events, store: this.store, registry: this.registry, stats: this.stats } = parts);
+    ({ dataPath: this.dataPath, listeners: this.listeners, controller: this.controller, drivers: this.drivers } = parts);
+    this.settings = parts.settings;
+    this.accessLog = parts.accessLog;
+    this.lock = parts.lock;
+    this.metrics = createMetrics({
+      controller: parts.controller,
+      targets: parts.registry,
+      stats: parts.stats,
+      events: parts.events,
+      upstreamErrors: parts.upstreamErrors,
+      draining: (app, color) => parts.dataPath.draining(app, color),
+    });
     this.admin = new AdminServer({
-      config: settings.config.admin,
-      controller,
-      targets: registry,
-      events,
-      log: log.child({ part: 'admin' }),
+      config: parts.settings.config.admin,
+      controller: parts.controller,
+      targets: parts.registry,
+      events: parts.events,
+      log: parts.log.child({ part: 'admin' }),
       reload: () => this.reload(),
-      held: (app) => dataPath.held(app),
+      held: (app) => parts.dataPath.held(app),
+      metrics: this.metrics,
     });
   }
 
@@ -66,11 +106,18 @@ export class Cutover {
     const clock = options.clock ?? systemClock;
     const settings = { config: options.config };
     const events = new EventHub(clock.now);
-    const store = await SqliteStore.open(settings.config.state.sqlite);
+    const lock = settings.config.state.sqlite === ':memory:' ? null : StateLock.acquire(settings.config.state.sqlite);
+    const store = await SqliteStore.open(settings.config.state.sqlite).catch((err) => {
+      lock?.release();
+      throw err;
+    });
     const alarm = new HealthAlarm(log, events);
     const registry = new TargetRegistry({ listener: alarm, clock: clock.now, settings: (app) => targetSettings(settings.config, app) });
     const stats = new StatsRegistry({ clock });
-    const dataPath = new DataPath({ registry, stats });
+    const upstreamErrors = new UpstreamErrorCounter();
+    const access = settings.config.accessLog;
+    const accessLog = access === null ? null : new AccessLog({ path: access.path, log: log.child({ part: 'access-log' }) });
+    const dataPath = new DataPath({ registry, stats, upstreamErrors, accessLog });
     const listeners = new Listeners(settings.config, dataPath, log.child({ part: 'proxy' }));
     const drivers = new DriverFactory({ config: settings.config, listener: alarm, log });
     const controller = await Controller.start({
@@ -87,7 +134,8 @@ export class Cutover {
     });
     await drivers.reapOrphans();
     alarm.watch(controller, registry);
-    const cutover = new Cutover(settings, log, events, store, registry, dataPath, listeners, controller, drivers);
+    const parts = { settings, log, events, store, registry, stats, dataPath, listeners, controller, drivers, upstreamErrors, accessLog, lock };
+    const cutover = new Cutover(parts);
     try {
       await cutover.admin.listen();
       await listeners.listen();
@@ -96,6 +144,7 @@ export class Cutover {
       await cutover.stop();
       throw err;
     }
+    cutover.settling = controller.settle();
     return cutover;
   }
 
@@ -107,13 +156,25 @@ export class Cutover {
     return addressUrl(this.admin.address());
   }
 
-  /** Re-reads the config file. An invalid file throws ConfigError and the running config stays as it was. */
-  async reload(): Promise<ReloadOutcome> {
+  /**
+   * Re-reads the config file. An invalid file throws ConfigError and the running config stays as it was. Reloads
+   * run one at a time (a SIGHUP and an API call may come together).
+   */
+  reload(): Promise<ReloadOutcome> {
+    const next = this.reloads.then(() => this.reloadNow());
+    this.reloads = next.catch(() => {});
+    return next;
+  }
+
+  private reloads: Promise<unknown> = Promise.resolve();
+
+  private async reloadNow(): Promise<ReloadOutcome> {
     const before = this.settings.config;
     if (before.source === null) return { added: [], removed: [], needsRestart: [] };
     const next = await loadConfig(before.source);
     const needsRestart = restartOnlyChanges(before, next);
     this.settings.config = next;
+    this.accessLog?.reopen();
     const { added, removed } = await this.controller.reload(next);
     this.registry.reconfigure();
     this.log.info({ added, removed, needsRestart }, 'config reloaded');
@@ -125,11 +186,15 @@ export class Cutover {
   async stop(): Promise<void> {
     const drainMs = Math.max(0, ...Object.values(this.settings.config.apps).map((a) => a.drainMs));
     await this.listeners.close(drainMs);
+    await this.accessLog?.close();
+    this.metrics.close();
     await this.admin.close();
+    await this.settling;
     await this.controller.stop();
     await this.drivers.close();
     await this.registry.close(0);
     await this.store.close();
+    this.lock?.release();
   }
 }
 
@@ -138,46 +203,6 @@ function addressUrl(address: { address: string; port: number }): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }
 
-export function createLogger(level = process.env.CUTOVER_LOG_LEVEL ?? 'info'): Logger {
-  const options = { level, base: { name: 'cutover' } };
-  return pino(options) as unknown as Logger;
-}
-
-/** Logs and emits every target health change, and raises it loudly when a whole live environment is failing. */
-class HealthAlarm implements TargetListener, DriverListener {
-  private controller: Controller | null = null;
-  private registry: TargetRegistry | null = null;
-
-  constructor(private readonly log: Logger, private readonly events: EventHub) {}
-
-  watch(controller: Controller, registry: TargetRegistry): void {
-    this.controller = controller;
-    this.registry = registry;
-  }
-
-  onTargetHealth(target: Target, healthy: boolean, reason: string | null): void {
-    const { app, color, url } = target;
-    this.log[healthy ? 'info' : 'warn']({ app, env: color, target: url, reason }, healthy ? 'target healthy' : 'target unhealthy');
-    this.events.emit({ type: 'target.health', app, env: color, target: url, healthy, reason });
-    if (!healthy && this.liveAllDown(app, color)) {
-      this.log.error({ app, env: color }, 'every live target is failing its health checks; still sending traffic to them');
-      this.events.emit({ type: 'app.unhealthy', app, env: color, reason });
-    }
-  }
-
-  onInstanceEvent(event: InstanceEvent): void {
-    const level = event.kind === 'restarted' ? 'info' : 'warn';
-    this.log[level]({ app: event.app, env: event.color, target: event.url, detail: event.detail }, `instance ${event.kind}`);
-    this.events.emit({ type: `instance.${event.kind}`, app: event.app, env: event.color, target: event.url, detail: event.detail });
-  }
-
-  private liveAllDown(app: string, color: string): boolean {
-    if (this.controller === null || this.registry === null) return false;
-    const record = this.controller.list().find((a) => a.name === app)?.state;
-    if (record === undefined || record.live !== color) return false;
-    return record.envs[record.live].targets.every((url) => !this.registry!.isHealthy(app, record.live!, url));
-  }
-}
 
 function targetSettings(config: Config, app: string) {
   const a = config.apps[app];
@@ -193,6 +218,7 @@ function restartOnlyChanges(before: Config, after: Config): string[] {
   if (JSON.stringify(before.listen) !== JSON.stringify(after.listen)) changed.push('listen');
   if (JSON.stringify(before.admin) !== JSON.stringify(after.admin)) changed.push('admin');
   if (JSON.stringify(before.state) !== JSON.stringify(after.state)) changed.push('state');
+  if (JSON.stringify(before.accessLog) !== JSON.stringify(after.accessLog)) changed.push('accessLog');
   for (const [name, app] of Object.entries(after.apps)) {
     const old = before.apps[name];
     if (old === undefined) continue;

@@ -30,9 +30,23 @@ test('errors are JSON with a code and a fitting status', async (t) => {
 
 test('a body that is not JSON gets 400 BAD_REQUEST', async (t) => {
   const run = await startCutover(t);
-  const res = await request(`${run.adminUrl}/api/apps/web/deployments`, { method: 'POST', body: '{nope' });
+  const res = await request(`${run.adminUrl}/api/apps/web/deployments`, { method: 'POST', body: '{nope', headers: { 'content-type': 'application/json' } });
   assert.equal(res.statusCode, 400);
   assert.equal(((await res.body.json()) as { error: { code: string } }).error.code, 'BAD_REQUEST');
+});
+
+test('a page in a browser cannot drive the API: writes need JSON, and without a token the Host must be loopback', async (t) => {
+  const run = await startCutover(t);
+  const form = await request(`${run.adminUrl}/api/apps/web/pause`, { method: 'POST', body: 'maxMs=600000', headers: { 'content-type': 'text/plain' } });
+  assert.equal(form.statusCode, 415);
+  await form.body.dump();
+  const rebound = await request(`${run.adminUrl}/api/apps`, { headers: { host: 'evil.example:9900' } });
+  assert.equal(rebound.statusCode, 403);
+  assert.equal(((await rebound.body.json()) as { error: { code: string } }).error.code, 'FORBIDDEN');
+  const local = await request(`${run.adminUrl}/api/apps`, { headers: { host: 'localhost:9900' } });
+  assert.equal(local.statusCode, 200);
+  await local.body.dump();
+  assert.equal(run.cutover.controller.app('web').pausedUntil, null);
 });
 
 test('a second control operation while a deployment runs gets BUSY', async (t) => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { callApi, configText, deploy, spawnServe, tempDir, WEB_APP } from './support/cutover-harness.ts';
+import { callApi, configText, deploy, runCli, spawnServe, tempDir, WEB_APP } from './support/cutover-harness.ts';
 import { startUpstream } from './support/upstream.ts';
 
 const FIXED_PORTS = (proxy: number, admin: number) => (text: string) =>
@@ -74,4 +74,15 @@ test('a deployment interrupted by kill -9 is failed cleanly on restart, live unt
   assert.match(d.body.reason, /interrupted by a restart of cutover during health-gate/);
   const again = await deploy(second, 'v3', [v1.url]);
   assert.equal(again.phase, 'done', 'the app is not left locked');
+});
+
+test('a second cutover serve on the same state file is refused with one clear line', async (t) => {
+  const dir = tempDir(t);
+  const config = join(dir, 'cutover.yaml');
+  writeFileSync(config, configText(dir, WEB_APP));
+  const first = await spawnServe(t, config);
+  const second = await runCli(['serve', '-c', config]);
+  assert.equal(second.code, 1);
+  assert.match(second.stderr, new RegExp(`another cutover \\(pid ${first.child.pid}\\) is serving with .*cutover\\.db; stop it first`));
+  assert.equal((await request(first.proxyUrl)).statusCode, 503, 'the first one still serves');
 });

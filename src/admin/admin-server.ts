@@ -10,6 +10,7 @@ import type { TargetStatusSource } from './app-status.ts';
 import { TokenGuard } from './auth.ts';
 import { serveEvents } from './event-stream.ts';
 import { serveLogs } from './logs-route.ts';
+import type { Metrics } from './metrics.ts';
 import { matchRoute, type RouteContext } from './routes.ts';
 
 export interface AdminServerOptions {
@@ -22,6 +23,7 @@ export interface AdminServerOptions {
   readonly reload: () => Promise<unknown>;
   /** Requests a paused app holds right now. */
   readonly held: (app: string) => number;
+  readonly metrics: Metrics;
 }
 
 /**
@@ -58,6 +60,7 @@ export class AdminServer {
     try {
       if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
       this.guard.check(req);
+      checkSameOrigin(req, this.options.config.token === null);
       if (req.method === 'GET' && url.pathname === '/api/events') return serveEvents(req, res, url, this.options.events);
       const logs = /^\/api\/apps\/([^/]+)\/logs$/.exec(url.pathname);
       if (req.method === 'GET' && logs !== null) {
@@ -84,6 +87,25 @@ export class AdminServer {
     const headers: Record<string, string> = error.status === 401 ? { 'www-authenticate': 'Bearer' } : {};
     sendJson(res, error.status, { error: error.toJSON() }, headers);
   }
+}
+
+/**
+ * A page in the operator's browser must not drive the API. Without a token, the Host must be a loopback name (a
+ * DNS-rebinding page would carry its own); and a write must be `application/json`, which a cross-site form or
+ * no-cors fetch cannot send without a preflight that cutover never grants.
+ */
+function checkSameOrigin(req: IncomingMessage, open: boolean): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD' && !/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+    throw new CutoverError('UNSUPPORTED_MEDIA_TYPE', 415, 'write calls must send Content-Type: application/json');
+  }
+  if (open && !isLoopbackHost(req.headers.host ?? '')) {
+    throw new CutoverError('FORBIDDEN', 403, 'without an admin token the API answers only requests addressed to a loopback host');
+  }
+}
+
+function isLoopbackHost(host: string): boolean {
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.split(':')[0]!;
+  return name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -4,7 +4,7 @@ import { DEFAULT_PAUSE_MS } from '../deploy/app-controller.ts';
 import type { EventHub } from '../core/events.ts';
 import type { Controller } from '../deploy/controller.ts';
 import { appStatus, type TargetStatusSource } from './app-status.ts';
-import { metricsText } from './metrics-text.ts';
+import type { Metrics } from './metrics.ts';
 import { field, readJsonBody } from './request-body.ts';
 
 export interface RouteContext {
@@ -16,6 +16,7 @@ export interface RouteContext {
   readonly events: EventHub;
   readonly reload: () => Promise<unknown>;
   readonly held: (app: string) => number;
+  readonly metrics: Metrics;
 }
 
 export interface RouteResult {
@@ -41,7 +42,7 @@ const ROUTES: readonly [method: string, pattern: string, handler: Handler][] = [
   ['POST', '/api/apps/:app/pause', pause],
   ['POST', '/api/apps/:app/resume', resume],
   ['POST', '/api/reload', async (c) => ok({ reloaded: true, ...((await c.reload()) as object) })],
-  ['GET', '/metrics', async (c) => ({ status: 200, body: metricsText(c.controller, c.targets), contentType: 'text/plain; version=0.0.4' })],
+  ['GET', '/metrics', async (c) => ({ status: 200, body: await c.metrics.text(), contentType: c.metrics.contentType })],
 ];
 
 export function matchRoute(method: string, path: string): { handler: Handler; params: Record<string, string> } | null {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, CutoverError } from '../core/errors.ts';
 import { demoCommand } from './demo.ts';
@@ -11,6 +12,8 @@ import { serveCommand } from './serve.ts';
 import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
 
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 /** Runs the CLI; resolves with the exit code. A user's mistake prints one clear line, never a stack trace. */
 export async function main(argv: readonly string[]): Promise<number> {
   // `cutover status | head` closes the pipe early; that is the reader's choice, not an error.
@@ -20,6 +23,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
   const program = new Command('cutover')
     .description('zero-downtime blue-green deployments behind a reverse proxy')
+    .version(VERSION, '-V, --version', 'print the version of cutover')
+    // `cutover --version` is the program's; `cutover deploy web --version v2` is deploy's own option.
+    .enablePositionalOptions()
     .option('--admin <url>', 'admin API URL (default: $CUTOVER_ADMIN or http://127.0.0.1:9900)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { AppStatus } from '../admin/app-status.ts';
 import { parseDuration } from '../config/duration.ts';
 import { contextOf } from './context.ts';
@@ -9,7 +9,7 @@ export function pauseCommand(): Command {
   return new Command('pause')
     .description('hold new requests to the app (bounded queue and time), e.g. for a migration')
     .argument('<app>', 'the app')
-    .option('--max <duration>', 'the pause ends by itself after this long (at most 10m)', durationFlag, 30_000)
+    .addOption(new Option('--max <duration>', 'the pause ends by itself after this long (at most 10m)').argParser(durationFlag).default(30_000, '30s'))
     .action(async (app: string, opts: { max: number }, command: Command) => {
       const { client, out, who } = contextOf(command);
       const status = await client.post<AppStatus>(`/api/apps/${encodeURIComponent(app)}/pause`, { maxMs: opts.max, who });

@@ -1,3 +1,5 @@
+import type { AccessLogConfig } from './access-log-schema.ts';
+
 // The validated, frozen configuration that the rest of cutover reads. Durations are in milliseconds.
 // The YAML keys and their defaults are in defaults.ts and schema.ts; this is the shape after validation.
 
@@ -139,6 +141,8 @@ export interface Config {
   readonly state: StateConfig;
   readonly timeouts: TimeoutsConfig;
   readonly apps: Readonly<Record<string, AppConfig>>;
+  /** One JSON line per request: null is off; a null path is stdout. */
+  readonly accessLog: AccessLogConfig | null;
   /** The file this config was read from, absolute; null for a config built in code. */
   readonly source: string | null;
 }

@@ -39,7 +39,8 @@ test('a preview without a good secret, header or listener is refused', () => {
       want: [{ path: `${at}.header`, message: 'is a standard header that the app or proxy needs; use your own, like x-cutover-preview' }],
     },
     { desc: 'the proxy address', preview: { secret: SECRET, listen: '127.0.0.1:8080' }, want: [{ path: `${at}.listen`, message: '127.0.0.1:8080 is also listen; give the preview its own port' }] },
-    { desc: 'the admin address', preview: { secret: SECRET, listen: ':9900' }, want: [{ path: `${at}.listen`, message: ':9900 is also admin.listen; give the preview its own port' }] },
+    { desc: 'the admin address', preview: { secret: SECRET, listen: '127.0.0.1:9900' }, want: [{ path: `${at}.listen`, message: '127.0.0.1:9900 is also admin.listen; give the preview its own port' }] },
+    { desc: 'beyond loopback', preview: { secret: SECRET, listen: ':8081' }, want: [{ path: `${at}.listen`, message: 'must be a loopback address (it serves the candidate without the secret); use the preview header or cookie from elsewhere' }] },
     { desc: 'a listen without a port', preview: { secret: SECRET, listen: 'localhost' }, want: [{ path: `${at}.listen`, message: '"localhost" has no port; write it as host:port, like 127.0.0.1:8080, or :8080 for every interface' }] },
     { desc: 'an unknown key', preview: { secret: SECRET, cookie: 'x' }, want: [{ path: `${at}.cookie`, message: 'unknown key; expected one of `header`, `secret`, `listen`' }] },
   ];

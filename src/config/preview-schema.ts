@@ -4,7 +4,7 @@
 
 import type { AppConfig, ListenAddress, PreviewConfig } from './config.ts';
 import { DEFAULT_PREVIEW_HEADER, MIN_PREVIEW_SECRET_LENGTH } from './defaults.ts';
-import { formatListenAddress, sameSocket } from './listen-address.ts';
+import { formatListenAddress, isLoopback, sameSocket } from './listen-address.ts';
 import { type ConfigReader, isAbsent } from './reader.ts';
 import { headerNameProblem } from './verify-schema.ts';
 
@@ -73,6 +73,11 @@ function readSecret(secret: string | null, path: string, r: ConfigReader): strin
 function readListen(raw: unknown, path: string, r: ConfigReader, listeners: readonly NamedListener[]): ListenAddress | null {
   const address = r.listen(raw, path, NO_LISTEN);
   if (address === NO_LISTEN) return null;
+  // The preview listener serves an unreleased version to anyone who reaches it, without the secret.
+  if (!isLoopback(address.host)) {
+    r.problem(path, `must be a loopback address (it serves the candidate without the secret); use the preview header or cookie from elsewhere`);
+    return null;
+  }
   const clash = listeners.find((l) => sameSocket(l.address, address));
   if (clash === undefined) return address;
   r.problem(path, `${formatListenAddress(address)} is also ${clash.name}; give the preview its own port`);

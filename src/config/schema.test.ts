@@ -48,6 +48,7 @@ test('an empty config gets every default', () => {
       state: { sqlite: '/etc/cutover/cutover.db' },
       timeouts: { upstreamConnectMs: 5_000, upstreamResponseMs: 60_000 },
       apps: {},
+      accessLog: null,
       source: SOURCE,
     });
   }
@@ -87,6 +88,7 @@ test('a full config is read with durations in ms', () => {
         ...DEPLOY_DEFAULTS,
       },
     },
+    accessLog: null,
     source: SOURCE,
   });
 });

@@ -14,6 +14,7 @@ import {
   DEFAULT_TIMEOUTS,
   MIN_ADMIN_TOKEN_LENGTH,
 } from './defaults.ts';
+import { readAccessLog } from './access-log-schema.ts';
 import { deepFreeze } from './freeze.ts';
 import { isLoopback, sameSocket } from './listen-address.ts';
 import { ConfigReader, isAbsent, isMapping, type Section } from './reader.ts';
@@ -44,13 +45,14 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
     state: readState(top.state, baseDir, r),
     timeouts: readTimeouts(top.timeouts, r),
     apps: readApps(top.apps, r, { baseDir, listen, adminListen: admin.listen }),
+    accessLog: readAccessLog(top.accessLog, baseDir, r),
     source,
   };
   if (r.problems.length > 0) return { ok: false, problems: r.problems };
   return { ok: true, config: deepFreeze(config) };
 }
 
-const TOP_KEYS = { known: ['listen', 'admin', 'state', 'timeouts', 'apps'], notBuilt: ['workers', 'tls'] };
+const TOP_KEYS = { known: ['listen', 'admin', 'state', 'timeouts', 'apps', 'accessLog'], notBuilt: ['workers', 'tls'] };
 const ADMIN_KEYS = { known: ['listen', 'token'] };
 const STATE_KEYS = { known: ['sqlite'], notBuilt: ['etcd'] };
 const TIMEOUT_KEYS = { known: ['upstreamConnect', 'upstreamResponse'] };

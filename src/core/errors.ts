@@ -65,8 +65,8 @@ export class NotFoundError extends CutoverError {
 
 /** Another control operation holds the app's lock. */
 export class BusyError extends CutoverError {
-  constructor(app: string, holder: string) {
-    super('BUSY', 409, `app "${app}" is busy: ${holder} is in progress; try again when it ends`);
+  constructor(app: string, holder: string, hint = 'try again when it ends') {
+    super('BUSY', 409, `app "${app}" is busy: ${holder} is in progress; ${hint}`);
   }
 }
 

@@ -31,11 +31,12 @@ const EXAMPLES = new URL('../../examples/', import.meta.url).pathname;
 export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   const state = mkdtempSync(join(tmpdir(), 'cutover-demo-'));
   const cutover = await Cutover.start({ config: demoConfig(state, options), log: silentLogger });
+  await cutover.settling;
   const print = options.print;
   const unsubscribe = cutover.events.subscribe((e) => narrate(e, print));
   const load = new LoadGenerator(cutover.proxyUrl);
   try {
-    print(`cutover demo: proxy on ${cutover.proxyUrl}, admin API and status on ${cutover.adminUrl}`);
+    print(`cutover demo: proxy on ${cutover.proxyUrl}, admin API on ${cutover.adminUrl}`);
     await deploy(cutover, 'v1', print);
     load.start();
     print('load: 8 clients sending requests to the proxy');
@@ -105,7 +106,8 @@ function report(load: LoadGenerator, print: (line: string) => void): void {
 
 async function untilInterrupted(print: (line: string) => void, cutover: Cutover): Promise<void> {
   print('');
-  print(`still serving: open ${cutover.proxyUrl} in a browser, or try \`cutover status\` and \`cutover rollback demo\`. Ctrl-C ends the demo.`);
+  const admin = cutover.adminUrl === 'http://127.0.0.1:9900' ? '' : ` --admin ${cutover.adminUrl}`;
+  print(`still serving: open ${cutover.proxyUrl} in a browser, or try \`cutover${admin} status\`, \`cutover${admin} history demo\` or \`cutover${admin} deploy demo --version v1\`. Ctrl-C ends the demo.`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -9,10 +9,11 @@ import type { HealthView } from '../health/health-view.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { flipLive, flipTarget, withEnv } from './app-state.ts';
 import { enterPhase } from './deployment.ts';
+import type { DeploymentEvent } from './deployment-machine.ts';
 import { DeploymentRun, type RunDeps, type RunHost } from './deployment-run.ts';
 import { HookRunner } from './hooks.ts';
 import { OperationLock } from './operation-lock.ts';
-import { recoverApp } from './recovery.ts';
+import { restoreApp, settleApp } from './recovery.ts';
 import { startDeployment } from './start-deployment.ts';
 import type { PreviewRoute } from './verifier.ts';
 import { WebhookSender } from './webhooks.ts';
@@ -41,6 +42,8 @@ export interface DeployRequest {
   readonly targets: readonly string[];
   /** Stop at `ready` even when the app switches automatically. */
   readonly noSwitch: boolean;
+  /** Switch once ready even with `switch: manual` (a rollback that redeploys the retired version). */
+  readonly forceSwitch?: boolean;
   readonly who: string;
 }
 
@@ -52,6 +55,7 @@ export interface FlipRequest {
 export const DEFAULT_PAUSE_MS = 30_000;
 export const MAX_PAUSE_MS = 10 * 60_000;
 const WEBHOOK_FLUSH_MS = 5_000;
+const VERDICT_RETRY_MS = 50;
 
 /**
  * The control operations of one app: deploy to the candidate environment, switch, roll back, pause. Every change is
@@ -81,8 +85,20 @@ export class AppController implements RunHost {
     const { store, config, clock } = options;
     const stored = (await store.getApp(config.name)) ?? (await store.putApp(newAppRecord(config.name, clock.now()), 0));
     const controller = new AppController(options, stored);
-    await recoverApp(controller);
+    await restoreApp(controller);
     return controller;
+  }
+
+  /** Resumes or fails what a restart interrupted; holds the app's lock meanwhile (only if there is anything). */
+  async settle(): Promise<void> {
+    const open = (await this.options.store.listOpenDeployments()).filter((d) => d.app === this.name);
+    if (open.length === 0) return settleApp(this);
+    const release = this.lock.acquire('the recovery after a restart');
+    try {
+      await settleApp(this);
+    } finally {
+      release();
+    }
   }
 
   get name(): string {
@@ -171,7 +187,7 @@ export class AppController implements RunHost {
     if (standby.state === 'retired' && standby.version !== null) return this.redeployRetired(standby.version, standby.targets, req.who);
     const release = this.lock.acquire('a rollback');
     try {
-      const color = this.flipColor('NO_STANDBY', 'there is no standby environment to roll back to');
+      const color = this.flipColor('NO_STANDBY', 'there is no standby environment to roll back to', 'rollback');
       this.requireHealthy(color, req.force, 'roll back');
       const run = await this.runToRollBack(live);
       if (run !== null) await run.dispatch({ type: 'rollback', who: req.who });
@@ -182,6 +198,27 @@ export class AppController implements RunHost {
       return this.appRecord;
     } finally {
       release();
+    }
+  }
+
+  /**
+   * An analysis verdict for the deployment being watched. It takes the app's lock like any control operation, so a
+   * verdict and an operator's rollback never run at once; it waits while another operation holds the lock.
+   */
+  async verdict(run: DeploymentRun, event: DeploymentEvent): Promise<void> {
+    for (;;) {
+      if (this.current !== run || !this.watching()) return;
+      try {
+        const release = this.lock.acquire(event.type === 'breach' ? 'the automatic rollback' : 'the end of the bake');
+        try {
+          return await run.dispatch(event);
+        } finally {
+          release();
+        }
+      } catch (err) {
+        if (!(err instanceof BusyError)) throw err;
+        await new Promise((r) => setTimeout(r, VERDICT_RETRY_MS));
+      }
     }
   }
 
@@ -256,6 +293,8 @@ export class AppController implements RunHost {
     this.retireTimers.delete(color);
     const env = this.appRecord.envs[color];
     const deploying = this.current?.open && this.current.deployment.color === color;
+    // During a bake the standby is what a failed verdict rolls back to: it stays until the bake ends.
+    if (this.watching()) return this.scheduleRetire(color, 1_000);
     if (this.appRecord.live === color || deploying || (env.state !== 'standby' && env.state !== 'ready')) return;
     let release: () => void;
     try {
@@ -276,7 +315,8 @@ export class AppController implements RunHost {
   }
 
   private async redeployRetired(version: string, targets: readonly string[], who: string): Promise<AppRecord> {
-    const { done } = await this.deploy({ version, targets: this.options.driver.kind === 'static' ? targets : [], noSwitch: false, who: `${who} (rollback)` });
+    const targetsToUse = this.options.driver.kind === 'static' ? targets : [];
+    const { done } = await this.deploy({ version, targets: targetsToUse, noSwitch: false, forceSwitch: true, who: `${who} (rollback)` });
     const d = await done;
     if (d.phase === 'failed') throw new CutoverError('ROLLBACK_FAILED', 500, `redeploying ${version} failed: ${d.reason}`);
     return this.appRecord;
@@ -309,8 +349,8 @@ export class AppController implements RunHost {
     this.emit({ type: 'deployment', app: this.name, deployment: next.id, version: next.version, color: next.color, phase, message });
   }
 
-  private flipColor(code: string, message: string): Color {
-    const color = flipTarget(this.appRecord);
+  private flipColor(code: string, message: string, action: 'switch' | 'rollback' = 'switch'): Color {
+    const color = flipTarget(this.appRecord, action);
     if (color === null) throw new StateConflictError(code, `app "${this.name}": ${message}`);
     return color;
   }
@@ -327,7 +367,7 @@ export class AppController implements RunHost {
   }
 
   private refuseWhileWatching(): void {
-    if (this.watching()) throw new BusyError(this.name, `the bake of ${this.current!.deployment.version} (roll back, or wait for it to end)`);
+    if (this.watching()) throw new BusyError(this.name, `the bake of ${this.current!.deployment.version}`, 'roll back, or wait for the bake to end');
   }
 
   private async lockFree(): Promise<void> {

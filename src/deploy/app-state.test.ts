@@ -22,6 +22,12 @@ test('flipTarget: which environment a switch or rollback would make live', () =>
   for (const c of cases) assert.equal(flipTarget(c.app), c.want, c.desc);
 });
 
+test('a rollback only goes back to the standby, never to a candidate that was not live yet', () => {
+  assert.equal(flipTarget(app('green', 'standby', 'live'), 'rollback'), 'blue');
+  assert.equal(flipTarget(app('green', 'ready', 'live'), 'rollback'), null);
+  assert.equal(flipTarget(app('green', 'retired', 'live'), 'rollback'), null);
+});
+
 test('flipLive: a switch leaves the old env standby, a rollback leaves it ready', () => {
   const switched = flipLive(app('blue', 'live', 'ready'), 'green', 'standby', 5);
   assert.deepEqual([switched.live, switched.envs.blue.state, switched.envs.green.state], ['green', 'standby', 'live']);

@@ -21,12 +21,16 @@ export function flipLive(app: AppRecord, color: Color, leftAs: 'standby' | 'read
   return { ...next, live: color, generation: app.generation + 1 };
 }
 
-/** The environment a switch or rollback would make live, if it can take traffic at all. */
-export function flipTarget(app: AppRecord): Color | null {
+/**
+ * The environment a switch (to a ready candidate, or back to the standby) or a rollback (to the standby only: a
+ * candidate that was never live must not be made live by a rollback) would make live, if it can take traffic.
+ */
+export function flipTarget(app: AppRecord, action: 'switch' | 'rollback' = 'switch'): Color | null {
   const color = app.live === null ? readyColor(app) : otherColor(app.live);
   if (color === null) return null;
   const env = app.envs[color];
-  return (env.state === 'ready' || env.state === 'standby') && env.targets.length > 0 ? color : null;
+  const allowed = action === 'rollback' ? env.state === 'standby' : env.state === 'ready' || env.state === 'standby';
+  return allowed && env.targets.length > 0 ? color : null;
 }
 
 /** The role an environment plays, for status output. */

@@ -72,7 +72,10 @@ export class Controller {
     const added = Object.keys(config.apps).filter((name) => !this.apps.has(name));
     const removed = [...this.apps.keys()].filter((name) => config.apps[name] === undefined);
     this.config = config;
-    for (const name of added) await this.addApp(config.apps[name]!);
+    for (const name of added) {
+      await this.addApp(config.apps[name]!);
+      await this.apps.get(name)!.settle();
+    }
     for (const name of removed) {
       const app = this.apps.get(name)!;
       this.apps.delete(name);
@@ -83,6 +86,13 @@ export class Controller {
     for (const [name, app] of this.apps) app.reconfigure(config.apps[name]!);
     this.publish();
     return { added, removed };
+  }
+
+  /** After the listeners opened: every app settles what a restart interrupted. Never rejects. */
+  async settle(): Promise<void> {
+    for (const app of this.list()) {
+      await app.settle().catch((err) => this.options.log.error({ app: app.name, err }, 'could not settle the deployments a restart interrupted'));
+    }
   }
 
   /** Ends deployments in progress cleanly, before the store closes. */

@@ -25,7 +25,7 @@ const cases: { desc: string; from: DeploymentPhase; event: DeploymentEvent; ctx?
   { desc: 'switched, with a bake: watch', from: 'switching', event: { type: 'switched' }, to: 'watching', effects: ['hook:postSwitch', 'watch'] },
   { desc: 'switched, no bake: done', from: 'switching', event: { type: 'switched' }, ctx: manual, to: 'done', effects: ['hook:postSwitch', 'schedule-retire'] },
   { desc: 'bake passed', from: 'watching', event: { type: 'baked', figures: { requests: 500 } }, to: 'done', effects: ['schedule-retire'] },
-  { desc: 'analysis breach rolls back', from: 'watching', event: { type: 'breach', reason: '50% errors', figures: {} }, to: 'rolled-back', effects: ['stop-watch', 'flip-back', 'hook:onRollback'] },
+  { desc: 'analysis breach rolls back', from: 'watching', event: { type: 'breach', reason: '50% errors', figures: {} }, to: 'rolled-back', effects: ['stop-watch', 'flip-back', 'stop-new', 'hook:onRollback'] },
   { desc: 'manual rollback while watching', from: 'watching', event: { type: 'rollback', who: 'x' }, to: 'rolled-back', effects: ['stop-watch', 'flip-back', 'hook:onRollback'] },
   { desc: 'manual rollback after done', from: 'done', event: { type: 'rollback', who: 'x' }, to: 'rolled-back', effects: ['flip-back', 'hook:onRollback'] },
 ];

@@ -75,6 +75,12 @@ const rollback = (reason: string, d: DeploymentRecord, ctx: MachineContext, figu
   effects: [{ type: 'stop-watch' }, { type: 'flip-back' }, { type: 'hook', name: 'onRollback' }],
 });
 
+/** A version the analysis rejected is not left warm for a casual switch back: it is stopped and marked failed. */
+const breach: Step<'breach'> = (d, e, ctx) => {
+  const t = rollback(`analysis failed: ${e.reason}`, d, ctx, e.figures);
+  return { ...t, effects: [{ type: 'stop-watch' }, { type: 'flip-back' }, { type: 'stop-new' }, { type: 'hook', name: 'onRollback' }] };
+};
+
 const STEPS: { readonly [P in DeploymentPhase]?: Steps } = {
   starting: {
     started: (d, _e, ctx) => ({
@@ -113,7 +119,7 @@ const STEPS: { readonly [P in DeploymentPhase]?: Steps } = {
       deployment: { ...enterPhase(d, 'done', ctx.at, 'the bake passed'), metrics: e.figures },
       effects: [{ type: 'schedule-retire' }],
     }),
-    breach: (d, e, ctx) => rollback(`analysis failed: ${e.reason}`, d, ctx, e.figures),
+    breach,
     rollback: (d, e, ctx) => rollback(`rolled back by ${e.who}`, d, ctx, null),
   },
   done: {

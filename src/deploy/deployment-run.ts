@@ -21,6 +21,8 @@ export interface RunHost {
   emit(event: EventInput): void;
   scheduleRetire(color: Color): void;
   cancelRetire(color: Color): void;
+  /** Applies an analysis verdict under the app's lock. */
+  verdict(run: DeploymentRun, event: DeploymentEvent): Promise<void>;
 }
 
 export interface RunDeps {
@@ -35,6 +37,8 @@ export interface RunDeps {
 }
 
 const HOOK_OUTPUT_KEPT = 4_096;
+/** Phases in which a failing effect fails the deployment (live was not touched yet). */
+const FAILABLE: ReadonlySet<string> = new Set(['starting', 'health-gate', 'verifying', 'ready', 'switching']);
 /** Hooks whose failure stops the deployment; the others only report. */
 const GATING_HOOKS: ReadonlySet<HookName> = new Set(['preDeploy', 'preSwitch']);
 
@@ -92,6 +96,12 @@ export class DeploymentRun {
       try {
         next = await this.effect(effect);
       } catch (err) {
+        // Before the switch a failure fails the deployment; after it (or once ended) there is nothing to fail
+        // back to, so it is logged and the remaining effects still run.
+        if (!FAILABLE.has(this.deployment.phase)) {
+          this.logError(err);
+          continue;
+        }
         next = { type: 'fail', reason: toCutoverError(err).message };
       }
       if (next !== null) return this.apply(next);
@@ -135,10 +145,12 @@ export class DeploymentRun {
   private async startTargets(): Promise<DeploymentEvent> {
     const d = this.deployment;
     this.host.cancelRetire(d.color);
+    // The environment is this deployment's from here: if the driver fails, it is what gets marked failed.
+    await this.host.save(withEnv(this.host.record, d.color, { version: d.version, targets: [], state: 'deploying' }, this.deps.now()));
     const targets = await this.deps.driver.start({ app: d.app, color: d.color, version: d.version, targets: d.targets }, this.deps.signal);
     this.deps.stats.reset(d.app, d.color);
     await this.record({ ...this.deployment, targets }, false);
-    await this.host.save(withEnv(this.host.record, d.color, { version: d.version, targets, state: 'deploying' }, this.deps.now()));
+    await this.host.save(withEnv(this.host.record, d.color, { targets }, this.deps.now()));
     return { type: 'started', targets };
   }
 
@@ -185,8 +197,8 @@ export class DeploymentRun {
       baseline,
       switchedAt,
       listener: {
-        onFail: (j) => void this.dispatch({ type: 'breach', reason: j.reason ?? 'thresholds breached', figures: metricsOf(j.figures) }).catch(this.logError),
-        onDone: (j) => void this.dispatch({ type: 'baked', figures: figuresOf(j) }).catch(this.logError),
+        onFail: (j) => void this.host.verdict(this, { type: 'breach', reason: j.reason ?? 'thresholds breached', figures: metricsOf(j.figures) }).catch(this.logError),
+        onDone: (j) => void this.host.verdict(this, { type: 'baked', figures: figuresOf(j) }).catch(this.logError),
       },
     });
     this.watch.start();
@@ -195,13 +207,18 @@ export class DeploymentRun {
 
   private async flipBack(): Promise<null> {
     const back = otherColor(this.deployment.color);
-    if (this.host.record.live === this.deployment.color) await this.flip(back, 'ready', 'rollback');
+    if (this.host.record.live !== this.deployment.color) return null;
+    this.host.cancelRetire(back);
+    await this.flip(back, 'ready', 'rollback');
+    this.host.scheduleRetire(this.deployment.color);
     return null;
   }
 
   private async stopNew(): Promise<null> {
-    const { app, color } = this.deployment;
-    if (this.host.record.live === color) return null;
+    const { app, color, version } = this.deployment;
+    const env = this.host.record.envs[color];
+    // Only what this deployment took over: a failure before its start must not touch a warm standby.
+    if (this.host.record.live === color || env.version !== version || (env.state !== 'deploying' && env.state !== 'ready')) return null;
     // Out of the route table first (no more probes or preview traffic), then the instances stop.
     if (this.host.record.envs[color].state !== 'empty') await this.setEnv(color, 'failed');
     await this.deps.driver.stop(app, color);

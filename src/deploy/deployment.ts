@@ -22,7 +22,7 @@ export function newDeployment(d: NewDeployment): DeploymentRecord {
     targets: [...d.targets],
     who: d.who,
     phase: 'starting',
-    phases: [{ phase: 'starting', at: d.at }],
+    phases: [{ phase: 'starting', at: d.at, message: `deploying ${d.version} to ${d.color}` }],
     reason: null,
     createdAt: d.at,
     finishedAt: null,

@@ -5,11 +5,18 @@ import { DeploymentRun } from './deployment-run.ts';
 const RUNNING_STATES = new Set(['live', 'standby', 'ready']);
 
 /**
- * After cutover starts: the environments that should run are taken over (or started again) through the driver,
- * deployments a restart caught mid-way are resumed or failed cleanly, and standby retirement is scheduled again.
+ * Before cutover takes traffic: the environments that should run are taken over (or started again) through the
+ * driver, so the route table has their targets.
  */
-export async function recoverApp(app: AppController): Promise<void> {
+export async function restoreApp(app: AppController): Promise<void> {
   for (const color of COLORS) await restoreEnvironment(app, color);
+}
+
+/**
+ * Once cutover serves: deployments a restart caught mid-way are resumed or failed cleanly (their hooks and driver
+ * stops may take a while, so this does not hold the listener back), and standby retirement is scheduled again.
+ */
+export async function settleApp(app: AppController): Promise<void> {
   const open = (await app.options.store.listOpenDeployments()).filter((d) => d.app === app.name);
   for (const d of open) await settle(app, d);
   for (const color of COLORS) scheduleRetirement(app, color);

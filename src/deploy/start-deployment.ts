@@ -28,7 +28,8 @@ export async function startDeployment(app: AppController, req: DeployRequest): P
   });
   await app.persist(deployment);
   app.emit({ type: 'deployment', app: app.name, deployment: deployment.id, version: req.version, color, phase: 'starting', message: `deploying ${req.version} to ${color}`, metrics: null });
-  const run = new DeploymentRun(app, app.runDeps, deployment, !req.noSwitch && app.config.switch === 'auto');
+  const autoSwitch = req.forceSwitch === true || (!req.noSwitch && app.config.switch === 'auto');
+  const run = new DeploymentRun(app, app.runDeps, deployment, autoSwitch);
   app.current = run;
   return { run, started: run.begin(BEGIN_EFFECTS) };
 }

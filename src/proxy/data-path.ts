@@ -1,5 +1,7 @@
 import type { Color } from '../core/types.ts';
+import type { AccessLogSink } from '../log/access-log.ts';
 import type { TargetRegistry } from '../pool/target-registry.ts';
+import type { UpstreamErrorSink } from '../stats/upstream-errors.ts';
 import { PauseGate } from './pause-gate.ts';
 import { EMPTY_ROUTE_TABLE, type RouteTable } from './route-table.ts';
 import { Router, targetSpecs } from './router.ts';
@@ -8,6 +10,8 @@ import type { TrafficStats } from './traffic.ts';
 export interface DataPathOptions {
   readonly registry: TargetRegistry;
   readonly stats: TrafficStats | null;
+  readonly upstreamErrors?: UpstreamErrorSink | null;
+  readonly accessLog?: AccessLogSink | null;
 }
 
 /**
@@ -17,11 +21,15 @@ export interface DataPathOptions {
  */
 export class DataPath {
   router: Router;
+  readonly upstreamErrors: UpstreamErrorSink | null;
+  readonly accessLog: AccessLogSink | null;
   private table: RouteTable = EMPTY_ROUTE_TABLE;
   private readonly gates = new Map<string, PauseGate>();
 
   constructor(private readonly options: DataPathOptions) {
     this.router = new Router(EMPTY_ROUTE_TABLE, options.registry, this.parts());
+    this.upstreamErrors = options.upstreamErrors ?? null;
+    this.accessLog = options.accessLog ?? null;
   }
 
   get generation(): number {
@@ -31,13 +39,20 @@ export class DataPath {
   /** Makes `table` the one every new request is routed by. */
   apply(table: RouteTable): void {
     const previous = this.table;
-    const drainMs = (app: string) => table.apps.find((a) => a.name === app)?.drainMs ?? 0;
-    const jitterMs = (app: string) => table.apps.find((a) => a.name === app)?.drainJitterMs ?? 0;
+    // An app that left the table still drains by its own settings, which only the previous table has.
+    const route = (app: string) => table.apps.find((a) => a.name === app) ?? previous.apps.find((a) => a.name === app);
+    const drainMs = (app: string) => route(app)?.drainMs ?? 0;
+    const jitterMs = (app: string) => route(app)?.drainJitterMs ?? 0;
     this.options.registry.sync(targetSpecs(table), drainMs, jitterMs);
     this.router = new Router(table, this.options.registry, this.parts());
     this.table = table;
     this.drainLeftLive(previous, table);
     for (const app of table.apps) this.gate(app.name).set(app.pausedUntil);
+    for (const [name, gate] of this.gates) {
+      if (table.apps.some((a) => a.name === name)) continue;
+      this.gates.delete(name);
+      gate.dispose();
+    }
   }
 
   /** Requests held by paused apps, for status. */

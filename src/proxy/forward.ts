@@ -8,6 +8,8 @@ import type { Target } from '../pool/target.ts';
 import { clientResponseHeaders } from './headers.ts';
 import type { RoutedApp, RoutedEnv } from './router.ts';
 import type { TrafficRecorder } from './traffic.ts';
+import type { AccessLogSink } from '../log/access-log.ts';
+import type { UpstreamErrorKind, UpstreamErrorSink } from '../stats/upstream-errors.ts';
 
 /** Where a forward that could not be completed reports its error; the proxy answers and logs it. */
 export interface ForwardFailureSink {
@@ -30,6 +32,8 @@ export interface ForwardContext {
   readonly failures: ForwardFailureSink;
   /** Counts the request for the environment's stats; null for traffic that is not counted (preview). */
   readonly recorder: TrafficRecorder | null;
+  readonly upstreamErrors: UpstreamErrorSink | null;
+  readonly accessLog: AccessLogSink | null;
 }
 
 /**
@@ -48,10 +52,12 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
   private responded = false;
   private finished = false;
   private attempts = 0;
+  private firstError: CutoverError | null = null;
   private status = 0;
   private readonly startedAt = performance.now();
   /** Time to the response head: what analysis judges, so long downloads and streams do not count as slow. */
   private headMs = 0;
+  private bytes = 0;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -64,7 +70,8 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
   start(): void {
     const { app, env } = this.ctx;
     const target = pickTarget(env.targets, app.cursor++, this.target);
-    if (target === null) return this.fail(new NoHealthyTargetError(app.name));
+    // No other target for the retry: the first attempt's error says more than "no target".
+    if (target === null) return this.fail(this.firstError ?? new NoHealthyTargetError(app.name));
     this.attempts++;
     this.target = target;
     this.counted = target;
@@ -98,6 +105,7 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
   }
 
   onData(chunk: Buffer): boolean {
+    this.bytes += chunk.length;
     if (this.res.write(chunk)) return true;
     this.res.once('drain', this.onClientDrain);
     return false;
@@ -108,22 +116,30 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
     this.finished = true;
     this.res.end();
     this.ctx.recorder?.record(this.status, this.headMs);
+    this.logAccess(this.status);
   }
 
   onError(err: Error): void {
     this.release();
     if (this.finished) return;
+    const code = errorCode(err);
+    this.ctx.upstreamErrors?.count(this.ctx.app.name, this.ctx.env.color, upstreamErrorKind(code));
     if (this.responded) {
       // Part of the response is already with the client: the only honest signal left is a cut connection.
-      this.res.destroy(err);
+      this.finished = true;
       this.ctx.recorder?.record(502, this.headMs);
+      this.logAccess(502);
+      this.res.destroy(err);
       return;
     }
-    const code = errorCode(err);
     const connectionFailure = NOT_CONNECTED.has(code) || RESET.has(code);
     if (connectionFailure) this.target?.onTrafficFailure(describeError(err));
-    if (connectionFailure && this.attempts === 1 && this.canResend(code)) return this.start();
-    this.fail(translate(err, code, this.target));
+    const error = translate(err, code, this.target);
+    if (connectionFailure && this.attempts === 1 && this.canResend(code) && this.ctx.env.targets.length > 1) {
+      this.firstError = error;
+      return this.start();
+    }
+    this.fail(error);
   }
 
   /**
@@ -143,6 +159,14 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
     this.ctx.failures.onForwardFailure(this.req, this.res, this.ctx.app, DRAINED);
   }
 
+  private logAccess(status: number): void {
+    const log = this.ctx.accessLog;
+    if (log === null) return;
+    const target = this.target?.url ?? null;
+    const durationMs = performance.now() - this.startedAt;
+    log.log({ app: this.ctx.app.name, env: this.ctx.env.color, target, method: this.req.method ?? '', status, bytes: this.bytes, durationMs });
+  }
+
   private canResend(code: string): boolean {
     const bodyUntouched = !this.ctx.hasBody || !this.req.readableDidRead;
     if (NOT_CONNECTED.has(code)) return bodyUntouched;
@@ -152,6 +176,7 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
   private fail(error: CutoverError): void {
     this.finished = true;
     this.ctx.recorder?.record(error.status, performance.now() - this.startedAt);
+    this.logAccess(error.status);
     this.ctx.failures.onForwardFailure(this.req, this.res, this.ctx.app, error);
   }
 
@@ -174,8 +199,16 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
     // version too slow to answer does not look better for having fewer requests.
     if (this.responded) this.ctx.recorder?.record(this.status, this.headMs);
     else this.ctx.recorder?.record(CLIENT_CLOSED, performance.now() - this.startedAt);
+    this.logAccess(this.responded ? this.status : CLIENT_CLOSED);
     if (!this.res.writableFinished) this.abortUpstream?.(new Error('client went away'));
   };
+}
+
+function upstreamErrorKind(code: string): UpstreamErrorKind {
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
+  if (NOT_CONNECTED.has(code)) return 'connect';
+  if (RESET.has(code)) return 'reset';
+  return 'other';
 }
 
 function errorCode(err: Error): string {

@@ -52,7 +52,9 @@ export class Listeners {
     if (app?.preview == null) return null;
     const listener = this.previews.get(app.name);
     if (listener !== undefined) return { url: urlOf(listener), headers: {} };
-    return { url: this.publicUrl, headers: { [app.preview.header]: app.preview.secret } };
+    // Through the public listener the Host picks the app, so an app with hosts must be asked for by one of them.
+    const host: Record<string, string> = app.hosts.length > 0 ? { host: app.hosts[0]! } : {};
+    return { url: this.publicUrl, headers: { ...host, [app.preview.header]: app.preview.secret } };
   }
 }
 

@@ -20,8 +20,14 @@ export class PauseGate {
 
   constructor(private readonly maxHeld = MAX_HELD_REQUESTS) {}
 
+  /** Paused and not past the pause's end (the controller's resume may lag behind it a little). */
   get paused(): boolean {
-    return this.until !== null;
+    return this.until !== null && Date.now() < this.until;
+  }
+
+  /** The app left the route table: whatever it held goes on (and finds no app, or its new route). */
+  dispose(): void {
+    this.set(null);
   }
 
   get waiting(): number {
@@ -34,8 +40,9 @@ export class PauseGate {
     if (until === null) this.release();
   }
 
-  /** Holds `request`, or refuses it when the queue is full. */
+  /** Holds `request`, or refuses it when the queue is full; past the pause's end it goes at once. */
   hold(request: HeldRequest, now: number): void {
+    if (this.until === null || now >= this.until) return request.go();
     if (this.held.length >= this.maxHeld) {
       request.refuse(Math.max(1, Math.ceil(((this.until ?? now) - now) / 1000)));
       return;

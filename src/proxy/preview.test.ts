@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
+import { cookieFor, previewAccess } from './preview.ts';
 import { startProxy } from '../../test/support/proxy-harness.ts';
 import { startUpstream } from '../../test/support/upstream.ts';
 
@@ -43,13 +44,17 @@ test('/__cutover/preview?secret= sets a cookie that reaches the candidate; /off 
   const on = await get({}, `/__cutover/preview?secret=${SECRET}`);
   assert.equal(on.status, 302);
   const setCookie = String(on.headers['set-cookie']);
-  assert.match(setCookie, /^cutover-preview=[\w-]+; Path=\/; HttpOnly; SameSite=Lax$/);
+  assert.match(setCookie, /^cutover-preview=\d+\.[\w-]+; Path=\/; Max-Age=86400; HttpOnly; SameSite=Lax$/);
   assert.doesNotMatch(setCookie, new RegExp(SECRET), 'the cookie does not carry the secret');
   const cookie = `theme=dark; ${setCookie.split(';')[0]}`;
   const body = JSON.parse((await get({ cookie })).body);
   assert.deepEqual([body.name, body.cookie], ['green', 'theme=dark']);
   const forged = JSON.parse((await get({ cookie: 'cutover-preview=forged' })).body);
   assert.deepEqual([forged.name, forged.cookie], ['blue', null]);
+  const expired = cookieFor(previewAccess('web', 'x-cutover-preview', SECRET), Date.now() - 1);
+  assert.equal(JSON.parse((await get({ cookie: `cutover-preview=${expired}` })).body).name, 'blue', 'an expired cookie is ignored');
+  const otherApp = cookieFor(previewAccess('shop', 'x-cutover-preview', SECRET), Date.now() + 60_000);
+  assert.equal(JSON.parse((await get({ cookie: `cutover-preview=${otherApp}` })).body).name, 'blue', 'a cookie of another app is ignored');
   const off = await get({}, '/__cutover/preview/off');
   assert.match(String(off.headers['set-cookie']), /^cutover-preview=; Path=\/; Max-Age=0/);
 });

@@ -3,19 +3,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** An app's preview settings as the data path holds them. */
 export interface PreviewAccess {
+  readonly app: string;
   readonly header: string;
   readonly secret: Buffer;
-  /** The cookie value set by /__cutover/preview: a MAC of the secret, so the cookie never carries it. */
-  readonly cookieValue: Buffer;
 }
+
+/** A preview cookie is good for a day: long enough for a review, short enough not to be a standing password. */
+export const PREVIEW_COOKIE_MS = 24 * 60 * 60 * 1000;
 
 export const PREVIEW_COOKIE = 'cutover-preview';
 export const PREVIEW_ON_PATH = '/__cutover/preview';
 export const PREVIEW_OFF_PATH = '/__cutover/preview/off';
 
 export function previewAccess(app: string, header: string, secret: string): PreviewAccess {
-  const cookieValue = createHmac('sha256', secret).update(`cutover-preview:${app}`).digest('base64url');
-  return { header, secret: Buffer.from(secret), cookieValue: Buffer.from(cookieValue) };
+  return { app, header, secret: Buffer.from(secret) };
 }
 
 /** True when the request carries the preview header with the right secret, or the preview cookie. */
@@ -25,7 +26,23 @@ export function wantsPreview(req: IncomingMessage, access: PreviewAccess): boole
   const cookie = req.headers.cookie;
   if (cookie === undefined || !cookie.includes(PREVIEW_COOKIE)) return false;
   const value = cookieValue(cookie);
-  return value !== null && sameBytes(value, access.cookieValue);
+  return value !== null && validCookie(value, access, Date.now());
+}
+
+/** `<expiry>.<MAC of app and expiry>`: the cookie never carries the secret and stops working on its own. */
+export function cookieFor(access: PreviewAccess, expires: number): string {
+  return `${expires}.${mac(access, expires)}`;
+}
+
+function validCookie(value: string, access: PreviewAccess, now: number): boolean {
+  const dot = value.indexOf('.');
+  const expires = Number(value.slice(0, dot));
+  if (dot <= 0 || !Number.isSafeInteger(expires) || expires <= now) return false;
+  return sameBytes(value.slice(dot + 1), Buffer.from(mac(access, expires)));
+}
+
+function mac(access: PreviewAccess, expires: number): string {
+  return createHmac('sha256', access.secret).update(`cutover-preview:${access.app}:${expires}`).digest('base64url');
 }
 
 /**
@@ -45,7 +62,8 @@ export function handlePreviewPath(req: IncomingMessage, res: ServerResponse, acc
     res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('PREVIEW_DENIED: wrong or missing secret\n');
     return true;
   }
-  redirect(res, `${PREVIEW_COOKIE}=${access.cookieValue.toString()}; Path=/; HttpOnly; SameSite=Lax`);
+  const maxAge = PREVIEW_COOKIE_MS / 1000;
+  redirect(res, `${PREVIEW_COOKIE}=${cookieFor(access, Date.now() + PREVIEW_COOKIE_MS)}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax`);
   return true;
 }
 

@@ -22,6 +22,7 @@ const KEEP_ALIVE_MS = 65_000;
 const SHUTDOWN_POLL_MS = 50;
 const NO_APP = new CutoverError('NO_APP', 404, 'no app is configured for this host');
 const NO_CANDIDATE = new CutoverError('NO_CANDIDATE', 503, 'there is no candidate environment to preview');
+const noCandidate = () => NO_CANDIDATE;
 
 /**
  * A listener of the data path. It reads the data path's compiled route table once per request and never writes
@@ -57,6 +58,12 @@ export class ProxyServer implements ForwardFailureSink {
     await closed;
   }
 
+  /** cutover's own answer (no app, nothing live, paused), access-logged like a forwarded one. */
+  private answer(req: IncomingMessage, res: ServerResponse, app: RoutedApp | null, error: CutoverError): void {
+    this.options.dataPath.accessLog?.log({ app: app?.name ?? null, env: null, target: null, method: req.method ?? '', status: error.status, bytes: 0, durationMs: 0 });
+    sendError(res, error);
+  }
+
   onForwardFailure(req: IncomingMessage, res: ServerResponse, app: RoutedApp, error: CutoverError): void {
     this.options.log.warn({ app: app.name, code: error.code, method: req.method, url: req.url }, error.message);
     sendError(res, error);
@@ -66,18 +73,19 @@ export class ProxyServer implements ForwardFailureSink {
     const router = this.options.dataPath.router;
     const mode = this.options.mode;
     const app = mode.kind === 'public' ? router.match(req.headers.host) : router.byName(mode.app);
-    if (app === null) return sendError(res, NO_APP);
-    if (app.gate.paused) return this.hold(req, res, app);
-    if (mode.kind === 'preview') return this.forward(req, res, app, app.candidate, NO_CANDIDATE, false);
+    if (app === null) return this.answer(req, res, null, NO_APP);
+    // A pause quiets public traffic for a migration; preview traffic (a deployment's own checks) goes on.
+    if (mode.kind === 'preview') return this.forward(req, res, app, app.candidate, noCandidate, false);
     if (app.preview !== null) {
       if (handlePreviewPath(req, res, app.preview)) return;
-      if (app.candidate !== null && wantsPreview(req, app.preview)) return this.forward(req, res, app, app.candidate, NO_CANDIDATE, false);
+      if (app.candidate !== null && wantsPreview(req, app.preview)) return this.forward(req, res, app, app.candidate, noCandidate, false);
     }
-    this.forward(req, res, app, app.live, notDeployed(app), true);
+    if (app.gate.paused) return this.hold(req, res, app);
+    this.forward(req, res, app, app.live, notDeployed, true);
   };
 
-  private forward(req: IncomingMessage, res: ServerResponse, app: RoutedApp, env: RoutedEnv | null, missing: CutoverError, counted: boolean): void {
-    if (env === null) return sendError(res, missing);
+  private forward(req: IncomingMessage, res: ServerResponse, app: RoutedApp, env: RoutedEnv | null, missing: (app: RoutedApp) => CutoverError, counted: boolean): void {
+    if (env === null) return this.answer(req, res, app, missing(app));
     const socket = req.socket;
     const headers = upstreamRequestHeaders(req.rawHeaders, {
       clientIp: socket.remoteAddress ?? '',
@@ -85,7 +93,8 @@ export class ProxyServer implements ForwardFailureSink {
       previewHeader: app.preview?.header ?? null,
     });
     const recorder = counted ? env.recorder : null;
-    new Forward(req, res, { app, env, headers, hasBody: hasBody(req), failures: this, recorder }).start();
+    const { upstreamErrors, accessLog } = this.options.dataPath;
+    new Forward(req, res, { app, env, headers, hasBody: hasBody(req), failures: this, recorder, upstreamErrors, accessLog }).start();
   }
 
   /** While the app is paused the request waits; it is routed by whatever table is current when it resumes. */
@@ -96,7 +105,7 @@ export class ProxyServer implements ForwardFailureSink {
         go: () => this.handle(req, res),
         refuse: (seconds) => {
           res.setHeader('retry-after', String(seconds));
-          sendError(res, new CutoverError('PAUSED', 503, `app "${app.name}" is paused and its queue is full`));
+          this.answer(req, res, app, new CutoverError('PAUSED', 503, `app "${app.name}" is paused and its queue is full`));
         },
       },
       Date.now(),

@@ -5,6 +5,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Clock } from '../core/clock.ts';
 import { EnvStats, type StatsSnapshot } from './env-stats.ts';
+import { binOf } from './latency-bins.ts';
+import { STATUS_CLASSES } from './status-class.ts';
 
 const T0 = 1_700_000_000_000; // a whole second
 
@@ -158,6 +160,38 @@ test('merge keeps the longest window and refuses another histogram layout', () =
   assert.equal(EnvStats.merge([short.export(), long.export()], { clock }).windowSeconds, 300);
   assert.throws(() => EnvStats.merge([{ ...short.export(), layout: 'linear/1ms' }]), /histogram layout linear\/1ms/);
   assert.throws(() => new EnvStats({ windowSeconds: 0 }), /windowSeconds must be a whole number/);
+});
+
+test('totals count by status class and never go down, however the window moves', () => {
+  const clock = fakeClock();
+  const stats = new EnvStats({ clock, windowSeconds: 10 });
+  for (const status of [200, 201, 304, 404, 499, 500, 503, 101, 600]) stats.record(status, 2);
+  clock.at = T0 + 60_000; // the window has forgotten them; the totals have not
+  stats.record(200, 2);
+  const byClass = Object.fromEntries(STATUS_CLASSES.map((c, i) => [c, stats.totals().requests[i]]));
+  assert.deepEqual(byClass, { '1xx': 1, '2xx': 3, '3xx': 1, '4xx': 1, '5xx': 2, client_closed: 1, other: 1 });
+  assert.equal(stats.snapshot(1000).requests, 1);
+});
+
+test('the latency totals add up to the requests, with their sum', () => {
+  const stats = new EnvStats({ clock: fakeClock() });
+  for (const ms of [1, 1, 10, 100, NaN, -1, Infinity]) stats.record(200, ms);
+  const { latencyBins, latencySumMs } = stats.totals();
+  assert.equal(latencyBins.reduce((a, b) => a + b, 0), 7);
+  assert.equal(latencyBins[binOf(10)], 1);
+  assert.equal(latencySumMs, 112, 'durations that are not a real time add nothing to the sum');
+});
+
+test('clear starts the request totals again for the new version, but not the latency histogram', () => {
+  const stats = new EnvStats({ clock: fakeClock() });
+  stats.record(200, 5);
+  stats.record(502, 5);
+  stats.clear();
+  stats.record(200, 5);
+  const totals = stats.totals();
+  assert.deepEqual(totals.requests.slice(1, 5), [1, 0, 0, 0], 'only what came after the clear');
+  assert.equal(totals.latencyBins.reduce((a, b) => a + b, 0), 3, 'the histogram keeps all three');
+  assert.equal(totals.latencySumMs, 15);
 });
 
 test('a million records neither allocate nor grow the heap', async () => {

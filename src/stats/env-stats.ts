@@ -1,9 +1,12 @@
 // Request statistics of one environment over a sliding window, recorded from the data path.
 // A ring of one-second buckets, each with a request count, a 5xx count and a latency histogram, all in typed
-// arrays allocated once: recording a request is three increments and never allocates.
+// arrays allocated once: recording a request is a handful of increments and never allocates.
+// Beside the window, monotonic totals (per status class, per latency bin, and the latency sum) feed Prometheus
+// counters and histograms, which must never go down.
 
 import { systemClock, type Clock } from '../core/clock.ts';
 import { binOf, LATENCY_BINS, LATENCY_LAYOUT, percentiles } from './latency-bins.ts';
+import { STATUS_CLASSES, statusClassIndex } from './status-class.ts';
 
 /** Figures over a window. Percentiles are null when the window holds no request. */
 export interface StatsSnapshot {
@@ -36,6 +39,20 @@ export interface SecondData {
   readonly latency: readonly number[];
 }
 
+/**
+ * Counts for Prometheus. `requests` starts again at zero when `clear` is called (a new version was deployed to the
+ * environment, so the metric's `version` label changes with it); the latency histogram never does, since its
+ * series has no version label. Totals belong to this process: `export` and `merge` do not carry them.
+ */
+export interface EnvTotals {
+  /** Requests since the last `clear`, by status class, indexed as STATUS_CLASSES. */
+  readonly requests: readonly number[];
+  /** Requests since this EnvStats was made, by latency bin (see latency-bins.ts). */
+  readonly latencyBins: readonly number[];
+  /** The sum of those requests' durations. */
+  readonly latencySumMs: number;
+}
+
 export interface EnvStatsOptions {
   /** Seconds of history kept besides the current one. */
   readonly windowSeconds?: number;
@@ -57,6 +74,13 @@ export class EnvStats {
   private readonly errors: Uint32Array;
   /** slots × LATENCY_BINS counts, one row per slot. */
   private readonly latency: Uint32Array;
+  // Float64 rather than Uint32: at 20k requests/s a 32-bit total wraps within three days; a double counts exactly
+  // to 2^53. Totals per class since creation, and their value at the last clear.
+  private readonly classTotals = new Float64Array(STATUS_CLASSES.length);
+  private readonly classBase = new Float64Array(STATUS_CLASSES.length);
+  private readonly latencyTotals = new Float64Array(LATENCY_BINS);
+  /** One element, so that adding to it stores a raw double rather than boxing a number on the object. */
+  private readonly latencySum = new Float64Array(1);
   /** Scratch space for queries, so a snapshot allocates only its result. */
   private readonly merged = new Float64Array(LATENCY_BINS);
   private readonly quantiles = [0, 0, 0];
@@ -91,9 +115,19 @@ export class EnvStats {
    */
   record(statusCode: number, durationMs: number, now: number = this.clock.now()): void {
     const slot = this.slotAt(Math.floor(now / SECOND_MS));
+    const bin = binOf(durationMs);
     this.requests[slot]++;
     if (statusCode >= 500 && statusCode <= 599) this.errors[slot]++;
-    this.latency[slot * LATENCY_BINS + binOf(durationMs)]++;
+    this.latency[slot * LATENCY_BINS + bin]++;
+    this.classTotals[statusClassIndex(statusCode)]++;
+    this.latencyTotals[bin]++;
+    if (durationMs > 0 && durationMs < Infinity) this.latencySum[0] += durationMs;
+  }
+
+  /** The monotonic counts behind the Prometheus metrics. Allocates its result: called per scrape, not per request. */
+  totals(): EnvTotals {
+    const requests = Array.from(this.classTotals, (total, i) => total - this.classBase[i]);
+    return { requests, latencyBins: Array.from(this.latencyTotals), latencySumMs: this.latencySum[0] };
   }
 
   /** The last `windowMs` up to `now`. */
@@ -123,9 +157,13 @@ export class EnvStats {
     return this.summarize(requests, errors, toMs - first * SECOND_MS);
   }
 
-  /** Forgets everything, in place: the data path keeps its reference (a new version was deployed here). */
+  /**
+   * Forgets the window, in place: the data path keeps its reference (a new version was deployed here). The request
+   * totals start again from zero for the new version; the latency histogram's totals are kept.
+   */
   clear(): void {
     this.epochs.fill(-1);
+    this.classBase.set(this.classTotals);
   }
 
   /** The seconds still inside the window at `now`, for `merge` in another process. */

@@ -38,3 +38,11 @@ test('snapshotAll lists every environment by app then color', () => {
   registry.removeApp('web');
   assert.deepEqual(registry.snapshotAll().map((e) => e.app), ['api']);
 });
+
+test('peek finds an environment without creating one', () => {
+  const registry = new StatsRegistry({ clock: { now: () => T0 } });
+  assert.equal(registry.peek('web', 'blue'), undefined);
+  const blue = registry.forEnv('web', 'blue');
+  assert.equal(registry.peek('web', 'blue'), blue);
+  assert.deepEqual(registry.snapshotAll().map((e) => e.color), ['blue'], 'peek made nothing');
+});

@@ -30,6 +30,11 @@ export class StatsRegistry {
     return entry.stats;
   }
 
+  /** The stats of one environment if anything asked for them yet; unlike `forEnv`, never creates them. */
+  peek(app: string, color: Color): EnvStats | undefined {
+    return this.envs.get(envKey(app, color))?.stats;
+  }
+
   /** Forgets an environment's figures when a new version is deployed to it; the object stays the same. */
   reset(app: string, color: Color): void {
     this.envs.get(envKey(app, color))?.stats.clear();

@@ -1,0 +1,62 @@
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { CutoverError } from '../core/errors.ts';
+
+/**
+ * One `cutover serve` per state file. A second one would adopt the first one's processes and stop them on its way
+ * out. The lock is a file beside the state holding the owner's pid; a lock whose owner is gone (kill -9) is taken
+ * over.
+ */
+export class StateLock {
+  private constructor(private readonly path: string) {}
+
+  static acquire(statePath: string): StateLock {
+    const path = `${statePath}.lock`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(path, 'wx');
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
+        return new StateLock(path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const owner = ownerOf(path);
+        if (owner !== null && owner !== process.pid && alive(owner)) {
+          throw new CutoverError('STATE_LOCKED', 409, `another cutover (pid ${owner}) is serving with ${statePath}; stop it first, or give this one its own state file`);
+        }
+        unlinkSync(path);
+      }
+    }
+    throw new CutoverError('STATE_LOCKED', 409, `cannot take the lock ${path}`);
+  }
+
+  release(): void {
+    try {
+      if (ownerOf(this.path) === process.pid) unlinkSync(this.path);
+    } catch {
+      // Already gone: nothing to release.
+    }
+  }
+}
+
+function ownerOf(path: string): number | null {
+  try {
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A zombie still answers kill(0); /proc says whether it really runs.
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
