@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { listenOn } from '../core/listen.ts';
 import type { ListenAddress } from '../config/config.ts';
@@ -16,6 +16,8 @@ export interface ProxyServerOptions {
   readonly log: Logger;
   /** `public` routes to each app's live environment; `preview` always to one app's candidate. */
   readonly mode: { readonly kind: 'public' } | { readonly kind: 'preview'; readonly app: string };
+  /** Builds the listening server around the request handler (TLS, HTTP/2); default: plain HTTP/1.1. */
+  readonly createServer?: (handler: RequestListener) => Server;
 }
 
 const KEEP_ALIVE_MS = 65_000;
@@ -33,7 +35,7 @@ export class ProxyServer implements ForwardFailureSink {
   private readonly server: Server;
 
   constructor(private readonly options: ProxyServerOptions) {
-    this.server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, this.handle);
+    this.server = options.createServer?.(this.handle) ?? createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, this.handle);
     this.server.on('clientError', onClientError);
   }
 
