@@ -93,6 +93,7 @@ export class Cutover {
       reload: () => this.reload(),
       held: (app) => parts.dataPath.held(app),
       metrics: this.metrics,
+      stats: parts.stats,
     });
   }
 

@@ -9,6 +9,7 @@ import type { Controller } from '../deploy/controller.ts';
 import type { TargetStatusSource } from './app-status.ts';
 import { TokenGuard } from './auth.ts';
 import { serveEvents } from './event-stream.ts';
+import { serveDashboardAsset, serveTraffic, type TrafficSource } from './dashboard-route.ts';
 import { serveLogs } from './logs-route.ts';
 import type { Metrics } from './metrics.ts';
 import { matchRoute, type RouteContext } from './routes.ts';
@@ -24,6 +25,8 @@ export interface AdminServerOptions {
   /** Requests a paused app holds right now. */
   readonly held: (app: string) => number;
   readonly metrics: Metrics;
+  /** Each environment's traffic figures, for the dashboard's charts (the StatsRegistry). */
+  readonly stats: TrafficSource;
 }
 
 /**
@@ -59,8 +62,11 @@ export class AdminServer {
     const url = new URL(req.url ?? '/', 'http://admin');
     try {
       if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
+      // The page and its assets hold no data, so they load without the token; every API call it makes needs it.
+      if (serveDashboardAsset(req, res, url)) return;
       this.guard.check(req);
       checkSameOrigin(req, this.options.config.token === null);
+      if (serveTraffic(req, res, url, { stats: this.options.stats, apps: this.options.controller })) return;
       if (req.method === 'GET' && url.pathname === '/api/events') return serveEvents(req, res, url, this.options.events);
       const logs = /^\/api\/apps\/([^/]+)\/logs$/.exec(url.pathname);
       if (req.method === 'GET' && logs !== null) {

@@ -112,5 +112,5 @@ interface Entry {
 }
 
 function unknownStatus(url: string): TargetStatus {
-  return { url, healthy: false, inflight: 0, requests: 0, failures: 0, lastError: 'not checked', checkedAt: null };
+  return { url, healthy: false, inflight: 0, requests: 0, websockets: 0, draining: 0, failures: 0, lastError: 'not checked', checkedAt: null };
 }

@@ -27,6 +27,9 @@ export interface TargetStatus {
   readonly healthy: boolean;
   readonly inflight: number;
   readonly requests: number;
+  readonly websockets: number;
+  /** Requests and WebSockets still open on this target's pools being drained. */
+  readonly draining: number;
   readonly failures: number;
   readonly lastError: string | null;
   readonly checkedAt: number | null;
@@ -46,6 +49,8 @@ export class Target implements ProbeListener {
   readonly url: string;
   inflight = 0;
   requests = 0;
+  /** Upgraded connections (WebSockets) open to this target. */
+  websockets = 0;
   private current: PoolGeneration;
   private readonly draining = new Set<PoolGeneration>();
   private health: HealthState;
@@ -60,6 +65,10 @@ export class Target implements ProbeListener {
     this.health = initialHealth(options.initiallyHealthy);
     this.thresholds = options.health;
     this.current = new PoolGeneration(this.newPool());
+  }
+
+  get connectTimeoutMs(): number {
+    return this.options.connectTimeoutMs;
   }
 
   get healthy(): boolean {
@@ -126,6 +135,8 @@ export class Target implements ProbeListener {
       healthy: this.health.healthy,
       inflight: this.inflight,
       requests: this.requests,
+      websockets: this.websockets,
+      draining: this.drainingCount,
       failures: this.trafficFailures,
       lastError: this.health.lastError,
       checkedAt: this.health.checkedAt,

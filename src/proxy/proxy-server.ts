@@ -1,14 +1,16 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { listenOn } from '../core/listen.ts';
 import type { ListenAddress } from '../config/config.ts';
 import { CutoverError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DataPath } from './data-path.ts';
 import { Forward, type ForwardFailureSink } from './forward.ts';
-import { upstreamRequestHeaders } from './headers.ts';
+import { upstreamRequestHeaders, type ForwardedFor } from './headers.ts';
 import { handlePreviewPath, wantsPreview } from './preview.ts';
 import type { RoutedApp, RoutedEnv } from './router.ts';
+import { proxyUpgrade } from './websocket/upgrade.ts';
 
 export interface ProxyServerOptions {
   readonly listen: ListenAddress;
@@ -37,6 +39,7 @@ export class ProxyServer implements ForwardFailureSink {
   constructor(private readonly options: ProxyServerOptions) {
     this.server = options.createServer?.(this.handle) ?? createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, this.handle);
     this.server.on('clientError', onClientError);
+    this.server.on('upgrade', this.upgrade);
   }
 
   address(): AddressInfo {
@@ -58,6 +61,30 @@ export class ProxyServer implements ForwardFailureSink {
     }
     this.server.closeAllConnections();
     await closed;
+  }
+
+  /** An Upgrade request (a WebSocket): routed like any request, then relayed as a tunnel. */
+  private readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const refuse = (status: number, code: string, message: string) => refuseUpgrade(socket, status, code, message);
+    if (!/^websocket$/i.test(req.headers.upgrade ?? '')) return refuse(400, 'UPGRADE_REFUSED', 'only WebSocket upgrades are proxied');
+    const router = this.options.dataPath.router;
+    const mode = this.options.mode;
+    const app = mode.kind === 'public' ? router.match(req.headers.host) : router.byName(mode.app);
+    if (app === null) return refuse(404, NO_APP.code, NO_APP.message);
+    const preview = mode.kind === 'preview' || (app.preview !== null && wantsPreview(req, app.preview));
+    const env = preview ? app.candidate : app.live;
+    if (env === null) return refuse(503, 'NOT_DEPLOYED', `app "${app.name}" has nothing to serve this upgrade`);
+    if (!preview && app.gate.paused) return refuse(503, 'PAUSED', `app "${app.name}" is paused`);
+    proxyUpgrade(req, socket, head, { app, env, forwarded: this.forwarded(req, app), onError: refuse });
+  };
+
+  private forwarded(req: IncomingMessage, app: RoutedApp): ForwardedFor {
+    const socket = req.socket;
+    return {
+      clientIp: socket.remoteAddress ?? '',
+      proto: (socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+      previewHeader: app.preview?.header ?? null,
+    };
   }
 
   /** cutover's own answer (no app, nothing live, paused), access-logged like a forwarded one. */
@@ -88,12 +115,7 @@ export class ProxyServer implements ForwardFailureSink {
 
   private forward(req: IncomingMessage, res: ServerResponse, app: RoutedApp, env: RoutedEnv | null, missing: (app: RoutedApp) => CutoverError, counted: boolean): void {
     if (env === null) return this.answer(req, res, app, missing(app));
-    const socket = req.socket;
-    const headers = upstreamRequestHeaders(req.rawHeaders, {
-      clientIp: socket.remoteAddress ?? '',
-      proto: (socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
-      previewHeader: app.preview?.header ?? null,
-    });
+    const headers = upstreamRequestHeaders(req.rawHeaders, this.forwarded(req, app));
     const recorder = counted ? env.recorder : null;
     const { upstreamErrors, accessLog } = this.options.dataPath;
     new Forward(req, res, { app, env, headers, hasBody: hasBody(req), failures: this, recorder, upstreamErrors, accessLog }).start();
@@ -133,6 +155,12 @@ function sendError(res: ServerResponse, error: CutoverError): void {
   const body = `${error.code}: ${error.message}\n`;
   res.writeHead(error.status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+function refuseUpgrade(socket: Duplex, status: number, code: string, message: string): void {
+  const body = `${code}: ${message}\n`;
+  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${code}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  else socket.destroy();
 }
 
 function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
