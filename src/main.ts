@@ -7,6 +7,7 @@ import { EventHub } from './core/events.ts';
 import type { Logger } from './core/logger.ts';
 import { Controller } from './deploy/controller.ts';
 import { TargetRegistry } from './pool/target-registry.ts';
+import { AuditLog } from './admin/audit-log.ts';
 import { createMetrics, type Metrics } from './admin/metrics.ts';
 import { DriverFactory } from './drivers/driver-factory.ts';
 import { HealthAlarm } from './health-alarm.ts';
@@ -94,6 +95,7 @@ export class Cutover {
       held: (app) => parts.dataPath.held(app),
       metrics: this.metrics,
       stats: parts.stats,
+      audit: new AuditLog({ store: parts.store, log: parts.log.child({ part: 'audit' }) }),
     });
   }
 

@@ -129,7 +129,7 @@ test('rollback clicked and confirmed on the page flips the route', T, async (t) 
   await waitForText(page, `${envPanel('web', 'blue')} .role`, 'live', 5_000);
   assert.equal(await through(run), 'blue-v1');
   await waitForText(page, '#events', /rolled back from green to blue \(v1\)/);
-  await waitForText(page, '#events', /v2 on green is rolled-back — rolled back by dashboard/);
+  await waitForText(page, '#events', /v2 on green is rolled-back — rolled back by local \(dashboard\)/);
   await screenshot(page, 'after-rollback');
   assert.deepEqual(problems, []);
 });

@@ -7,12 +7,13 @@ import type { EventHub } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Controller } from '../deploy/controller.ts';
 import type { TargetStatusSource } from './app-status.ts';
+import { AuditLog, MemoryAuditStore } from './audit-log.ts';
 import { TokenGuard } from './auth.ts';
 import { serveEvents } from './event-stream.ts';
 import { serveDashboardAsset, serveTraffic, type TrafficSource } from './dashboard-route.ts';
 import { serveLogs } from './logs-route.ts';
 import type { Metrics } from './metrics.ts';
-import { matchRoute, type RouteContext } from './routes.ts';
+import { matchRoute, runRoute, type RouteContext } from './routes.ts';
 
 export interface AdminServerOptions {
   readonly config: AdminConfig;
@@ -27,18 +28,23 @@ export interface AdminServerOptions {
   readonly metrics: Metrics;
   /** Each environment's traffic figures, for the dashboard's charts (the StatsRegistry). */
   readonly stats: TrafficSource;
+  /** Where control actions are recorded: main.ts passes one on the state store. Without it, memory only. */
+  readonly audit?: AuditLog;
 }
 
 /**
  * The admin API: JSON over HTTP, errors as `{ "error": { "code", "message" } }`. Without a token it only ever
- * listens on loopback (the config refuses anything else); with one, every call but /healthz must present it.
+ * listens on loopback (the config refuses anything else); with tokens, every call but /healthz (and the dashboard's
+ * page) must present one, and a read-only token may only read. It never sends a CORS header.
  */
 export class AdminServer {
   private readonly server: Server;
   private readonly guard: TokenGuard;
+  private readonly audit: AuditLog;
 
   constructor(private readonly options: AdminServerOptions) {
-    this.guard = new TokenGuard(options.config.token);
+    this.guard = new TokenGuard(options.config.tokens);
+    this.audit = options.audit ?? new AuditLog({ store: new MemoryAuditStore(), log: options.log });
     this.server = createServer((req, res) => void this.handle(req, res));
   }
 
@@ -61,11 +67,12 @@ export class AdminServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
     try {
+      if (req.method === 'OPTIONS') return refusePreflight(res);
       if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
       // The page and its assets hold no data, so they load without the token; every API call it makes needs it.
       if (serveDashboardAsset(req, res, url)) return;
-      this.guard.check(req);
-      checkSameOrigin(req, this.options.config.token === null);
+      const caller = this.guard.authenticate(req);
+      checkSameOrigin(req, this.guard.open);
       if (serveTraffic(req, res, url, { stats: this.options.stats, apps: this.options.controller })) return;
       if (req.method === 'GET' && url.pathname === '/api/events') return serveEvents(req, res, url, this.options.events);
       const logs = /^\/api\/apps\/([^/]+)\/logs$/.exec(url.pathname);
@@ -75,8 +82,9 @@ export class AdminServer {
       }
       const route = matchRoute(req.method ?? 'GET', url.pathname);
       if (route === null) throw new NotFoundError(`no such endpoint: ${req.method} ${url.pathname}`);
-      const ctx: RouteContext = { ...this.options, req, url, params: route.params };
-      const result = await route.handler(ctx);
+      // Every write is a route, so runRoute's role check covers them all; the calls served above only read.
+      const ctx: RouteContext = { ...this.options, req, url, params: route.params, caller, audit: this.audit };
+      const result = await runRoute(route, ctx);
       if (typeof result.body === 'string') return sendText(res, result.status, result.body, result.contentType);
       sendJson(res, result.status, result.body);
     } catch (err) {
@@ -107,6 +115,15 @@ function checkSameOrigin(req: IncomingMessage, open: boolean): void {
   if (open && !isLoopbackHost(req.headers.host ?? '')) {
     throw new CutoverError('FORBIDDEN', 403, 'without an admin token the API answers only requests addressed to a loopback host');
   }
+}
+
+/**
+ * A CORS preflight (Fetch standard, "CORS protocol") gets no Access-Control-* header, so the browser never sends the
+ * call it asked about. OPTIONS means nothing else here; a 405 names the methods that do (RFC 9110 §15.5.6).
+ */
+function refusePreflight(res: ServerResponse): void {
+  const message = 'the admin API answers no OPTIONS request or CORS preflight: pages on other origins may not call it';
+  sendJson(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message } }, { allow: 'GET, HEAD, POST' });
 }
 
 function isLoopbackHost(host: string): boolean {

@@ -1,9 +1,13 @@
 import type { IncomingMessage } from 'node:http';
-import { BadRequestError } from '../core/errors.ts';
+import { BadRequestError, toCutoverError } from '../core/errors.ts';
 import { DEFAULT_PAUSE_MS } from '../deploy/app-controller.ts';
 import type { EventHub } from '../core/events.ts';
+import type { AppRecord } from '../core/types.ts';
 import type { Controller } from '../deploy/controller.ts';
+import type { AuditAction } from '../store/audit-record.ts';
 import { appStatus, type TargetStatusSource } from './app-status.ts';
+import type { AuditLog } from './audit-log.ts';
+import { authorize, whoOf, type Caller } from './auth.ts';
 import type { Metrics } from './metrics.ts';
 import { field, readJsonBody } from './request-body.ts';
 
@@ -17,6 +21,14 @@ export interface RouteContext {
   readonly reload: () => Promise<unknown>;
   readonly held: (app: string) => number;
   readonly metrics: Metrics;
+  readonly caller: Caller;
+  readonly audit: AuditLog;
+}
+
+/** What a control action's handler gets besides: the JSON body, and who the history names for the call. */
+interface ControlContext extends RouteContext {
+  readonly body: Record<string, unknown>;
+  readonly who: string;
 }
 
 export interface RouteResult {
@@ -25,65 +37,119 @@ export interface RouteResult {
   readonly contentType?: string;
 }
 
-type Handler = (ctx: RouteContext) => Promise<RouteResult>;
+/** A control action's result, with what the audit trail says came of it. */
+interface ControlResult extends RouteResult {
+  readonly detail: string;
+}
+
+type ReadHandler = (ctx: RouteContext) => Promise<RouteResult>;
+type ControlHandler = (ctx: ControlContext) => Promise<ControlResult>;
+
+export type MatchedRoute =
+  | { readonly kind: 'read'; readonly handler: ReadHandler; readonly params: Record<string, string> }
+  | { readonly kind: 'control'; readonly action: AuditAction; readonly handler: ControlHandler; readonly params: Record<string, string> };
 
 const DEFAULT_HISTORY = 20;
 const MAX_HISTORY = 500;
+const DEFAULT_AUDIT = 50;
 
-/** The admin API's endpoints, as in DESIGN.md. `:name` segments become params. */
-const ROUTES: readonly [method: string, pattern: string, handler: Handler][] = [
-  ['GET', '/api/apps', async (c) => ok(c.controller.list().map((a) => appStatus(a, c.controller.appConfig(a.name), c.targets, c.held(a.name))))],
-  ['GET', '/api/apps/:app', async (c) => ok(statusOf(c))],
-  ['POST', '/api/apps/:app/deployments', deploy],
-  ['GET', '/api/apps/:app/deployments', history],
-  ['GET', '/api/apps/:app/deployments/:id', deployment],
-  ['POST', '/api/apps/:app/switch', (c) => flip(c, 'switch')],
-  ['POST', '/api/apps/:app/rollback', (c) => flip(c, 'rollback')],
-  ['POST', '/api/apps/:app/pause', pause],
-  ['POST', '/api/apps/:app/resume', resume],
-  ['POST', '/api/reload', async (c) => ok({ reloaded: true, ...((await c.reload()) as object) })],
-  ['GET', '/metrics', async (c) => ({ status: 200, body: await c.metrics.text(), contentType: c.metrics.contentType })],
+/** The GET endpoints of DESIGN.md (events and logs stream, so admin-server.ts serves them): any role. */
+const READS: readonly [pattern: string, handler: ReadHandler][] = [
+  ['/api/apps', async (c) => ok(c.controller.list().map((a) => appStatus(a, c.controller.appConfig(a.name), c.targets, c.held(a.name))))],
+  ['/api/apps/:app', async (c) => ok(statusOf(c))],
+  ['/api/apps/:app/deployments', history],
+  ['/api/apps/:app/deployments/:id', deployment],
+  ['/api/audit', audit],
+  ['/metrics', async (c) => ({ status: 200, body: await c.metrics.text(), contentType: c.metrics.contentType })],
 ];
 
-export function matchRoute(method: string, path: string): { handler: Handler; params: Record<string, string> } | null {
+/** The POST endpoints: each one a control action, for the admin role only, recorded in the audit trail. */
+const CONTROLS: readonly [pattern: string, action: AuditAction, handler: ControlHandler][] = [
+  ['/api/apps/:app/deployments', 'deploy', deploy],
+  ['/api/apps/:app/switch', 'switch', (c) => flip(c, 'switch')],
+  ['/api/apps/:app/rollback', 'rollback', (c) => flip(c, 'rollback')],
+  ['/api/apps/:app/pause', 'pause', pause],
+  ['/api/apps/:app/resume', 'resume', resume],
+  ['/api/reload', 'reload', reload],
+];
+
+export function matchRoute(method: string, path: string): MatchedRoute | null {
   const parts = path.split('/');
-  for (const [m, pattern, handler] of ROUTES) {
-    const params = matchPattern(pattern.split('/'), parts);
-    if (params !== null && m === method) return { handler, params };
+  if (method === 'GET') {
+    for (const [pattern, handler] of READS) {
+      const params = matchPattern(pattern.split('/'), parts);
+      if (params !== null) return { kind: 'read', handler, params };
+    }
+  }
+  if (method === 'POST') {
+    for (const [pattern, action, handler] of CONTROLS) {
+      const params = matchPattern(pattern.split('/'), parts);
+      if (params !== null) return { kind: 'control', action, handler, params };
+    }
   }
   return null;
 }
 
-async function deploy(c: RouteContext): Promise<RouteResult> {
+/** Runs a matched route for `ctx.caller`: a read at once; a control action checked, run and recorded. */
+export function runRoute(route: MatchedRoute, ctx: RouteContext): Promise<RouteResult> {
+  const c = { ...ctx, params: route.params };
+  if (route.kind === 'read') return route.handler(c);
+  return runControl(route.action, route.handler, c);
+}
+
+// Refusals are recorded too (a read-only token trying to switch, a BUSY app): an audit that lists only what
+// succeeded would hide exactly the calls worth a look.
+async function runControl(action: AuditAction, handler: ControlHandler, c: RouteContext): Promise<ControlResult> {
+  const entry = { at: c.audit.now(), action, app: c.params.app ?? null };
+  let who = whoOf(c.caller);
+  try {
+    authorize(c.caller, c.req.method ?? 'POST', c.url.pathname);
+    const body = await readJsonBody(c.req);
+    who = whoOf(c.caller, body.who === undefined ? undefined : field.string(body, 'who'));
+    const result = await handler({ ...c, body, who });
+    await c.audit.record({ ...entry, who, outcome: 'ok', detail: result.detail });
+    return result;
+  } catch (err) {
+    const error = toCutoverError(err);
+    await c.audit.record({ ...entry, who, outcome: error.code, detail: error.message });
+    throw error;
+  }
+}
+
+async function deploy(c: ControlContext): Promise<ControlResult> {
   const app = c.controller.app(c.params.app!);
-  const body = await readJsonBody(c.req);
-  const noSwitch = !field.boolean(body, 'switch', true);
+  const noSwitch = !field.boolean(c.body, 'switch', true);
   const { deployment } = await app.deploy({
-    version: field.string(body, 'version'),
-    targets: field.stringList(body, 'targets'),
+    version: field.string(c.body, 'version'),
+    targets: field.stringList(c.body, 'targets'),
     noSwitch,
-    who: field.optionalString(body, 'who', 'api'),
+    who: c.who,
   });
   const willSwitch = !noSwitch && c.controller.appConfig(app.name).switch === 'auto';
-  return { status: 202, body: { deployment, willSwitch } };
+  const detail = `${deployment.version} to ${deployment.color}, deployment ${deployment.id}${noSwitch ? ', no switch' : ''}`;
+  return { status: 202, body: { deployment, willSwitch }, detail };
 }
 
 async function history(c: RouteContext): Promise<RouteResult> {
   const app = c.controller.app(c.params.app!);
-  const limit = Math.min(MAX_HISTORY, Number(c.url.searchParams.get('limit') ?? DEFAULT_HISTORY) || DEFAULT_HISTORY);
-  return ok(await app.history(limit));
+  return ok(await app.history(limitOf(c.url, DEFAULT_HISTORY)));
 }
 
 async function deployment(c: RouteContext): Promise<RouteResult> {
   return ok(await c.controller.app(c.params.app!).deployment(c.params.id!));
 }
 
-async function flip(c: RouteContext, action: 'switch' | 'rollback'): Promise<RouteResult> {
+/** `GET /api/audit?limit=50&app=web`: control actions, newest first. */
+async function audit(c: RouteContext): Promise<RouteResult> {
+  const app = c.url.searchParams.get('app');
+  return ok(await c.audit.list({ limit: limitOf(c.url, DEFAULT_AUDIT), ...(app === null ? {} : { app }) }));
+}
+
+async function flip(c: ControlContext, action: 'switch' | 'rollback'): Promise<ControlResult> {
   const app = c.controller.app(c.params.app!);
-  const body = await readJsonBody(c.req);
-  const req = { force: field.boolean(body, 'force', false), who: field.optionalString(body, 'who', 'api') };
-  await (action === 'switch' ? app.switch(req) : app.rollback(req));
-  return ok(statusOf(c));
+  const force = field.boolean(c.body, 'force', false);
+  const record = await (action === 'switch' ? app.switch({ force, who: c.who }) : app.rollback({ force, who: c.who }));
+  return { ...ok(statusOf(c)), detail: `${liveOf(record)}${force ? ' (forced)' : ''}` };
 }
 
 function statusOf(c: RouteContext) {
@@ -91,20 +157,35 @@ function statusOf(c: RouteContext) {
   return appStatus(app, c.controller.appConfig(app.name), c.targets, c.held(app.name));
 }
 
-async function pause(c: RouteContext): Promise<RouteResult> {
+async function pause(c: ControlContext): Promise<ControlResult> {
   const app = c.controller.app(c.params.app!);
-  const body = await readJsonBody(c.req);
-  const maxMs = body.maxMs === undefined ? DEFAULT_PAUSE_MS : body.maxMs;
+  const maxMs = c.body.maxMs === undefined ? DEFAULT_PAUSE_MS : c.body.maxMs;
   if (typeof maxMs !== 'number') throw new BadRequestError('"maxMs" must be a number of milliseconds');
-  app.pauseTraffic(maxMs, field.optionalString(body, 'who', 'api'));
-  return ok(statusOf(c));
+  app.pauseTraffic(maxMs, c.who);
+  return { ...ok(statusOf(c)), detail: `new requests held for at most ${maxMs / 1000}s` };
 }
 
-async function resume(c: RouteContext): Promise<RouteResult> {
+async function resume(c: ControlContext): Promise<ControlResult> {
   const app = c.controller.app(c.params.app!);
-  const body = await readJsonBody(c.req);
-  app.resumeTraffic(field.optionalString(body, 'who', 'api'));
-  return ok(statusOf(c));
+  const held = c.held(app.name);
+  app.resumeTraffic(c.who);
+  return { ...ok(statusOf(c)), detail: `${held} held request${held === 1 ? '' : 's'} released` };
+}
+
+async function reload(c: ControlContext): Promise<ControlResult> {
+  const outcome = (await c.reload()) as { added?: string[]; removed?: string[]; needsRestart?: string[] };
+  const parts = [['added', outcome.added], ['removed', outcome.removed], ['needs a restart', outcome.needsRestart]] as const;
+  const changes = parts.filter(([, names]) => names?.length).map(([what, names]) => `${what}: ${names!.join(', ')}`);
+  return { ...ok({ reloaded: true, ...outcome }), detail: changes.join('; ') || 'no app added or removed' };
+}
+
+function liveOf(record: AppRecord): string {
+  if (record.live === null) return 'nothing is live';
+  return `${record.live} is live (${record.envs[record.live].version ?? 'no version'})`;
+}
+
+function limitOf(url: URL, fallback: number): number {
+  return Math.min(MAX_HISTORY, Number(url.searchParams.get('limit') ?? fallback) || fallback);
 }
 
 function ok(body: unknown): RouteResult {

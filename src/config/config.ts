@@ -128,9 +128,26 @@ export interface TimeoutsConfig {
   readonly upstreamResponseMs: number;
 }
 
+/** `admin`: every call and the dashboard; `read`: only the GET calls (status, history, events, metrics, logs, audit). */
+export type AdminRole = 'admin' | 'read';
+
+/** One bearer token of the admin API. */
+export interface AdminToken {
+  /** Who the history and the audit trail name for this token's calls, as `token:NAME`; never the secret. */
+  readonly name: string;
+  readonly token: string;
+  readonly role: AdminRole;
+}
+
 export interface AdminConfig {
   readonly listen: ListenAddress;
+  /** `admin.token` as given, or null; it is also in `tokens`, named "admin". */
   readonly token: string | null;
+  /**
+   * Every token: `admin.token` (named admin), `admin.readToken` (named read), then `admin.tokens`. Empty: the API
+   * listens on loopback only and every caller is "local", with the admin role.
+   */
+  readonly tokens: readonly AdminToken[];
 }
 
 export type StateConfig = { readonly sqlite: string };

@@ -47,7 +47,7 @@ test('loadConfig reads a file, substitutes the env and resolves paths against it
 test('loadConfig reads the example config', async () => {
   const path = new URL('../../examples/cutover.yaml', import.meta.url).pathname;
   const config = await loadConfig(path, {});
-  assert.deepEqual(config.admin, { listen: { host: '127.0.0.1', port: 9900 }, token: null });
+  assert.deepEqual(config.admin, { listen: { host: '127.0.0.1', port: 9900 }, token: null, tokens: [] });
   assert.equal(config.state.sqlite, join(path, '../.cutover/cutover.db'));
   assert.deepEqual(Object.keys(config.apps), ['web']);
   assert.deepEqual(config.apps.web?.hosts, []);

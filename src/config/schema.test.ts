@@ -44,7 +44,7 @@ test('an empty config gets every default', () => {
   for (const raw of [undefined, null, {}]) {
     assert.deepEqual(valid(raw), {
       listen: { host: '127.0.0.1', port: 8080 },
-      admin: { listen: { host: '127.0.0.1', port: 9900 }, token: null },
+      admin: { listen: { host: '127.0.0.1', port: 9900 }, token: null, tokens: [] },
       state: { sqlite: '/etc/cutover/cutover.db' },
       timeouts: { upstreamConnectMs: 5_000, upstreamResponseMs: 60_000 },
       apps: {},
@@ -73,7 +73,7 @@ test('a full config is read with durations in ms', () => {
   });
   assert.deepEqual(config, {
     listen: { host: '', port: 80 },
-    admin: { listen: { host: '0.0.0.0', port: 9900 }, token: TOKEN },
+    admin: { listen: { host: '0.0.0.0', port: 9900 }, token: TOKEN, tokens: [{ name: 'admin', token: TOKEN, role: 'admin' }] },
     state: { sqlite: '/var/lib/cutover.db' },
     timeouts: { upstreamConnectMs: 1_000, upstreamResponseMs: 120_000 },
     apps: {
@@ -220,7 +220,7 @@ test('an unknown key is a problem, with a guess when one is close', () => {
     { desc: 'in an app', raw: { apps: { web: { drian: '1s' } } }, want: { path: 'apps.web.drian', message: 'unknown key; did you mean `drain`?' } },
     { desc: 'in health', raw: { apps: { web: { health: { intervall: '1s' } } } }, want: { path: 'apps.web.health.intervall', message: 'unknown key; did you mean `interval`?' } },
     { desc: 'snake case', raw: { timeouts: { upstream_connect: '1s' } }, want: { path: 'timeouts.upstream_connect', message: 'unknown key; did you mean `upstreamConnect`?' } },
-    { desc: 'nothing close', raw: { admin: { password: 'x' } }, want: { path: 'admin.password', message: 'unknown key; expected one of `listen`, `token`' } },
+    { desc: 'nothing close', raw: { admin: { password: 'x' } }, want: { path: 'admin.password', message: 'unknown key; expected one of `listen`, `token`, `readToken`, `tokens`' } },
   ];
   for (const { desc, raw, want } of cases) assert.deepEqual(problems(raw), [want], desc);
 });

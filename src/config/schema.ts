@@ -6,18 +6,12 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { ConfigProblem } from '../core/errors.ts';
 import { readApps } from './app-schema.ts';
-import type { AdminConfig, Config, ListenAddress, StateConfig, TimeoutsConfig } from './config.ts';
-import {
-  DEFAULT_ADMIN_LISTEN,
-  DEFAULT_LISTEN,
-  DEFAULT_STATE_SQLITE,
-  DEFAULT_TIMEOUTS,
-  MIN_ADMIN_TOKEN_LENGTH,
-} from './defaults.ts';
+import { readAdmin } from './admin-schema.ts';
+import type { Config, StateConfig, TimeoutsConfig } from './config.ts';
+import { DEFAULT_LISTEN, DEFAULT_STATE_SQLITE, DEFAULT_TIMEOUTS } from './defaults.ts';
 import { readAccessLog } from './access-log-schema.ts';
 import { deepFreeze } from './freeze.ts';
-import { isLoopback, sameSocket } from './listen-address.ts';
-import { ConfigReader, isAbsent, isMapping, type Section } from './reader.ts';
+import { ConfigReader, isAbsent, isMapping } from './reader.ts';
 
 export type Validated =
   | { readonly ok: true; readonly config: Config }
@@ -53,35 +47,8 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
 }
 
 const TOP_KEYS = { known: ['listen', 'admin', 'state', 'timeouts', 'apps', 'accessLog'], notBuilt: ['workers', 'tls'] };
-const ADMIN_KEYS = { known: ['listen', 'token'] };
 const STATE_KEYS = { known: ['sqlite'], notBuilt: ['etcd'] };
 const TIMEOUT_KEYS = { known: ['upstreamConnect', 'upstreamResponse'] };
-
-function readAdmin(raw: unknown, proxyListen: ListenAddress, r: ConfigReader): AdminConfig {
-  const admin = r.section(raw, 'admin', ADMIN_KEYS);
-  const listen = r.listen(admin.listen, 'admin.listen', DEFAULT_ADMIN_LISTEN);
-  if (sameSocket(listen, proxyListen)) {
-    r.problem('admin.listen', 'is the same address as listen; give the admin API its own port');
-  }
-  return { listen, token: readToken(admin, listen, r) };
-}
-
-// The admin API can switch and roll back every app, so beyond loopback it must not be open to anyone who can
-// reach the port.
-function readToken(admin: Section, listen: ListenAddress, r: ConfigReader): string | null {
-  if (!isAbsent(admin.token) && typeof admin.token !== 'string') {
-    r.problem('admin.token', 'must be a string; put it in quotes');
-    return null;
-  }
-  // An empty value is what `token: ${CUTOVER_TOKEN}` gives when the variable is set but empty: no token.
-  const token = admin.token || null;
-  if (token === null && !isLoopback(listen.host)) {
-    r.problem('admin.token', 'the admin API listens beyond loopback, so a token is required');
-  } else if (token !== null && token.length < MIN_ADMIN_TOKEN_LENGTH) {
-    r.problem('admin.token', `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters long`);
-  }
-  return token;
-}
 
 function readState(raw: unknown, baseDir: string, r: ConfigReader): StateConfig {
   const state = r.section(raw, 'state', STATE_KEYS);

@@ -10,6 +10,7 @@ import { Forward, type ForwardFailureSink } from './forward.ts';
 import { upstreamRequestHeaders, type ForwardedFor } from './headers.ts';
 import { handlePreviewPath, wantsPreview } from './preview.ts';
 import type { RoutedApp, RoutedEnv } from './router.ts';
+import type { Tunnel } from './websocket/tunnel.ts';
 import { proxyUpgrade } from './websocket/upgrade.ts';
 
 export interface ProxyServerOptions {
@@ -24,6 +25,8 @@ export interface ProxyServerOptions {
 
 const KEEP_ALIVE_MS = 65_000;
 const SHUTDOWN_POLL_MS = 50;
+/** A tunnel ends within its boundary wait (2 s) plus the close handshake; this bounds the shutdown's wait. */
+const TUNNEL_CLOSE_MS = 3_000;
 const NO_APP = new CutoverError('NO_APP', 404, 'no app is configured for this host');
 const NO_CANDIDATE = new CutoverError('NO_CANDIDATE', 503, 'there is no candidate environment to preview');
 const noCandidate = () => NO_CANDIDATE;
@@ -35,6 +38,8 @@ const noCandidate = () => NO_CANDIDATE;
  */
 export class ProxyServer implements ForwardFailureSink {
   private readonly server: Server;
+  /** Upgraded connections: the HTTP server no longer sees them, so a shutdown ends them itself. */
+  private readonly tunnels = new Set<Tunnel>();
 
   constructor(private readonly options: ProxyServerOptions) {
     this.server = options.createServer?.(this.handle) ?? createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, this.handle);
@@ -59,8 +64,16 @@ export class ProxyServer implements ForwardFailureSink {
       this.server.closeIdleConnections();
       await new Promise((r) => setTimeout(r, SHUTDOWN_POLL_MS));
     }
+    await this.endTunnels();
     this.server.closeAllConnections();
     await closed;
+  }
+
+  /** WebSockets still open at shutdown get their close frame 1001, like at the end of a drain. */
+  private async endTunnels(): Promise<void> {
+    for (const tunnel of this.tunnels) tunnel.endGracefully();
+    const deadline = Date.now() + TUNNEL_CLOSE_MS;
+    while (this.tunnels.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, SHUTDOWN_POLL_MS));
   }
 
   /** An Upgrade request (a WebSocket): routed like any request, then relayed as a tunnel. */
@@ -75,7 +88,7 @@ export class ProxyServer implements ForwardFailureSink {
     const env = preview ? app.candidate : app.live;
     if (env === null) return refuse(503, 'NOT_DEPLOYED', `app "${app.name}" has nothing to serve this upgrade`);
     if (!preview && app.gate.paused) return refuse(503, 'PAUSED', `app "${app.name}" is paused`);
-    proxyUpgrade(req, socket, head, { app, env, forwarded: this.forwarded(req, app), onError: refuse });
+    proxyUpgrade(req, socket, head, { app, env, forwarded: this.forwarded(req, app), onError: refuse, tunnels: this.tunnels });
   };
 
   private forwarded(req: IncomingMessage, app: RoutedApp): ForwardedFor {

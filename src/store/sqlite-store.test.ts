@@ -12,7 +12,7 @@ import { newAppRecord } from '../core/types.ts';
 import { SQLITE_BUSY_TIMEOUT_MS, SqliteStore } from './sqlite-store.ts';
 import { stateStoreContract } from './state-store.contract.ts';
 import type { StateStore } from './state-store.ts';
-import { sampleDeployment } from './fixtures/records.ts';
+import { sampleAudit, sampleDeployment } from './fixtures/records.ts';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WRITE_AND_HANG = fileURLToPath(new URL('./fixtures/write-and-hang.ts', import.meta.url));
@@ -44,7 +44,7 @@ describe('SqliteStore', () => {
       journalMode: 'wal',
       synchronous: 'full',
       busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS,
-      schemaVersion: 1,
+      schemaVersion: 2,
     });
   });
 
@@ -77,8 +77,26 @@ describe('SqliteStore', () => {
     await first.close();
     const second = await SqliteStore.open(join(dir, 'cutover.db'));
     t.after(() => second.close());
-    assert.equal((await second.info()).schemaVersion, 1);
+    assert.equal((await second.info()).schemaVersion, 2);
     assert.equal((await second.getApp('web'))?.revision, 1);
+  });
+
+  test('a file of schema version 1 gains the audit trail and keeps its data', async (t) => {
+    const path = join(tempDir(t), 'cutover.db');
+    const first = await SqliteStore.open(path);
+    await first.putApp(newAppRecord('web', 1_000), 0);
+    await first.close();
+    // What a cutover from before the audit trail left behind.
+    const raw = new Database(path);
+    raw.exec('DROP TABLE audit');
+    raw.pragma('user_version = 1');
+    raw.close();
+    const store = await SqliteStore.open(path);
+    t.after(() => store.close());
+    assert.equal((await store.info()).schemaVersion, 2);
+    assert.equal((await store.getApp('web'))?.revision, 1);
+    await store.putAudit(sampleAudit());
+    assert.deepEqual(await store.listAudit({ limit: 5 }), [sampleAudit()]);
   });
 
   test('records written before a kill -9 are there after a reopen', async (t) => {

@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { RevisionConflictError, StoreUnavailableError } from '../core/errors.ts';
 import { TERMINAL_PHASES, type AppRecord, type DeploymentRecord } from '../core/types.ts';
+import type { AuditQuery, AuditRecord } from './audit-record.ts';
 import type { StateStore } from './state-store.ts';
 
 /** How long a write waits for another connection's lock (a second process, a backup) before giving up. */
@@ -97,6 +98,21 @@ export class SqliteStore implements StateStore {
     return this.#guard('list open deployments', () => this.#sql.listOpenDeployments.all().map(parseDeployment));
   }
 
+  async putAudit(entry: AuditRecord): Promise<void> {
+    this.#guard(`write an audit entry of ${entry.action}`, () => {
+      this.#sql.putAudit.run(entry.at, entry.app, JSON.stringify(entry));
+    });
+  }
+
+  async listAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    return this.#guard('list the audit trail', () => {
+      const rows = query.app === undefined
+        ? this.#sql.listAudit.all(sqlLimit(query.limit))
+        : this.#sql.listAuditOfApp.all(query.app, sqlLimit(query.limit));
+      return rows.map((json) => JSON.parse(json) as AuditRecord);
+    });
+  }
+
   async info(): Promise<SqliteStoreInfo> {
     return this.#guard('read settings', () => ({
       path: this.path,
@@ -145,6 +161,15 @@ const MIGRATIONS: readonly string[] = [
      record TEXT NOT NULL CHECK (json_valid(record))
    ) STRICT;
    CREATE INDEX deployments_by_app ON deployments (app, created_at);`,
+  // seq is an alias of the rowid, which VACUUM keeps only when it is declared: it orders entries of one millisecond.
+  `CREATE TABLE audit (
+     seq INTEGER PRIMARY KEY,
+     at INTEGER NOT NULL,
+     app TEXT,
+     record TEXT NOT NULL CHECK (json_valid(record))
+   ) STRICT;
+   CREATE INDEX audit_by_time ON audit (at, seq);
+   CREATE INDEX audit_by_app ON audit (app, at, seq);`,
 ];
 
 interface Statements {
@@ -157,6 +182,9 @@ interface Statements {
   getDeployment: Database.Statement<[string], string>;
   listDeployments: Database.Statement<[string, number], string>;
   listOpenDeployments: Database.Statement<[], string>;
+  putAudit: Database.Statement<[number, string | null, string]>;
+  listAudit: Database.Statement<[number], string>;
+  listAuditOfApp: Database.Statement<[string, number], string>;
 }
 
 function prepareStatements(db: Database.Database): Statements {
@@ -187,6 +215,11 @@ function prepareStatements(db: Database.Database): Statements {
       .prepare<[], string>(
         `SELECT record FROM deployments WHERE phase NOT IN (${terminal}) ORDER BY created_at, rowid`,
       )
+      .pluck(),
+    putAudit: db.prepare<[number, string | null, string]>('INSERT INTO audit (at, app, record) VALUES (?, ?, ?)'),
+    listAudit: db.prepare<[number], string>('SELECT record FROM audit ORDER BY at DESC, seq DESC LIMIT ?').pluck(),
+    listAuditOfApp: db
+      .prepare<[string, number], string>('SELECT record FROM audit WHERE app = ? ORDER BY at DESC, seq DESC LIMIT ?')
       .pluck(),
   };
 }

@@ -5,8 +5,9 @@ import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { RevisionConflictError } from '../core/errors.ts';
 import { TERMINAL_PHASES, newAppRecord, type AppRecord, type DeploymentRecord } from '../core/types.ts';
+import type { AuditRecord } from './audit-record.ts';
 import type { StateStore } from './state-store.ts';
-import { sampleDeployment } from './fixtures/records.ts';
+import { sampleAudit, sampleDeployment } from './fixtures/records.ts';
 
 export interface StoreUnderTest {
   /** A fresh, empty store. */
@@ -22,6 +23,7 @@ export function stateStoreContract(name: string, open: () => Promise<StoreUnderT
     describe('apps', () => appTests(open));
     describe('compare-and-swap', () => compareAndSwapTests(open));
     describe('deployments', () => deploymentTests(open));
+    describe('audit trail', () => auditTests(open));
     describe('durability and copies', () => durabilityTests(open));
   });
 }
@@ -170,6 +172,47 @@ function deploymentTests(open: Open): void {
     await store.putDeployment(advance(sampleDeployment({ id: 'web-open', phase: 'watching' }), 'done', 9_000));
     assert.deepEqual(ids(await store.listOpenDeployments()), ['api-open']);
   });
+}
+
+function auditTests(open: Open): void {
+  test('listAudit is empty in a new store', async (t) => {
+    const { store } = await fresh(t, open);
+    assert.deepEqual(await store.listAudit({ limit: 10 }), []);
+  });
+
+  test('listAudit returns entries newest first, up to the limit, of one app or of all', async (t) => {
+    const { store } = await fresh(t, open);
+    // Put out of order, so the store must sort by time rather than by insertion.
+    for (const [detail, at, app] of [['b', 2_000, 'web'], ['a', 1_000, 'web'], ['r', 3_000, null], ['c', 4_000, 'api']] as const) {
+      await store.putAudit(sampleAudit({ detail, at, app }));
+    }
+    assert.deepEqual(details(await store.listAudit({ limit: 10 })), ['c', 'r', 'b', 'a']);
+    assert.deepEqual(details(await store.listAudit({ limit: 2 })), ['c', 'r']);
+    assert.deepEqual(details(await store.listAudit({ limit: 10, app: 'web' })), ['b', 'a']);
+    assert.deepEqual(await store.listAudit({ limit: 10, app: 'nobody' }), []);
+    assert.deepEqual((await store.listAudit({ limit: 1, app: 'api' }))[0], sampleAudit({ detail: 'c', at: 4_000, app: 'api' }));
+  });
+
+  test('entries of the same millisecond list in the order they were put, newest first', async (t) => {
+    const { store } = await fresh(t, open);
+    for (const detail of ['first', 'second', 'third']) await store.putAudit(sampleAudit({ detail, at: 1_000 }));
+    assert.deepEqual(details(await store.listAudit({ limit: 10 })), ['third', 'second', 'first']);
+  });
+
+  test('the audit trail survives close and reopen, and a returned entry is a copy', async (t) => {
+    const { store, reopen } = await fresh(t, open);
+    await store.putAudit(sampleAudit({ outcome: 'FORBIDDEN', detail: 'read-only token' }));
+    await store.close();
+    const again = await reopen();
+    const [entry] = await again.listAudit({ limit: 10 });
+    assert.deepEqual(entry, sampleAudit({ outcome: 'FORBIDDEN', detail: 'read-only token' }));
+    Object.assign(entry!, { who: 'mallory' });
+    assert.equal((await again.listAudit({ limit: 1 }))[0]!.who, sampleAudit().who);
+  });
+}
+
+function details(entries: readonly AuditRecord[]): string[] {
+  return entries.map((e) => e.detail);
 }
 
 function durabilityTests(open: Open): void {

@@ -1,7 +1,8 @@
 import type { AppRecord, DeploymentRecord } from '../core/types.ts';
+import type { AuditQuery, AuditRecord } from './audit-record.ts';
 
 /**
- * Durable state of every app and deployment. Every method is async so that a networked store (etcd) fits the same
+ * Durable state of every app and deployment, and the audit trail of control actions. Every method is async so that a networked store (etcd) fits the same
  * shape as the embedded one (SQLite). Records are plain data; the store never keeps a reference to them.
  */
 export interface StateStore {
@@ -22,6 +23,11 @@ export interface StateStore {
   listDeployments(app: string, limit: number): Promise<DeploymentRecord[]>;
   /** Deployments of every app that have not reached a terminal phase. */
   listOpenDeployments(): Promise<DeploymentRecord[]>;
+
+  /** Appends one entry to the audit trail; entries are never changed afterwards. */
+  putAudit(entry: AuditRecord): Promise<void>;
+  /** Audit entries, newest first (by `at`, then by the order they were put), up to `query.limit`. */
+  listAudit(query: AuditQuery): Promise<AuditRecord[]>;
 
   close(): Promise<void>;
 }

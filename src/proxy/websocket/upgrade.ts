@@ -12,6 +12,8 @@ export interface UpgradeContext {
   readonly env: RoutedEnv;
   readonly forwarded: ForwardedFor;
   readonly onError: (status: number, code: string, message: string) => void;
+  /** Told of every tunnel opened and closed, so a shutdown can end them. */
+  readonly tunnels: Set<Tunnel>;
 }
 
 /**
@@ -35,11 +37,11 @@ export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer,
     upstream.setKeepAlive(true);
     upstream.write(requestHead(req, ctx.forwarded));
     if (head.length > 0) upstream.write(head);
-    open(target, client, upstream);
+    open(target, client, upstream, ctx.tunnels);
   });
 }
 
-function open(target: Target, client: Duplex, upstream: Socket): void {
+function open(target: Target, client: Duplex, upstream: Socket, tunnels: Set<Tunnel>): void {
   if (client.destroyed) {
     upstream.destroy();
     return;
@@ -52,9 +54,11 @@ function open(target: Target, client: Duplex, upstream: Socket): void {
     onTunnelClosed: () => {
       target.websockets--;
       tracked?.delete(tunnel);
+      tunnels.delete(tunnel);
     },
   });
   tracked = target.track(tunnel);
+  tunnels.add(tunnel);
 }
 
 /** The request line and fields for the upstream: hop-by-hop ones removed, then the upgrade's own put back. */

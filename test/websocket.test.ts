@@ -1,0 +1,108 @@
+// WebSockets through cutover: relayed both ways, and at a switch the ones already open stay on the old
+// environment through the drain, then get close code 1001, spread over drainJitter; new ones reach the new env.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { callApi, deploy, eventually, startCutover } from './support/cutover-harness.ts';
+import { closeServer } from './support/upstream.ts';
+
+const APP = (drain: string, jitter: string) => `  web:
+    health: { path: /healthz, interval: 50ms, timeout: 1s, healthy: 1, unhealthy: 2, deadline: 3s }
+    drain: ${drain}
+    drainJitter: ${jitter}`;
+
+/** An upstream answering /healthz and echoing WebSocket messages prefixed with its name. */
+async function wsUpstream(t: Parameters<typeof startCutover>[0], name: string) {
+  const server = createServer((req, res) => res.end(req.url === '/healthz' ? 'ok' : name));
+  const wss = new WebSocketServer({ server });
+  wss.on('connection', (socket) => socket.on('message', (data, binary) => socket.send(binary ? data : `${name}:${data}`, { binary })));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(async () => {
+    for (const client of wss.clients) client.terminate();
+    wss.close();
+    await closeServer(server);
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function open(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url.replace('http', 'ws') + '/socket');
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+function ask(ws: WebSocket, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    ws.once('message', (data) => resolve(String(data)));
+    ws.send(text);
+  });
+}
+
+function closeCode(ws: WebSocket): Promise<{ code: number; at: number }> {
+  return new Promise((resolve) => ws.once('close', (code) => resolve({ code, at: Date.now() })));
+}
+
+test('messages are relayed both ways, text and a 4 MB binary message intact', async (t) => {
+  const run = await startCutover(t, APP('1s', '0s'));
+  await deploy(run, 'v1', [await wsUpstream(t, 'blue')]);
+  const ws = await open(run.proxyUrl);
+  t.after(() => ws.terminate());
+  assert.equal(await ask(ws, 'hello'), 'blue:hello');
+  const big = Buffer.alloc(4 * 1024 * 1024, 9);
+  const echoed = await new Promise<Buffer>((resolve) => {
+    ws.once('message', (data) => resolve(data as Buffer));
+    ws.send(big, { binary: true });
+  });
+  assert.ok(echoed.equals(big));
+});
+
+test('a WebSocket opened before a switch works through the drain, then gets 1001; a new one reaches the new env', async (t) => {
+  const run = await startCutover(t, APP('1500ms', '0s'));
+  const blue = await wsUpstream(t, 'blue');
+  const green = await wsUpstream(t, 'green');
+  await deploy(run, 'v1', [blue]);
+  await deploy(run, 'v2', [green], 'ready', { switch: false });
+  const before = await open(run.proxyUrl);
+  t.after(() => before.terminate());
+  const closed = closeCode(before);
+
+  const switchedAt = Date.now();
+  assert.equal((await callApi(run.adminUrl, 'POST', '/api/apps/web/switch', {})).status, 200);
+  assert.equal(await ask(before, 'still there?'), 'blue:still there?', 'the old socket stays on blue');
+  const after = await open(run.proxyUrl);
+  t.after(() => after.terminate());
+  assert.equal(await ask(after, 'hi'), 'green:hi');
+  await new Promise((r) => setTimeout(r, 800));
+  assert.equal(await ask(before, 'during the drain'), 'blue:during the drain');
+  const status = await callApi<{ envs: { blue: { targets: { draining: number; websockets: number }[] } } }>(run.adminUrl, 'GET', '/api/apps/web');
+  assert.equal(status.body.envs.blue.targets[0]!.draining, 1, 'status counts what is left on the draining env');
+
+  const { code, at } = await closed;
+  assert.equal(code, 1001);
+  assert.ok(at - switchedAt >= 1_400, `closed after the drain window (${at - switchedAt} ms)`);
+  assert.equal(await ask(after, 'and on'), 'green:and on', 'the new one is untouched');
+});
+
+test('with many WebSockets the closes are spread over drainJitter', async (t) => {
+  const run = await startCutover(t, APP('300ms', '1500ms'));
+  await deploy(run, 'v1', [await wsUpstream(t, 'blue')]);
+  await deploy(run, 'v2', [await wsUpstream(t, 'green')], 'ready', { switch: false });
+  const sockets = await Promise.all(Array.from({ length: 40 }, () => open(run.proxyUrl)));
+  t.after(() => sockets.forEach((s) => s.terminate()));
+  const closes = sockets.map(closeCode);
+  await callApi(run.adminUrl, 'POST', '/api/apps/web/switch', {});
+  const results = await Promise.all(closes);
+  assert.ok(results.every((r) => r.code === 1001));
+  const times = results.map((r) => r.at).sort((a, b) => a - b);
+  const spread = times.at(-1)! - times[0]!;
+  t.diagnostic(`40 closes spread over ${spread} ms`);
+  assert.ok(spread >= 700, `closes spread out (${spread} ms)`);
+  await eventually(async () => {
+    const s = await callApi<{ envs: { blue: { targets: { websockets: number }[] } } }>(run.adminUrl, 'GET', '/api/apps/web');
+    return s.body.envs.blue.targets[0]!.websockets === 0;
+  }, 3_000, 'every tunnel counted out');
+});
