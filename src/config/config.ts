@@ -112,6 +112,8 @@ export interface AppConfig {
   readonly drainMs: number;
   /** After the drain, long-lived connections still open are closed spread over this window. */
   readonly drainJitterMs: number;
+  /** A request body larger than this gets 413; 0 is no limit. */
+  readonly maxBodyBytes: number;
   readonly verify: VerifyConfig;
   /** Null: no preview for this app. */
   readonly preview: PreviewConfig | null;
@@ -126,6 +128,17 @@ export interface TimeoutsConfig {
   readonly upstreamConnectMs: number;
   /** Time allowed for the upstream's response head, and between body chunks. */
   readonly upstreamResponseMs: number;
+  /** Time a client has to send a complete request head (a slowloris is closed after it). */
+  readonly requestHeadMs: number;
+  /** How long an idle keep-alive client connection is kept. */
+  readonly keepAliveMs: number;
+}
+
+export interface LimitsConfig {
+  /** A request head larger than this gets 431. */
+  readonly maxHeaderBytes: number;
+  /** Client connections held at once on the public listener; more are refused at accept. */
+  readonly maxConnections: number;
 }
 
 /** `admin`: every call and the dashboard; `read`: only the GET calls (status, history, events, metrics, logs, audit). */
@@ -157,6 +170,7 @@ export interface Config {
   readonly admin: AdminConfig;
   readonly state: StateConfig;
   readonly timeouts: TimeoutsConfig;
+  readonly limits: LimitsConfig;
   readonly apps: Readonly<Record<string, AppConfig>>;
   /** One JSON line per request: null is off; a null path is stdout. */
   readonly accessLog: AccessLogConfig | null;

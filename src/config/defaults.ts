@@ -1,7 +1,7 @@
 // Every default the config loader applies, in one place, so the docs, the example file and the code agree.
 // Durations are in milliseconds, like the validated Config they fill in.
 
-import type {
+import type { LimitsConfig,
   AnalysisConfig, DriverConfig, HealthConfig, ListenAddress, TimeoutsConfig, VerifyConfig, WebhooksConfig,
 } from './config.ts';
 
@@ -34,7 +34,17 @@ export const DEFAULT_DRAIN_MS = 30_000;
 export const DEFAULT_TIMEOUTS: TimeoutsConfig = Object.freeze({
   upstreamConnectMs: 5_000,
   upstreamResponseMs: 60_000,
+  requestHeadMs: 10_000,
+  keepAliveMs: 60_000,
 });
+
+export const DEFAULT_LIMITS: LimitsConfig = Object.freeze({
+  maxHeaderBytes: 16 * 1024,
+  maxConnections: 10_000,
+});
+
+/** Per app; large enough for ordinary uploads, small enough that one client cannot stream without end. */
+export const DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024;
 
 export const DEFAULT_PROCESS_INSTANCES = 1;
 

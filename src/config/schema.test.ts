@@ -37,6 +37,7 @@ const DEFAULT_WEB: AppConfig = {
   switch: 'auto',
   drainMs: 30_000,
   drainJitterMs: 5_000,
+  maxBodyBytes: 100 * 1024 * 1024,
   ...DEPLOY_DEFAULTS,
 };
 
@@ -46,7 +47,8 @@ test('an empty config gets every default', () => {
       listen: { host: '127.0.0.1', port: 8080 },
       admin: { listen: { host: '127.0.0.1', port: 9900 }, token: null, tokens: [] },
       state: { sqlite: '/etc/cutover/cutover.db' },
-      timeouts: { upstreamConnectMs: 5_000, upstreamResponseMs: 60_000 },
+      timeouts: { upstreamConnectMs: 5_000, upstreamResponseMs: 60_000, requestHeadMs: 10_000, keepAliveMs: 60_000 },
+      limits: { maxHeaderBytes: 16_384, maxConnections: 10_000 },
       apps: {},
       accessLog: null,
       source: SOURCE,
@@ -59,7 +61,8 @@ test('a full config is read with durations in ms', () => {
     listen: ':80',
     admin: { listen: '0.0.0.0:9900', token: TOKEN },
     state: { sqlite: '/var/lib/cutover.db' },
-    timeouts: { upstreamConnect: '1s', upstreamResponse: '2m' },
+    timeouts: { upstreamConnect: '1s', upstreamResponse: '2m', requestHead: '5s', keepAlive: '30s' },
+    limits: { maxHeaderSize: '32kb', maxConnections: 500 },
     apps: {
       web: {
         hosts: ['Web.Example.com', 'www.example.com'],
@@ -68,6 +71,7 @@ test('a full config is read with durations in ms', () => {
         switch: 'manual',
         drain: 0,
         drainJitter: '2s',
+        maxBodySize: '1mb',
       },
     },
   });
@@ -75,7 +79,8 @@ test('a full config is read with durations in ms', () => {
     listen: { host: '', port: 80 },
     admin: { listen: { host: '0.0.0.0', port: 9900 }, token: TOKEN, tokens: [{ name: 'admin', token: TOKEN, role: 'admin' }] },
     state: { sqlite: '/var/lib/cutover.db' },
-    timeouts: { upstreamConnectMs: 1_000, upstreamResponseMs: 120_000 },
+    timeouts: { upstreamConnectMs: 1_000, upstreamResponseMs: 120_000, requestHeadMs: 5_000, keepAliveMs: 30_000 },
+    limits: { maxHeaderBytes: 32_768, maxConnections: 500 },
     apps: {
       web: {
         name: 'web',
@@ -85,6 +90,7 @@ test('a full config is read with durations in ms', () => {
         switch: 'manual',
         drainMs: 0,
         drainJitterMs: 2_000,
+        maxBodyBytes: 1024 * 1024,
         ...DEPLOY_DEFAULTS,
       },
     },

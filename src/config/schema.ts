@@ -10,6 +10,7 @@ import { readAdmin } from './admin-schema.ts';
 import type { Config, StateConfig, TimeoutsConfig } from './config.ts';
 import { DEFAULT_LISTEN, DEFAULT_STATE_SQLITE, DEFAULT_TIMEOUTS } from './defaults.ts';
 import { readAccessLog } from './access-log-schema.ts';
+import { readLimits } from './limits-schema.ts';
 import { deepFreeze } from './freeze.ts';
 import { ConfigReader, isAbsent, isMapping } from './reader.ts';
 
@@ -38,6 +39,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
     admin,
     state: readState(top.state, baseDir, r),
     timeouts: readTimeouts(top.timeouts, r),
+    limits: readLimits(top.limits, r),
     apps: readApps(top.apps, r, { baseDir, listen, adminListen: admin.listen }),
     accessLog: readAccessLog(top.accessLog, baseDir, r),
     source,
@@ -46,9 +48,9 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
   return { ok: true, config: deepFreeze(config) };
 }
 
-const TOP_KEYS = { known: ['listen', 'admin', 'state', 'timeouts', 'apps', 'accessLog'], notBuilt: ['workers', 'tls'] };
+const TOP_KEYS = { known: ['listen', 'admin', 'state', 'timeouts', 'limits', 'apps', 'accessLog'], notBuilt: ['workers', 'tls'] };
 const STATE_KEYS = { known: ['sqlite'], notBuilt: ['etcd'] };
-const TIMEOUT_KEYS = { known: ['upstreamConnect', 'upstreamResponse'] };
+const TIMEOUT_KEYS = { known: ['upstreamConnect', 'upstreamResponse', 'requestHead', 'keepAlive'] };
 
 function readState(raw: unknown, baseDir: string, r: ConfigReader): StateConfig {
   const state = r.section(raw, 'state', STATE_KEYS);
@@ -69,5 +71,7 @@ function readTimeouts(raw: unknown, r: ConfigReader): TimeoutsConfig {
       timeouts.upstreamConnect, 'timeouts.upstreamConnect', DEFAULT_TIMEOUTS.upstreamConnectMs),
     upstreamResponseMs: r.duration(
       timeouts.upstreamResponse, 'timeouts.upstreamResponse', DEFAULT_TIMEOUTS.upstreamResponseMs),
+    requestHeadMs: r.duration(timeouts.requestHead, 'timeouts.requestHead', DEFAULT_TIMEOUTS.requestHeadMs),
+    keepAliveMs: r.duration(timeouts.keepAlive, 'timeouts.keepAlive', DEFAULT_TIMEOUTS.keepAliveMs),
   };
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { CutoverError, NoHealthyTargetError, UpstreamError, UpstreamTimeoutError } from '../core/errors.ts';
 import { describeError } from '../health/health-probe.ts';
@@ -29,6 +30,8 @@ export interface ForwardContext {
   readonly env: RoutedEnv;
   readonly headers: string[];
   readonly hasBody: boolean;
+  /** The body to send instead of the request itself (a size-limited copy of it); null: the request. */
+  readonly body?: Readable | null;
   readonly failures: ForwardFailureSink;
   /** Counts the request for the environment's stats; null for traffic that is not counted (preview). */
   readonly recorder: TrafficRecorder | null;
@@ -83,7 +86,7 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
         path: this.req.url ?? '/',
         method: this.req.method as Dispatcher.HttpMethod,
         headers: this.ctx.headers,
-        body: this.ctx.hasBody ? this.req : null,
+        body: this.ctx.hasBody ? (this.ctx.body ?? this.req) : null,
       },
       this,
     );
@@ -122,6 +125,8 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
   onError(err: Error): void {
     this.release();
     if (this.finished) return;
+    // Our own refusal (the body passed the app's limit) is answered as it is, not as an upstream failure.
+    if (err instanceof CutoverError) return this.refuse(err);
     const code = errorCode(err);
     this.ctx.upstreamErrors?.count(this.ctx.app.name, this.ctx.env.color, upstreamErrorKind(code));
     if (this.responded) {
@@ -167,8 +172,19 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
     log.log({ app: this.ctx.app.name, env: this.ctx.env.color, target, method: this.req.method ?? '', status, bytes: this.bytes, durationMs });
   }
 
+  /** The request must not go on (its body grew past the app's limit): answer `error`, closing the connection. */
+  private refuse(error: CutoverError): void {
+    if (this.responded) {
+      this.finished = true;
+      this.res.destroy(error);
+      return;
+    }
+    this.res.shouldKeepAlive = false;
+    this.fail(error);
+  }
+
   private canResend(code: string): boolean {
-    const bodyUntouched = !this.ctx.hasBody || !this.req.readableDidRead;
+    const bodyUntouched = !this.ctx.hasBody || !(this.ctx.body ?? this.req).readableDidRead;
     if (NOT_CONNECTED.has(code)) return bodyUntouched;
     return bodyUntouched && IDEMPOTENT.has(this.req.method ?? '');
   }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Transform, type Duplex, type Readable } from 'node:stream';
 import { listenOn } from '../core/listen.ts';
 import type { ListenAddress } from '../config/config.ts';
 import { CutoverError } from '../core/errors.ts';
@@ -21,9 +21,21 @@ export interface ProxyServerOptions {
   readonly mode: { readonly kind: 'public' } | { readonly kind: 'preview'; readonly app: string };
   /** Builds the listening server around the request handler (TLS, HTTP/2); default: plain HTTP/1.1. */
   readonly createServer?: (handler: RequestListener) => Server;
+  /** What one client may cost; defaults to DEFAULT_CLIENT_LIMITS. */
+  readonly client?: ClientLimits;
 }
 
-const KEEP_ALIVE_MS = 65_000;
+export interface ClientLimits {
+  readonly requestHeadMs: number;
+  readonly keepAliveMs: number;
+  readonly maxHeaderBytes: number;
+  readonly maxConnections: number;
+}
+
+export const DEFAULT_CLIENT_LIMITS: ClientLimits = { requestHeadMs: 10_000, keepAliveMs: 60_000, maxHeaderBytes: 16_384, maxConnections: 10_000 };
+/** How often Node checks the head and request timeouts of open connections (its default is 30 s). */
+const TIMEOUT_CHECK_MS = 1_000;
+
 const SHUTDOWN_POLL_MS = 50;
 /** A tunnel ends within its boundary wait (2 s) plus the close handshake; this bounds the shutdown's wait. */
 const TUNNEL_CLOSE_MS = 3_000;
@@ -42,7 +54,10 @@ export class ProxyServer implements ForwardFailureSink {
   private readonly tunnels = new Set<Tunnel>();
 
   constructor(private readonly options: ProxyServerOptions) {
-    this.server = options.createServer?.(this.handle) ?? createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, this.handle);
+    const client = options.client ?? DEFAULT_CLIENT_LIMITS;
+    this.server = options.createServer?.(this.handle) ?? createServer(serverOptions(client), this.handle);
+    // Also set on a server built elsewhere (TLS): these are plain properties of every Node HTTP server.
+    Object.assign(this.server, { headersTimeout: client.requestHeadMs, keepAliveTimeout: client.keepAliveMs, maxConnections: client.maxConnections });
     this.server.on('clientError', onClientError);
     this.server.on('upgrade', this.upgrade);
   }
@@ -128,10 +143,17 @@ export class ProxyServer implements ForwardFailureSink {
 
   private forward(req: IncomingMessage, res: ServerResponse, app: RoutedApp, env: RoutedEnv | null, missing: (app: RoutedApp) => CutoverError, counted: boolean): void {
     if (env === null) return this.answer(req, res, app, missing(app));
+    if (app.maxBodyBytes > 0 && Number(req.headers['content-length'] ?? 0) > app.maxBodyBytes) {
+      // The body is not read: close the connection after the answer rather than leave it half-read.
+      res.shouldKeepAlive = false;
+      return this.answer(req, res, app, tooLarge(app));
+    }
     const headers = upstreamRequestHeaders(req.rawHeaders, this.forwarded(req, app));
     const recorder = counted ? env.recorder : null;
     const { upstreamErrors, accessLog } = this.options.dataPath;
-    new Forward(req, res, { app, env, headers, hasBody: hasBody(req), failures: this, recorder, upstreamErrors, accessLog }).start();
+    // A chunked body has no length up front: it is counted as it streams, and cut at the limit.
+    const body = app.maxBodyBytes > 0 && req.headers['transfer-encoding'] !== undefined ? limitedBody(req, app) : null;
+    new Forward(req, res, { app, env, headers, hasBody: hasBody(req), body, failures: this, recorder, upstreamErrors, accessLog }).start();
   }
 
   /** While the app is paused the request waits; it is routed by whatever table is current when it resumes. */
@@ -148,6 +170,34 @@ export class ProxyServer implements ForwardFailureSink {
       Date.now(),
     );
   }
+}
+
+/** The request body, failing with 413 once it passes the app's limit. */
+function limitedBody(req: IncomingMessage, app: RoutedApp): Readable {
+  let seen = 0;
+  const limiter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      done(seen > app.maxBodyBytes ? tooLarge(app) : null, chunk);
+    },
+  });
+  req.on('error', (err) => limiter.destroy(err));
+  return req.pipe(limiter);
+}
+
+function serverOptions(client: ClientLimits) {
+  return {
+    keepAliveTimeout: client.keepAliveMs,
+    headersTimeout: client.requestHeadMs,
+    // The whole request (head and body) may take long for a big upload; the head alone may not.
+    requestTimeout: Math.max(300_000, client.requestHeadMs + 1),
+    maxHeaderSize: client.maxHeaderBytes,
+    connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+  };
+}
+
+function tooLarge(app: RoutedApp): CutoverError {
+  return new CutoverError('PAYLOAD_TOO_LARGE', 413, `the request body is larger than app "${app.name}" accepts (${app.maxBodyBytes} bytes)`);
 }
 
 function notDeployed(app: RoutedApp): CutoverError {
@@ -181,8 +231,12 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     socket.destroy();
     return;
   }
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-  socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout'
+    : '400 Bad Request';
+  // Destroyed once written: a client still sending (a slowloris) must not keep the socket half-open.
+  socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
 }
 
 function connectionCount(server: Server): Promise<number> {

@@ -16,6 +16,8 @@ export interface AppRoute {
   readonly live: Color | null;
   readonly drainMs: number;
   readonly drainJitterMs: number;
+  /** 0: no limit. */
+  readonly maxBodyBytes: number;
   readonly envs: { readonly blue: EnvRoute; readonly green: EnvRoute };
   /** Null when the app has no preview. The secret travels with the table so that any data path can check it. */
   readonly preview: { readonly header: string; readonly secret: string } | null;
@@ -52,6 +54,7 @@ function appRoute(app: AppRecord, config: AppConfig, pausedUntil: number | null)
     live: app.live,
     drainMs: config.drainMs,
     drainJitterMs: config.drainJitterMs,
+    maxBodyBytes: config.maxBodyBytes,
     envs: { blue: envRoute(app.envs.blue), green: envRoute(app.envs.green) },
     preview: config.preview === null ? null : { header: config.preview.header, secret: config.preview.secret },
     pausedUntil,

@@ -7,7 +7,7 @@ import type { AppRoute, RouteTable } from './route-table.ts';
 
 function route(name: string, hosts: string[]): AppRoute {
   const env = { version: null, targets: [] };
-  return { name, hosts, live: null, drainMs: 0, drainJitterMs: 0, preview: null, pausedUntil: null, envs: { blue: { color: 'blue', ...env }, green: { color: 'green', ...env } } };
+  return { name, hosts, live: null, drainMs: 0, drainJitterMs: 0, maxBodyBytes: 0, preview: null, pausedUntil: null, envs: { blue: { color: 'blue', ...env }, green: { color: 'green', ...env } } };
 }
 
 test('the app is chosen by Host, case and port ignored, else the default app', (t) => {

@@ -20,6 +20,8 @@ export interface RoutedApp {
   readonly live: RoutedEnv | null;
   readonly candidate: RoutedEnv | null;
   readonly preview: PreviewAccess | null;
+  /** A request body larger than this gets 413; 0 is no limit. */
+  readonly maxBodyBytes: number;
   /** Lives across route tables, so requests held by a pause survive the table that resumes it. */
   readonly gate: PauseGate;
   /** Rotates the balancer's starting point so equal targets share load. */
@@ -93,6 +95,7 @@ function compileApp(route: AppRoute, registry: TargetRegistry, parts: RouterPart
     live: env(route.live, true),
     candidate: env(candidateColor, false),
     preview,
+    maxBodyBytes: route.maxBodyBytes,
     gate: parts.gate(route.name),
     cursor: 0,
   };

@@ -6,7 +6,7 @@ import type { Color } from '../../src/core/types.ts';
 import { TargetRegistry } from '../../src/pool/target-registry.ts';
 import type { Target } from '../../src/pool/target.ts';
 import { DataPath } from '../../src/proxy/data-path.ts';
-import { ProxyServer } from '../../src/proxy/proxy-server.ts';
+import { ProxyServer, type ClientLimits } from '../../src/proxy/proxy-server.ts';
 import type { RouteTable } from '../../src/proxy/route-table.ts';
 import type { TrafficStats } from '../../src/proxy/traffic.ts';
 
@@ -22,6 +22,7 @@ export const FAST_HEALTH: HealthConfig = {
 export interface RouteOptions {
   readonly drainMs?: number;
   readonly drainJitterMs?: number;
+  readonly maxBodyBytes?: number;
   readonly preview?: { header: string; secret: string } | null;
   readonly pausedUntil?: number | null;
 }
@@ -38,7 +39,7 @@ export interface ProxyHarness {
 
 export async function startProxy(
   t: TestContext,
-  settings: { responseTimeoutMs?: number; health?: HealthConfig; stats?: TrafficStats } = {},
+  settings: { responseTimeoutMs?: number; health?: HealthConfig; stats?: TrafficStats; client?: ClientLimits } = {},
 ): Promise<ProxyHarness> {
   const registry = new TargetRegistry({
     listener: { onTargetHealth: () => {} },
@@ -50,7 +51,7 @@ export async function startProxy(
     }),
   });
   const dataPath = new DataPath({ registry, stats: settings.stats ?? null });
-  const proxy = new ProxyServer({ listen: { host: '127.0.0.1', port: 0 }, dataPath, log: silentLogger, mode: { kind: 'public' } });
+  const proxy = new ProxyServer({ listen: { host: '127.0.0.1', port: 0 }, dataPath, log: silentLogger, mode: { kind: 'public' }, client: settings.client });
   const address = await proxy.listen();
   t.after(async () => {
     await proxy.close(100);
@@ -84,6 +85,7 @@ function table(generation: number, live: Color | null, blue: string[], green: st
         live,
         drainMs: options.drainMs ?? 5_000,
         drainJitterMs: options.drainJitterMs ?? 0,
+        maxBodyBytes: options.maxBodyBytes ?? 0,
         preview: options.preview ?? null,
         pausedUntil: options.pausedUntil ?? null,
         envs: {
