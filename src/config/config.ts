@@ -1,4 +1,5 @@
 import type { AccessLogConfig } from './access-log-schema.ts';
+import type { TlsConfig } from './tls-schema.ts';
 
 // The validated, frozen configuration that the rest of cutover reads. Durations are in milliseconds.
 // The YAML keys and their defaults are in defaults.ts and schema.ts; this is the shape after validation.
@@ -174,6 +175,8 @@ export interface Config {
   readonly apps: Readonly<Record<string, AppConfig>>;
   /** One JSON line per request: null is off; a null path is stdout. */
   readonly accessLog: AccessLogConfig | null;
+  /** HTTPS (HTTP/2 and HTTP/1.1) on the public listener; null is plain HTTP. */
+  readonly tls: TlsConfig | null;
   /** The file this config was read from, absolute; null for a config built in code. */
   readonly source: string | null;
 }

@@ -51,6 +51,7 @@ test('an empty config gets every default', () => {
       limits: { maxHeaderBytes: 16_384, maxConnections: 10_000 },
       apps: {},
       accessLog: null,
+      tls: null,
       source: SOURCE,
     });
   }
@@ -95,6 +96,7 @@ test('a full config is read with durations in ms', () => {
       },
     },
     accessLog: null,
+    tls: null,
     source: SOURCE,
   });
 });
@@ -235,7 +237,6 @@ test('keys the design names but this version does not build are problems, not si
   const app = (key: string, value: unknown = {}) => ({ apps: { web: { [key]: value } } });
   const cases: { desc: string; raw: unknown; path: string; key: string }[] = [
     { desc: 'workers', raw: { workers: 2 }, path: 'workers', key: 'workers' },
-    { desc: 'tls', raw: { tls: { cert: 'a', key: 'b' } }, path: 'tls', key: 'tls' },
     { desc: 'state.etcd', raw: { state: { etcd: { endpoints: [] } } }, path: 'state.etcd', key: 'etcd' },
     { desc: 'driver.container', raw: app('driver', { container: {} }), path: 'apps.web.driver.container', key: 'container' },
     { desc: 'driver: container', raw: app('driver', 'container'), path: 'apps.web.driver', key: 'container' },

@@ -11,6 +11,7 @@ import type { Config, StateConfig, TimeoutsConfig } from './config.ts';
 import { DEFAULT_LISTEN, DEFAULT_STATE_SQLITE, DEFAULT_TIMEOUTS } from './defaults.ts';
 import { readAccessLog } from './access-log-schema.ts';
 import { readLimits } from './limits-schema.ts';
+import { readTls } from './tls-schema.ts';
 import { deepFreeze } from './freeze.ts';
 import { ConfigReader, isAbsent, isMapping } from './reader.ts';
 
@@ -42,13 +43,14 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
     limits: readLimits(top.limits, r),
     apps: readApps(top.apps, r, { baseDir, listen, adminListen: admin.listen }),
     accessLog: readAccessLog(top.accessLog, baseDir, r),
+    tls: readTls(top.tls, baseDir, r),
     source,
   };
   if (r.problems.length > 0) return { ok: false, problems: r.problems };
   return { ok: true, config: deepFreeze(config) };
 }
 
-const TOP_KEYS = { known: ['listen', 'admin', 'state', 'timeouts', 'limits', 'apps', 'accessLog'], notBuilt: ['workers', 'tls'] };
+const TOP_KEYS = { known: ['listen', 'admin', 'state', 'timeouts', 'limits', 'apps', 'accessLog', 'tls'], notBuilt: ['workers'] };
 const STATE_KEYS = { known: ['sqlite'], notBuilt: ['etcd'] };
 const TIMEOUT_KEYS = { known: ['upstreamConnect', 'upstreamResponse', 'requestHead', 'keepAlive'] };
 

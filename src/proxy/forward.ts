@@ -128,6 +128,10 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
     // Our own refusal (the body passed the app's limit) is answered as it is, not as an upstream failure.
     if (err instanceof CutoverError) return this.refuse(err);
     const code = errorCode(err);
+    // undici refused the request itself (a header it cannot send): the client's fault, not the upstream's.
+    if (code === 'UND_ERR_INVALID_ARG' && !this.responded) {
+      return this.refuse(new CutoverError('BAD_REQUEST', 400, `the request cannot be forwarded: ${err.message}`));
+    }
     this.ctx.upstreamErrors?.count(this.ctx.app.name, this.ctx.env.color, upstreamErrorKind(code));
     if (this.responded) {
       // Part of the response is already with the client: the only honest signal left is a cut connection.

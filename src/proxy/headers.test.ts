@@ -48,3 +48,42 @@ test('the preview header and cookie never reach the app', () => {
     ['cookie', 'session=1; theme=dark'],
   ]);
 });
+
+test('an HTTP/2 request goes upstream as HTTP/1.1: no pseudo-headers, Host from :authority, one Cookie', () => {
+  const https = { ...fwd, proto: 'https' as const };
+  const h2 = [':method', 'GET', ':path', '/a', ':scheme', 'https', ':authority', 'shop.example:8443'];
+  const cases: { desc: string; raw: string[]; want: [string, string][] }[] = [
+    {
+      desc: 'no host field: :authority gives it, and X-Forwarded-Host',
+      raw: [...h2, 'accept', '*/*'],
+      want: [['host', 'shop.example:8443'], ['accept', '*/*'], ['x-forwarded-for', '192.0.2.7'], ['x-forwarded-proto', 'https'], ['x-forwarded-host', 'shop.example:8443']],
+    },
+    {
+      desc: 'a host field the client sent is kept',
+      raw: [...h2, 'host', 'shop.example'],
+      want: [['host', 'shop.example'], ['x-forwarded-for', '192.0.2.7'], ['x-forwarded-proto', 'https'], ['x-forwarded-host', 'shop.example']],
+    },
+    {
+      desc: 'RFC 9113 §8.2.3: split cookie fields are joined with "; "',
+      raw: [...h2, 'cookie', 'a=1', 'accept', '*/*', 'cookie', 'b=2'],
+      want: [['host', 'shop.example:8443'], ['accept', '*/*'], ['cookie', 'a=1; b=2'], ['x-forwarded-for', '192.0.2.7'], ['x-forwarded-proto', 'https'], ['x-forwarded-host', 'shop.example:8443']],
+    },
+    {
+      desc: 'te: trailers, the only TE HTTP/2 allows, is hop-by-hop all the same',
+      raw: [...h2, 'te', 'trailers'],
+      want: [['host', 'shop.example:8443'], ['x-forwarded-for', '192.0.2.7'], ['x-forwarded-proto', 'https'], ['x-forwarded-host', 'shop.example:8443']],
+    },
+  ];
+  for (const c of cases) assert.deepEqual(pairs(upstreamRequestHeaders(c.raw, https)), c.want, c.desc);
+});
+
+test('HTTP/1.1 cookie fields are left as they came', () => {
+  const raw = ['Host', 'a', 'Cookie', 'a=1', 'Cookie', 'b=2'];
+  assert.deepEqual(pairs(upstreamRequestHeaders(raw, fwd)).slice(0, 3), [['host', 'a'], ['cookie', 'a=1'], ['cookie', 'b=2']]);
+});
+
+test('the preview cookie is taken out of split HTTP/2 cookie fields too', () => {
+  const raw = [':method', 'GET', ':authority', 'a', 'cookie', 'cutover-preview=abc', 'cookie', 'session=1'];
+  const out = pairs(upstreamRequestHeaders(raw, { ...fwd, previewHeader: 'x-cutover-preview' }));
+  assert.deepEqual(out.filter(([name]) => name === 'cookie'), [['cookie', 'session=1']]);
+});

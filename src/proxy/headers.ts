@@ -15,6 +15,9 @@ const HOP_BY_HOP = new Set([
   'proxy-authorization',
 ]);
 
+/** Pseudo-header names (`:method`, `:authority`, ...) of HTTP/2 requests start with it. */
+const COLON = 0x3a;
+
 /** Request fields cutover sets itself or that the upstream client handles. */
 const REPLACED_ON_REQUEST = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'expect', 'forwarded']);
 
@@ -27,7 +30,9 @@ export interface ForwardedFor {
 
 /**
  * The request headers to send upstream: hop-by-hop fields and those named in `Connection` removed, `Host` kept,
- * `X-Forwarded-For` extended with the client's address, `X-Forwarded-Proto` and `-Host` set.
+ * `X-Forwarded-For` extended with the client's address, `X-Forwarded-Proto` and `-Host` set. An HTTP/2 request
+ * becomes an HTTP/1.1 one: its pseudo-headers go, `:authority` gives `Host` when it has none (RFC 9113 §8.3.1), and
+ * its cookie fields, which HTTP/2 may split, are joined into one (RFC 9113 §8.2.3).
  */
 export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedFor): string[] {
   // Only apps with preview pay for the extra checks.
@@ -36,13 +41,27 @@ export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedFor
   const out: string[] = [];
   let priorFor: string | null = null;
   let host = '';
+  let authority = '';
+  let cookies: string[] | null = null;
+  // Pseudo-headers come before all other fields (RFC 9113 §8.3), so the first one tells an HTTP/2 request.
+  const http2 = raw.length > 0 && raw[0]!.charCodeAt(0) === COLON;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
+    if (name.charCodeAt(0) === COLON) {
+      if (name === ':authority') authority = raw[i + 1]!;
+      continue;
+    }
     const lower = name.toLowerCase();
     if (lower === 'x-forwarded-for') priorFor = priorFor === null ? raw[i + 1]! : `${priorFor}, ${raw[i + 1]}`;
     if (lower === 'host') host = raw[i + 1]!;
     if (HOP_BY_HOP.has(lower) || REPLACED_ON_REQUEST.has(lower) || (named !== null && named.has(lower))) continue;
-    out.push(name, raw[i + 1]!);
+    if (http2 && lower === 'cookie') (cookies ??= []).push(raw[i + 1]!);
+    else out.push(name, raw[i + 1]!);
+  }
+  if (cookies !== null) out.push('cookie', cookies.join('; '));
+  if (host === '' && authority !== '') {
+    host = authority;
+    out.unshift('host', authority);
   }
   out.push('x-forwarded-for', priorFor === null ? fwd.clientIp : `${priorFor}, ${fwd.clientIp}`);
   out.push('x-forwarded-proto', fwd.proto);

@@ -2,6 +2,8 @@ import type { AppConfig, Config } from '../config/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DataPath } from './data-path.ts';
 import { ProxyServer } from './proxy-server.ts';
+import { CertificateStore } from './tls/certificate-store.ts';
+import { secureServerFactory } from './tls/secure-server.ts';
 
 /** How to reach an app's candidate through cutover: a URL, and the headers to send with each request. */
 export interface CandidateRoute {
@@ -11,33 +13,40 @@ export interface CandidateRoute {
 
 /**
  * The data path's listeners: the public one, and one per app with `preview.listen` that always serves that app's
- * candidate. All share one DataPath, so one route table swap moves them together.
+ * candidate. All share one DataPath, so one route table swap moves them together. With `tls` the public listener
+ * speaks HTTPS (HTTP/2 and HTTP/1.1); preview listeners stay plain HTTP, for checks from the same private network.
  */
 export class Listeners {
   private readonly public: ProxyServer;
   private readonly previews = new Map<string, ProxyServer>();
+  private readonly certificates: CertificateStore | null;
 
-  constructor(config: Config, dataPath: DataPath, log: Logger) {
-    this.public = new ProxyServer({ listen: config.listen, dataPath, log, mode: { kind: 'public' } });
+  constructor(private readonly config: Config, dataPath: DataPath, private readonly log: Logger) {
+    const client = { ...config.limits, requestHeadMs: config.timeouts.requestHeadMs, keepAliveMs: config.timeouts.keepAliveMs };
+    this.certificates = config.tls === null ? null : new CertificateStore({ config: config.tls, log: log.child({ part: 'tls' }) });
+    const createServer = this.certificates === null ? undefined : secureServerFactory(this.certificates, client);
+    this.public = new ProxyServer({ listen: config.listen, dataPath, log, mode: { kind: 'public' }, createServer, client });
     for (const app of Object.values(config.apps)) {
       if (app.preview?.listen) {
         const mode = { kind: 'preview', app: app.name } as const;
-        this.previews.set(app.name, new ProxyServer({ listen: app.preview.listen, dataPath, log: log.child({ preview: app.name }), mode }));
+        this.previews.set(app.name, new ProxyServer({ listen: app.preview.listen, dataPath, log: log.child({ preview: app.name }), mode, client }));
       }
     }
   }
 
   get publicUrl(): string {
-    return urlOf(this.public);
+    return urlOf(this.public, this.certificates === null ? 'http' : 'https');
   }
 
   /** Each preview listener's URL, by app. */
   previewUrls(): Record<string, string> {
-    return Object.fromEntries([...this.previews].map(([app, server]) => [app, urlOf(server)]));
+    return Object.fromEntries([...this.previews].map(([app, server]) => [app, urlOf(server, 'http')]));
   }
 
+  /** Throws (naming the file) when a certificate cannot be read; config validation checked them, but files move. */
   async listen(): Promise<void> {
     for (const server of this.previews.values()) await server.listen();
+    if (this.certificates !== null) this.openCertificates(this.certificates);
     await this.public.listen();
   }
 
@@ -45,21 +54,32 @@ export class Listeners {
   async close(drainMs: number): Promise<void> {
     await this.public.close(drainMs);
     await Promise.all([...this.previews.values()].map((s) => s.close(0)));
+    this.certificates?.close();
   }
 
   /** The preview listener when the app has one, else the public listener with the preview header; null without preview. */
   previewRoute(app: AppConfig | undefined): CandidateRoute | null {
     if (app?.preview == null) return null;
     const listener = this.previews.get(app.name);
-    if (listener !== undefined) return { url: urlOf(listener), headers: {} };
+    if (listener !== undefined) return { url: urlOf(listener, 'http'), headers: {} };
     // Through the public listener the Host picks the app, so an app with hosts must be asked for by one of them.
     const host: Record<string, string> = app.hosts.length > 0 ? { host: app.hosts[0]! } : {};
     return { url: this.publicUrl, headers: { ...host, [app.preview.header]: app.preview.secret } };
   }
+
+  /** An app host that no certificate names still works, but its clients see a name mismatch: say so at start. */
+  private openCertificates(certificates: CertificateStore): void {
+    certificates.open();
+    for (const app of Object.values(this.config.apps)) {
+      for (const host of app.hosts) {
+        if (!certificates.covers(host)) this.log.warn({ app: app.name, host }, `no certificate in tls names ${host}; its clients get the default one`);
+      }
+    }
+  }
 }
 
-function urlOf(server: ProxyServer): string {
+function urlOf(server: ProxyServer, scheme: 'http' | 'https'): string {
   const { address, port } = server.address();
   const host = address === '::' || address === '0.0.0.0' || address === '' ? '127.0.0.1' : address;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

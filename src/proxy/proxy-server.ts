@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { Transform, type Duplex, type Readable } from 'node:stream';
 import { listenOn } from '../core/listen.ts';
 import type { ListenAddress } from '../config/config.ts';
@@ -8,6 +8,7 @@ import type { Logger } from '../core/logger.ts';
 import type { DataPath } from './data-path.ts';
 import { Forward, type ForwardFailureSink } from './forward.ts';
 import { upstreamRequestHeaders, type ForwardedFor } from './headers.ts';
+import { requestProblem, toOriginForm } from './request-checks.ts';
 import { handlePreviewPath, wantsPreview } from './preview.ts';
 import type { RoutedApp, RoutedEnv } from './router.ts';
 import type { Tunnel } from './websocket/tunnel.ts';
@@ -37,6 +38,8 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = { requestHeadMs: 10_000, keep
 const TIMEOUT_CHECK_MS = 1_000;
 
 const SHUTDOWN_POLL_MS = 50;
+/** After a close starts, idle keep-alive connections are left this long so their clients can see `connection: close`. */
+const IDLE_GRACE_MS = 1_000;
 /** A tunnel ends within its boundary wait (2 s) plus the close handshake; this bounds the shutdown's wait. */
 const TUNNEL_CLOSE_MS = 3_000;
 const NO_APP = new CutoverError('NO_APP', 404, 'no app is configured for this host');
@@ -52,6 +55,7 @@ export class ProxyServer implements ForwardFailureSink {
   private readonly server: Server;
   /** Upgraded connections: the HTTP server no longer sees them, so a shutdown ends them itself. */
   private readonly tunnels = new Set<Tunnel>();
+  private closing = false;
 
   constructor(private readonly options: ProxyServerOptions) {
     const client = options.client ?? DEFAULT_CLIENT_LIMITS;
@@ -60,6 +64,8 @@ export class ProxyServer implements ForwardFailureSink {
     Object.assign(this.server, { headersTimeout: client.requestHeadMs, keepAliveTimeout: client.keepAliveMs, maxConnections: client.maxConnections });
     this.server.on('clientError', onClientError);
     this.server.on('upgrade', this.upgrade);
+    // CONNECT would make the proxy a tunnel to anywhere: refused (RFC 9110 §9.3.6 makes it optional).
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => refuseUpgrade(socket, 501, 'CONNECT_REFUSED', 'CONNECT is not supported'));
   }
 
   address(): AddressInfo {
@@ -73,10 +79,15 @@ export class ProxyServer implements ForwardFailureSink {
   /** Stops accepting, lets requests in flight finish for up to `drainMs`, then closes what is left. */
   async close(drainMs: number): Promise<void> {
     if (!this.server.listening) return;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    const deadline = Date.now() + drainMs;
+    this.closing = true;
+    // net.Server's close, not http.Server's: that one also cuts idle keep-alive connections at once, racing a client
+    // that is sending its next request on one. Instead every response from now on says `connection: close`, and
+    // idle connections are cut only after a grace, when active clients have moved on.
+    const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(this.server, () => resolve()));
+    const started = Date.now();
+    const deadline = started + drainMs;
     while (Date.now() < deadline && (await connectionCount(this.server)) > 0) {
-      this.server.closeIdleConnections();
+      if (Date.now() - started >= Math.min(IDLE_GRACE_MS, drainMs)) this.server.closeIdleConnections();
       await new Promise((r) => setTimeout(r, SHUTDOWN_POLL_MS));
     }
     await this.endTunnels();
@@ -127,6 +138,13 @@ export class ProxyServer implements ForwardFailureSink {
   }
 
   private readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (this.closing) res.shouldKeepAlive = false;
+    toOriginForm(req);
+    const problem = requestProblem(req);
+    if (problem !== null) {
+      res.shouldKeepAlive = false;
+      return this.answer(req, res, null, problem);
+    }
     const router = this.options.dataPath.router;
     const mode = this.options.mode;
     const app = mode.kind === 'public' ? router.match(req.headers.host) : router.byName(mode.app);
@@ -229,6 +247,14 @@ function refuseUpgrade(socket: Duplex, status: number, code: string, message: st
 function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   if (!socket.writable || err.code === 'ECONNRESET') {
     socket.destroy();
+    return;
+  }
+  // A bad request pipelined behind a good one: the good one's answer comes first (RFC 9112 §9.3.2), then the close.
+  const inProgress = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  // (A response whose own request is still incomplete is the bad request's: that one gets the 400.)
+  if (inProgress != null && !inProgress.writableEnded && inProgress.req?.complete === true) {
+    inProgress.shouldKeepAlive = false;
+    inProgress.once('finish', () => socket.destroySoon());
     return;
   }
   const status =
