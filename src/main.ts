@@ -25,6 +25,8 @@ export interface CutoverOptions {
   readonly config: Config;
   readonly log?: Logger;
   readonly clock?: Clock;
+  /** A hand-over: the pid of the cutover this one replaces, and its listening sockets by name. */
+  readonly handover?: { readonly from: number; readonly listeners: ReadonlyMap<string, unknown> };
 }
 
 /** Everything `start` builds, handed to the constructor in one piece. */
@@ -109,7 +111,8 @@ export class Cutover {
     const clock = options.clock ?? systemClock;
     const settings = { config: options.config };
     const events = new EventHub(clock.now);
-    const lock = settings.config.state.sqlite === ':memory:' ? null : StateLock.acquire(settings.config.state.sqlite);
+    const sqlite = settings.config.state.sqlite;
+    const lock = sqlite === ':memory:' ? null : StateLock.acquire(sqlite, options.handover?.from ?? null);
     const store = await SqliteStore.open(settings.config.state.sqlite).catch((err) => {
       lock?.release();
       throw err;
@@ -140,8 +143,9 @@ export class Cutover {
     const parts = { settings, log, events, store, registry, stats, dataPath, listeners, controller, drivers, upstreamErrors, accessLog, lock };
     const cutover = new Cutover(parts);
     try {
-      await cutover.admin.listen();
-      await listeners.listen();
+      const inherited = options.handover?.listeners ?? new Map<string, unknown>();
+      await cutover.admin.listen(inherited.get('admin'));
+      await listeners.listen(inherited);
     } catch (err) {
       // What the drivers started must not outlive a start that failed.
       await cutover.stop();
@@ -185,8 +189,21 @@ export class Cutover {
     return { added, removed, needsRestart };
   }
 
+  /** Every listening server by name, for a hand-over to the cutover that replaces this one. */
+  servers(): Map<string, unknown> {
+    return new Map<string, unknown>([...this.listeners.servers(), ['admin', this.admin.listening]]);
+  }
+
+  /**
+   * After a hand-over: stops like `stop`, but leaves the processes the drivers run (the new cutover adopted them)
+   * and the state lock (it is the new cutover's now).
+   */
+  async retire(): Promise<void> {
+    return this.stop({ keepProcesses: true });
+  }
+
   /** Stops accepting, lets requests in flight finish for up to the longest drain, then closes everything. */
-  async stop(): Promise<void> {
+  async stop(options: { keepProcesses?: boolean } = {}): Promise<void> {
     const drainMs = Math.max(0, ...Object.values(this.settings.config.apps).map((a) => a.drainMs));
     await this.listeners.close(drainMs);
     await this.accessLog?.close();
@@ -194,7 +211,7 @@ export class Cutover {
     await this.admin.close();
     await this.settling;
     await this.controller.stop();
-    await this.drivers.close();
+    if (!options.keepProcesses) await this.drivers.close();
     await this.registry.close(0);
     await this.store.close();
     this.lock?.release();

@@ -52,8 +52,13 @@ export class AdminServer {
     return this.server.address() as AddressInfo;
   }
 
-  listen(): Promise<AddressInfo> {
-    return listenOn(this.server, this.options.config.listen, 'the admin API');
+  /** The listening server, to hand over to the cutover that replaces this one. */
+  get listening(): Server {
+    return this.server;
+  }
+
+  listen(inherited?: unknown): Promise<AddressInfo> {
+    return listenOn(this.server, this.options.config.listen, 'the admin API', inherited);
   }
 
   async close(): Promise<void> {

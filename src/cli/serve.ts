@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { toCutoverError } from '../core/errors.ts';
+import { handOver, handoverDone, receiveHandover } from '../handover.ts';
 import { Cutover } from '../main.ts';
 import { stdout } from './output.ts';
 import { DEFAULT_CONFIG_PATH } from './validate.ts';
@@ -15,8 +16,10 @@ export function serveCommand(): Command {
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
     .action(async (opts: { config: string }) => {
       const config = await loadConfig(opts.config);
-      const cutover = await Cutover.start({ config });
-      cutover.log.info({ proxy: cutover.proxyUrl, admin: cutover.adminUrl, config: config.source }, 'cutover is serving');
+      const handover = await receiveHandover();
+      const cutover = await Cutover.start({ config, handover });
+      if (handover) handoverDone();
+      cutover.log.info({ proxy: cutover.proxyUrl, admin: cutover.adminUrl, config: config.source, pid: process.pid }, 'cutover is serving');
       stdout.error(`cutover: proxy on ${cutover.proxyUrl}, admin API on ${cutover.adminUrl}`);
       for (const [app, url] of Object.entries(cutover.listeners.previewUrls())) stdout.error(`cutover: preview of ${app} on ${url}`);
       process.on('SIGHUP', () => {
@@ -29,6 +32,8 @@ export function serveCommand(): Command {
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
+        // SIGUSR2: restart or upgrade in place, without refusing a connection or failing a request in flight.
+        process.on('SIGUSR2', () => void handOver(cutover, opts.config, cutover.log).then((done) => done && resolve()));
       });
       cutover.log.info('stopped');
     });

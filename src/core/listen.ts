@@ -6,14 +6,17 @@ import { CutoverError } from './errors.ts';
  * Starts `server` listening and resolves with its address. A socket error becomes one sentence naming what could
  * not listen where (`the proxy cannot listen on 127.0.0.1:8080: the address is in use`), not a stack trace.
  */
-export function listenOn(server: Server, address: { host: string; port: number }, what: string): Promise<AddressInfo> {
+export function listenOn(server: Server, address: { host: string; port: number }, what: string, inherited?: unknown): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, address, what));
-    server.once('error', onError);
-    server.listen(address.port, address.host === '' ? undefined : address.host, () => {
+    const onListening = () => {
       server.off('error', onError);
       resolve(server.address() as AddressInfo);
-    });
+    };
+    server.once('error', onError);
+    // A listening socket handed over by the cutover this one replaces: accept on it, never bind anew.
+    if (inherited !== undefined) server.listen(inherited as Parameters<Server['listen']>[0], onListening);
+    else server.listen(address.port, address.host === '' ? undefined : address.host, onListening);
   });
 }
 

@@ -1,4 +1,5 @@
 import type { AppConfig, Config } from '../config/config.ts';
+import type { Server } from 'node:http';
 import type { Logger } from '../core/logger.ts';
 import type { DataPath } from './data-path.ts';
 import { ProxyServer } from './proxy-server.ts';
@@ -44,10 +45,18 @@ export class Listeners {
   }
 
   /** Throws (naming the file) when a certificate cannot be read; config validation checked them, but files move. */
-  async listen(): Promise<void> {
-    for (const server of this.previews.values()) await server.listen();
+  /** Starts listening; with `inherited` (a hand-over), on the sockets of the cutover being replaced, by name. */
+  async listen(inherited: ReadonlyMap<string, unknown> = new Map()): Promise<void> {
+    for (const [app, server] of this.previews) await server.listen(inherited.get(`preview:${app}`));
     if (this.certificates !== null) this.openCertificates(this.certificates);
-    await this.public.listen();
+    await this.public.listen(inherited.get('public'));
+  }
+
+  /** Every listening server by name, to hand over to the cutover that replaces this one. */
+  servers(): Map<string, Server> {
+    const servers = new Map<string, Server>([['public', this.public.listening]]);
+    for (const [app, server] of this.previews) servers.set(`preview:${app}`, server.listening);
+    return servers;
   }
 
   /** The public listener stops last: previews are not what users depend on. */

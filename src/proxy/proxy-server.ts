@@ -72,8 +72,13 @@ export class ProxyServer implements ForwardFailureSink {
     return this.server.address() as AddressInfo;
   }
 
-  listen(): Promise<AddressInfo> {
-    return listenOn(this.server, this.options.listen, this.options.mode.kind === 'public' ? 'the proxy' : `the preview listener of ${this.options.mode.app}`);
+  /** The listening server, to hand over to the cutover that replaces this one. */
+  get listening(): Server {
+    return this.server;
+  }
+
+  listen(inherited?: unknown): Promise<AddressInfo> {
+    return listenOn(this.server, this.options.listen, this.options.mode.kind === 'public' ? 'the proxy' : `the preview listener of ${this.options.mode.app}`, inherited);
   }
 
   /** Stops accepting, lets requests in flight finish for up to `drainMs`, then closes what is left. */

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { CutoverError } from '../core/errors.ts';
 
 /**
@@ -9,8 +9,13 @@ import { CutoverError } from '../core/errors.ts';
 export class StateLock {
   private constructor(private readonly path: string) {}
 
-  static acquire(statePath: string): StateLock {
+  /** Takes the lock; `from` is the pid of a cutover handing over to this one, whose lock passes to this process. */
+  static acquire(statePath: string, from: number | null = null): StateLock {
     const path = `${statePath}.lock`;
+    if (from !== null && ownerOf(path) === from) {
+      writeFileSync(path, String(process.pid));
+      return new StateLock(path);
+    }
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const fd = openSync(path, 'wx');

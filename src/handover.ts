@@ -1,0 +1,79 @@
+// Restarting or upgrading cutover without a gap: on SIGUSR2 the running cutover starts its successor, hands it the
+// listening sockets over IPC (the kernel keeps accepting on them throughout), waits until the successor serves,
+// then stops accepting and finishes what it has in flight. The successor adopts the state file, its lock and the
+// processes the drivers run; health checks start again before it serves, with live targets trusted until checked.
+import { spawn } from 'node:child_process';
+import type { Server } from 'node:net';
+import type { Logger } from './core/logger.ts';
+import type { Cutover } from './main.ts';
+
+const BIN = new URL('../bin/cutover.js', import.meta.url).pathname;
+const HELLO_MS = 30_000;
+const READY_MS = 60_000;
+const FROM = 'CUTOVER_HANDOVER_FROM';
+
+type Message = { type: 'hello' } | { type: 'listener'; name: string } | { type: 'listeners-sent' } | { type: 'ready' };
+
+/** The running side: resolves true once the successor serves and this cutover has retired; false if it kept going. */
+export async function handOver(cutover: Cutover, configPath: string, log: Logger): Promise<boolean> {
+  const busy = cutover.controller.list().find((app) => app.busyWith !== null);
+  if (busy) {
+    log.warn({ app: busy.name, busy: busy.busyWith }, 'hand-over refused: an operation is in progress; try again when it ends');
+    return false;
+  }
+  const child = spawn(process.execPath, [BIN, 'serve', '-c', configPath], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, [FROM]: String(process.pid) },
+  });
+  try {
+    await expect(child, 'hello', HELLO_MS);
+    for (const [name, server] of cutover.servers()) child.send({ type: 'listener', name } satisfies Message, server as Server);
+    child.send({ type: 'listeners-sent' } satisfies Message);
+    await expect(child, 'ready', READY_MS);
+  } catch (err) {
+    log.error({ err: (err as Error).message, pid: child.pid }, 'hand-over failed; this cutover keeps serving');
+    child.kill('SIGKILL');
+    return false;
+  }
+  log.info({ successor: child.pid }, 'handed over; finishing requests in flight');
+  child.disconnect();
+  child.unref();
+  await cutover.retire();
+  return true;
+}
+
+/** The successor's side, before it starts: the predecessor's pid and listening sockets, or undefined. */
+export function receiveHandover(): Promise<{ from: number; listeners: Map<string, unknown> } | undefined> {
+  const from = Number(process.env[FROM]);
+  if (!Number.isInteger(from) || from <= 0 || process.send === undefined) return Promise.resolve(undefined);
+  delete process.env[FROM];
+  const listeners = new Map<string, unknown>();
+  return new Promise((resolve) => {
+    process.on('message', (message: Message, handle: unknown) => {
+      if (message.type === 'listener') listeners.set(message.name, handle);
+      if (message.type === 'listeners-sent') resolve({ from, listeners });
+    });
+    process.send!({ type: 'hello' } satisfies Message);
+  });
+}
+
+/** The successor serves: the predecessor may stop accepting. */
+export function handoverDone(): void {
+  process.send?.({ type: 'ready' } satisfies Message);
+  process.disconnect?.();
+}
+
+function expect(child: ReturnType<typeof spawn>, type: Message['type'], ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${type}" from the successor within ${ms / 1000}s`)), ms);
+    const onExit = (code: number | null) => reject(new Error(`the successor exited with ${code} before "${type}"`));
+    child.once('exit', onExit);
+    child.on('message', function onMessage(message: Message) {
+      if (message.type !== type) return;
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      child.off('message', onMessage);
+      resolve();
+    });
+  });
+}
