@@ -65,6 +65,9 @@ test('--no-switch leaves the candidate ready; switch and rollback alternate; his
   const history = (await cli('history', 'web')).stdout;
   assert.match(history, /v2\s+green\s+rolled-back/);
   assert.match(history, /v1\s+blue\s+done/);
+  const audit = (await cli('audit', 'web')).stdout;
+  assert.equal(audit.match(/local \(cli:\S+\)\s+rollback\s+web\s+ok/g)?.length, 2, audit);
+  assert.equal(audit.match(/local \(cli:\S+\)\s+switch\s+web\s+ok/g)?.length, 2, audit);
 });
 
 test('switch refuses an unhealthy candidate unless --force', async (t) => {

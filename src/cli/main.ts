@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, CutoverError } from '../core/errors.ts';
+import { auditCommand } from './audit.ts';
 import { demoCommand } from './demo.ts';
 import { deployCommand } from './deploy.ts';
 import { flipCommand } from './flip.ts';
@@ -40,6 +41,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   program.addCommand(resumeCommand());
   program.addCommand(historyCommand());
   program.addCommand(logsCommand());
+  program.addCommand(auditCommand());
   program.addCommand(demoCommand());
   try {
     await program.parseAsync(argv as string[]);

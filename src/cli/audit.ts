@@ -1,0 +1,27 @@
+import { Command } from 'commander';
+import type { AuditRecord } from '../store/audit-record.ts';
+import { contextOf } from './context.ts';
+import { dateTime, paint, table } from './output.ts';
+
+/** `cutover audit [APP] [-n 50] [--json]`: every control action with who, what and when, newest first. */
+export function auditCommand(): Command {
+  return new Command('audit')
+    .description('control actions (deploy, switch, rollback, pause, resume, reload): who, what, when, outcome')
+    .argument('[app]', 'one app (default: all)')
+    .option('-n, --limit <n>', 'how many', '50')
+    .option('--json', 'print JSON')
+    .action(async (app: string | undefined, opts: { limit: string; json?: boolean }, command: Command) => {
+      const { client, out } = contextOf(command);
+      const query = new URLSearchParams({ limit: String(Number(opts.limit) || 50) });
+      if (app) query.set('app', app);
+      const list = await client.get<AuditRecord[]>(`/api/audit?${query}`);
+      if (opts.json) return out.line(JSON.stringify(list, null, 2));
+      if (list.length === 0) return out.line('no control actions recorded yet');
+      const rows = [['WHEN', 'WHO', 'ACTION', 'APP', 'OUTCOME', 'DETAIL']];
+      for (const a of list) {
+        const outcome = a.outcome === 'ok' ? paint(out, 'green', 'ok') : paint(out, 'red', a.outcome);
+        rows.push([dateTime(a.at), a.who, a.action, a.app ?? '-', outcome, a.detail]);
+      }
+      table(rows).forEach((l) => out.line(l));
+    });
+}
