@@ -196,3 +196,25 @@ function setup(over: { clock?: Clock & { at: number }; stats?: EnvStats; config?
   };
   return { clock, stats, listener, options, watch: new AnalysisWatch(options) };
 }
+
+test('AnalysisWatch judges latency only after the warm-up, errors from the first request', () => {
+  const { clock, stats, listener, watch } = setup();
+  clock.at = T0 + 500;
+  traffic(stats, 300, 200, 2_000);
+  clock.at = T0 + 1_000;
+  assert.equal(watch.check().verdict, 'pass', 'a slow first second (cold connections) is not held against the version');
+  clock.at = T0 + 4_000;
+  traffic(stats, 300, 200, 20);
+  clock.at = T0 + 6_000;
+  assert.equal(watch.check().verdict, 'pass', 'after the warm-up it is fast');
+  traffic(stats, 300, 200, 2_000);
+  clock.at = T0 + 7_000;
+  assert.equal(watch.check().verdict, 'fail', 'slow after the warm-up is judged');
+  assert.match(listener.calls[0]!.judgement.reason ?? '', /p99 [\d.]+ ms over 600 requests exceeds maxP99 800 ms/);
+
+  const early = setup();
+  early.clock.at = T0 + 500;
+  traffic(early.stats, 300, 500);
+  early.clock.at = T0 + 1_000;
+  assert.equal(early.watch.check().verdict, 'fail', 'errors count at once');
+});
