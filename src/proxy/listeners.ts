@@ -44,8 +44,10 @@ export class Listeners {
     return Object.fromEntries([...this.previews].map(([app, server]) => [app, urlOf(server, 'http')]));
   }
 
-  /** Throws (naming the file) when a certificate cannot be read; config validation checked them, but files move. */
-  /** Starts listening; with `inherited` (a hand-over), on the sockets of the cutover being replaced, by name. */
+  /**
+   * Starts listening; with `inherited` (a hand-over), on the sockets of the cutover being replaced, by name. Throws
+   * (naming the file) when a certificate cannot be read: validation checked them, but files move.
+   */
   async listen(inherited: ReadonlyMap<string, unknown> = new Map()): Promise<void> {
     for (const [app, server] of this.previews) await server.listen(inherited.get(`preview:${app}`));
     if (this.certificates !== null) this.openCertificates(this.certificates);

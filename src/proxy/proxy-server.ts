@@ -65,7 +65,7 @@ export class ProxyServer implements ForwardFailureSink {
     this.server.on('clientError', onClientError);
     this.server.on('upgrade', this.upgrade);
     // CONNECT would make the proxy a tunnel to anywhere: refused (RFC 9110 §9.3.6 makes it optional).
-    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => refuseUpgrade(socket, 501, 'CONNECT_REFUSED', 'CONNECT is not supported'));
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex | ServerResponse) => refuseConnect(socket));
   }
 
   address(): AddressInfo {
@@ -241,6 +241,13 @@ function sendError(res: ServerResponse, error: CutoverError): void {
   const body = `${error.code}: ${error.message}\n`;
   res.writeHead(error.status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** HTTP/1.1 hands over the socket; HTTP/2's compatibility layer a response for the stream. */
+function refuseConnect(target: Duplex | ServerResponse): void {
+  const message = 'CONNECT_REFUSED: CONNECT is not supported\n';
+  if ('writeHead' in target) target.writeHead(501, { 'content-type': 'text/plain' }).end(message);
+  else refuseUpgrade(target, 501, 'CONNECT_REFUSED', 'CONNECT is not supported');
 }
 
 function refuseUpgrade(socket: Duplex, status: number, code: string, message: string): void {

@@ -13,7 +13,8 @@ const HOST = /^(?:[A-Za-z0-9._~!$&'()*+,;=%-]*|\[[0-9A-Fa-f:.]+\])(?::\d*)?$/;
 
 /** The error to answer instead of forwarding, or null for a request that may go on. */
 export function requestProblem(req: IncomingMessage): CutoverError | null {
-  if (req.httpVersionMajor !== 1) return VERSION;
+  // HTTP/2 arrives through Node's compatibility layer (with its stream); anything else must be HTTP/1.x.
+  if (req.httpVersionMajor !== 1 && !(req.httpVersionMajor === 2 && 'stream' in req)) return VERSION;
   const te = req.headers['transfer-encoding'];
   // RFC 9112 §6.3 ¶4: without chunked last the body's length is unknown (400); §6.1: a coding this proxy does not
   // apply must not be passed on as if the body were plain chunked (501).

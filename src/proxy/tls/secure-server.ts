@@ -126,11 +126,20 @@ function withConnectionControl(server: Http2SecureServer): Server {
 function closeWhenIdle(session: ServerHttp2Session, idleMs: number): void {
   if (!(idleMs > 0)) return;
   let open = 0;
-  session.on('stream', (stream) => {
-    open++;
-    stream.once('close', () => open--);
-  });
-  session.setTimeout(idleMs, () => {
+  // Activity postpones a session's timeout, but once it has fired Node does not arm it again: that is done here
+  // when the last stream ends.
+  let armed = true;
+  session.on('timeout', () => {
+    armed = false;
     if (open === 0) session.close();
   });
+  session.on('stream', (stream) => {
+    open++;
+    stream.once('close', () => {
+      if (--open > 0 || armed || session.closed) return;
+      armed = true;
+      session.setTimeout(idleMs);
+    });
+  });
+  session.setTimeout(idleMs);
 }
