@@ -2,6 +2,7 @@
 import { AdminServer } from './admin/admin-server.ts';
 import type { Config } from './config/config.ts';
 import { loadConfig } from './config/load.ts';
+import { localUrl } from './core/listen.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { EventHub } from './core/events.ts';
 import type { Logger } from './core/logger.ts';
@@ -160,7 +161,7 @@ export class Cutover {
   }
 
   get adminUrl(): string {
-    return addressUrl(this.admin.address());
+    return localUrl(this.admin.address());
   }
 
   /**
@@ -216,11 +217,6 @@ export class Cutover {
     await this.store.close();
     this.lock?.release();
   }
-}
-
-function addressUrl(address: { address: string; port: number }): string {
-  const host = address.address === '::' || address.address === '0.0.0.0' ? '127.0.0.1' : address.address;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }
 
 

@@ -29,3 +29,9 @@ function listenError(err: NodeJS.ErrnoException, { host, port }: { host: string;
     : err.message;
   return new CutoverError('LISTEN_FAILED', 500, `${what} cannot listen on ${where}: ${why}`, { cause: err });
 }
+
+/** A URL a client on this machine can use for a listening address (a wildcard address becomes 127.0.0.1). */
+export function localUrl({ address, port }: { address: string; port: number }, scheme: 'http' | 'https' = 'http'): string {
+  const host = address === '::' || address === '0.0.0.0' || address === '' ? '127.0.0.1' : address;
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}

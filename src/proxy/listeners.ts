@@ -1,5 +1,6 @@
 import type { AppConfig, Config } from '../config/config.ts';
 import type { Server } from 'node:http';
+import { localUrl } from '../core/listen.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DataPath } from './data-path.ts';
 import { ProxyServer } from './proxy-server.ts';
@@ -90,7 +91,5 @@ export class Listeners {
 }
 
 function urlOf(server: ProxyServer, scheme: 'http' | 'https'): string {
-  const { address, port } = server.address();
-  const host = address === '::' || address === '0.0.0.0' || address === '' ? '127.0.0.1' : address;
-  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return localUrl(server.address(), scheme);
 }
