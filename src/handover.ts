@@ -15,7 +15,23 @@ const FROM = 'CUTOVER_HANDOVER_FROM';
 type Message = { type: 'hello' } | { type: 'listener'; name: string } | { type: 'listeners-sent' } | { type: 'ready' };
 
 /** The running side: resolves true once the successor serves and this cutover has retired; false if it kept going. */
+let handingOver = false;
+
 export async function handOver(cutover: Cutover, configPath: string, log: Logger): Promise<boolean> {
+  // One hand-over at a time: a second SIGUSR2 meanwhile would start a second successor.
+  if (handingOver) {
+    log.warn('hand-over already in progress; signal ignored');
+    return false;
+  }
+  handingOver = true;
+  try {
+    return await handOverOnce(cutover, configPath, log);
+  } finally {
+    handingOver = false;
+  }
+}
+
+async function handOverOnce(cutover: Cutover, configPath: string, log: Logger): Promise<boolean> {
   const busy = cutover.controller.list().find((app) => app.busyWith !== null);
   if (busy) {
     log.warn({ app: busy.name, busy: busy.busyWith }, 'hand-over refused: an operation is in progress; try again when it ends');
@@ -25,6 +41,7 @@ export async function handOver(cutover: Cutover, configPath: string, log: Logger
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, [FROM]: String(process.pid) },
   });
+  child.on('error', (err) => log.error({ err: err.message }, 'the successor failed'));
   try {
     await expect(child, 'hello', HELLO_MS);
     for (const [name, server] of cutover.servers()) child.send({ type: 'listener', name } satisfies Message, server as Server);
@@ -33,6 +50,8 @@ export async function handOver(cutover: Cutover, configPath: string, log: Logger
   } catch (err) {
     log.error({ err: (err as Error).message, pid: child.pid }, 'hand-over failed; this cutover keeps serving');
     child.kill('SIGKILL');
+    // The successor may have taken the lock before it failed: it is this cutover's again.
+    cutover.reclaimLock();
     return false;
   }
   log.info({ successor: child.pid }, 'handed over; finishing requests in flight');

@@ -190,6 +190,11 @@ export class Cutover {
     return { added, removed, needsRestart };
   }
 
+  /** After a failed hand-over: the state lock names this process again. */
+  reclaimLock(): void {
+    this.lock?.reclaim();
+  }
+
   /** Every listening server by name, for a hand-over to the cutover that replaces this one. */
   servers(): Map<string, unknown> {
     return new Map<string, unknown>([...this.listeners.servers(), ['admin', this.admin.listening]]);
@@ -235,6 +240,8 @@ function restartOnlyChanges(before: Config, after: Config): string[] {
   if (JSON.stringify(before.admin) !== JSON.stringify(after.admin)) changed.push('admin');
   if (JSON.stringify(before.state) !== JSON.stringify(after.state)) changed.push('state');
   if (JSON.stringify(before.accessLog) !== JSON.stringify(after.accessLog)) changed.push('accessLog');
+  // Certificate file contents are watched; which files, or TLS on or off, takes a restart (or a hand-over).
+  if (JSON.stringify(before.tls) !== JSON.stringify(after.tls)) changed.push('tls');
   for (const [name, app] of Object.entries(after.apps)) {
     const old = before.apps[name];
     if (old === undefined) continue;

@@ -286,3 +286,18 @@ function freshRequest(site: Site, host: string): Promise<string> {
     req.setTimeout(5_000, () => req.destroy(new Error('fresh request timed out')));
   });
 }
+
+test('over HTTPS, a deployment verifies its candidate through the preview route (header, SNI, own certificate)', BOUNDED, async (t) => {
+  const dir = tempDir(t);
+  const app = `  web:
+    hosts: [shop.test]
+    health: { path: /healthz, interval: 50ms, timeout: 1s, healthy: 1, unhealthy: 2, deadline: 3s }
+    switch: manual
+    preview: { secret: preview-secret-for-tls-tests }
+    verify:
+      - { path: /, status: 200 }`;
+  const run = await startCutover(t, app, tlsYaml(makeCertificates(dir)));
+  const v1 = await startUpstream(t, 'v1', echo);
+  const d = await deploy(run, 'v1', [v1.url], 'ready');
+  assert.equal(d.phase, 'ready', `verified through the preview route: ${d.reason ?? ''}`);
+});

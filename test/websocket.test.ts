@@ -106,3 +106,26 @@ test('with many WebSockets the closes are spread over drainJitter', async (t) =>
     return s.body.envs.blue.targets[0]!.websockets === 0;
   }, 3_000, 'every tunnel counted out');
 });
+
+test('an upstream that does not switch protocols: its answer reaches the client, nothing raw goes through, the tunnel closes', async (t) => {
+  const seen: string[] = [];
+  const server = createServer((req, res) => res.end(req.url === '/healthz' ? 'ok' : 'plain'));
+  server.on('upgrade', (req, socket) => {
+    seen.push(`${req.method} ${req.url}`);
+    socket.on('data', (d) => seen.push(`raw: ${String(d).split('\r\n')[0]}`));
+    socket.on('end', () => socket.destroy());
+    socket.write('HTTP/1.1 426 Upgrade Required\r\ncontent-length: 0\r\n\r\n');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => closeServer(server));
+  const run = await startCutover(t, APP('1s', '0s'));
+  await deploy(run, 'v1', [`http://127.0.0.1:${(server.address() as AddressInfo).port}`]);
+  const status = await new Promise<number>((resolve) => {
+    const ws = new WebSocket(run.proxyUrl.replace('http', 'ws') + '/socket');
+    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.on('error', () => {});
+  });
+  assert.equal(status, 426);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(seen, ['GET /socket'], 'only the upgrade request reached the upstream');
+});

@@ -29,7 +29,8 @@ export async function verifyCandidate(req: VerifyRequest): Promise<string | null
       if (failed !== null) return describe(failed, `on ${target}`);
     }
     if (req.preview !== null) {
-      const results = await runChecks(checks, { baseUrl: req.preview.url, vars: req.vars, headers: req.preview.headers, signal: req.signal });
+      const { url, headers, dispatcher } = req.preview;
+      const results = await runChecks(checks, { baseUrl: url, vars: req.vars, headers, signal: req.signal, ...(dispatcher ? { dispatcher } : {}) });
       const failed = firstFailure(results);
       if (failed !== null) return describe(failed, 'through the preview route');
     }

@@ -28,7 +28,13 @@ export class PoolGeneration {
    * still open (a WebSocket lives outside the pool) counts as draining until then.
    */
   drain(drainMs: number, jitterMs: number, random: () => number = Math.random): Promise<void> {
-    if (this.closing !== null) return this.closing;
+    if (this.closing !== null && !this.kept) return this.closing;
+    if (this.closing !== null) {
+      // Kept when its environment became live again, now drained once more: arm the timers afresh.
+      this.kept = false;
+      this.arm(drainMs, jitterMs, random);
+      return this.closing;
+    }
     this.closing = new Promise((resolve) => (this.finish = resolve));
     const closed = () => {
       this.poolClosed = true;
@@ -36,25 +42,32 @@ export class PoolGeneration {
       if (this.kept || this.active.size === 0) this.end();
     };
     this.pool.close().then(closed, closed);
+    this.arm(drainMs, jitterMs, random);
+    return this.closing;
+  }
+
+  private arm(drainMs: number, jitterMs: number, random: () => number): void {
     this.later(drainMs, () => {
       for (const item of [...this.active]) this.later(random() * jitterMs, () => item.endGracefully());
       this.later(jitterMs + CUT_AFTER_MS, () => void this.pool.destroy(new Error('drain time is over')).finally(() => this.end()));
     });
-    return this.closing;
   }
 
   /** The environment is live again before the drain ended: what is open may stay; the pool closes when idle. */
   keep(): void {
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers = [];
+    this.clearTimers();
     this.kept = true;
     if (this.poolClosed) this.finish();
   }
 
-
   private end(): void {
-    this.keep();
+    this.clearTimers();
     this.finish();
+  }
+
+  private clearTimers(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers = [];
   }
 
   /** Not unref'd: a drain is work in progress, and a shutdown waits for it. */

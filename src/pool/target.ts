@@ -115,6 +115,8 @@ export class Target implements ProbeListener {
   recyclePool(drainMs: number, jitterMs = 0): Promise<void> {
     const old = this.current;
     this.current = new PoolGeneration(this.newPool());
+    // Generations kept when this environment was live again go with it (their drain is armed afresh).
+    for (const kept of [...this.draining]) void this.drainGeneration(kept, drainMs, jitterMs);
     return this.drainGeneration(old, drainMs, jitterMs);
   }
 

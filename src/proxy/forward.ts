@@ -161,7 +161,10 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
     this.release();
     this.abortUpstream?.(new Error('the drain time is over'));
     if (this.responded) {
-      this.res.end();
+      // A chunked stream (SSE, a long download without a length) can end cleanly; a body with a Content-Length
+      // cannot end early without the client reading it as complete, so that connection is cut instead.
+      if ((this.res as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding) this.res.end();
+      else this.res.destroy();
       return;
     }
     this.res.setHeader('retry-after', '0');

@@ -1,5 +1,6 @@
 import type { AppConfig, Config } from '../config/config.ts';
 import type { Server } from 'node:http';
+import { Agent, type Dispatcher } from 'undici';
 import { localUrl } from '../core/listen.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DataPath } from './data-path.ts';
@@ -11,6 +12,8 @@ import { secureServerFactory } from './tls/secure-server.ts';
 export interface CandidateRoute {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** Over HTTPS: cutover calling its own loopback listener, with the app's name for SNI; the certificate is not checked. */
+  readonly dispatcher?: Dispatcher;
 }
 
 /**
@@ -64,6 +67,7 @@ export class Listeners {
 
   /** The public listener stops last: previews are not what users depend on. */
   async close(drainMs: number): Promise<void> {
+    for (const agent of this.tlsAgents.values()) void agent.close();
     await this.public.close(drainMs);
     await Promise.all([...this.previews.values()].map((s) => s.close(0)));
     this.certificates?.close();
@@ -76,7 +80,21 @@ export class Listeners {
     if (listener !== undefined) return { url: urlOf(listener, 'http'), headers: {} };
     // Through the public listener the Host picks the app, so an app with hosts must be asked for by one of them.
     const host: Record<string, string> = app.hosts.length > 0 ? { host: app.hosts[0]! } : {};
-    return { url: this.publicUrl, headers: { ...host, [app.preview.header]: app.preview.secret } };
+    const headers = { ...host, [app.preview.header]: app.preview.secret };
+    if (this.certificates === null) return { url: this.publicUrl, headers };
+    return { url: this.publicUrl, headers, dispatcher: this.loopbackTls(app.hosts[0]) };
+  }
+
+  private readonly tlsAgents = new Map<string, Agent>();
+
+  private loopbackTls(servername: string | undefined): Agent {
+    const key = servername ?? '';
+    let agent = this.tlsAgents.get(key);
+    if (agent === undefined) {
+      agent = new Agent({ connect: { rejectUnauthorized: false, ...(servername ? { servername } : {}) } });
+      this.tlsAgents.set(key, agent);
+    }
+    return agent;
   }
 
   /** An app host that no certificate names still works, but its clients see a name mismatch: say so at start. */

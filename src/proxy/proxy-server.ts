@@ -65,7 +65,10 @@ export class ProxyServer implements ForwardFailureSink {
     this.server.on('clientError', onClientError);
     this.server.on('upgrade', this.upgrade);
     // CONNECT would make the proxy a tunnel to anywhere: refused (RFC 9110 §9.3.6 makes it optional).
-    this.server.on('connect', (_req: IncomingMessage, socket: Duplex | ServerResponse) => refuseConnect(socket));
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex | ServerResponse) => {
+      if (!('writeHead' in socket)) socket.on('error', () => socket.destroy());
+      refuseConnect(socket);
+    });
   }
 
   address(): AddressInfo {
@@ -109,8 +112,16 @@ export class ProxyServer implements ForwardFailureSink {
 
   /** An Upgrade request (a WebSocket): routed like any request, then relayed as a tunnel. */
   private readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Node hands the socket over without an error listener; a reset before the tunnel exists must not crash.
+    socket.on('error', () => socket.destroy());
     const refuse = (status: number, code: string, message: string) => refuseUpgrade(socket, status, code, message);
+    if (this.closing) return refuse(503, 'SHUTTING_DOWN', 'this cutover is shutting down; retry');
     if (!/^websocket$/i.test(req.headers.upgrade ?? '')) return refuse(400, 'UPGRADE_REFUSED', 'only WebSocket upgrades are proxied');
+    toOriginForm(req);
+    const problem = requestProblem(req);
+    if (problem !== null) return refuse(problem.status, problem.code, problem.message);
+    // An upgrade request has no body (RFC 6455 §4.1); one that claims one is not relayed as raw bytes.
+    if (hasBody(req)) return refuse(400, 'UPGRADE_REFUSED', 'an upgrade request must not have a body');
     const router = this.options.dataPath.router;
     const mode = this.options.mode;
     const app = mode.kind === 'public' ? router.match(req.headers.host) : router.byName(mode.app);
@@ -252,7 +263,7 @@ function refuseConnect(target: Duplex | ServerResponse): void {
 
 function refuseUpgrade(socket: Duplex, status: number, code: string, message: string): void {
   const body = `${code}: ${message}\n`;
-  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${code}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${code}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => socket.destroy());
   else socket.destroy();
 }
 

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { CutoverError } from '../core/errors.ts';
 
 /**
@@ -13,7 +13,7 @@ export class StateLock {
   static acquire(statePath: string, from: number | null = null): StateLock {
     const path = `${statePath}.lock`;
     if (from !== null && ownerOf(path) === from) {
-      writeFileSync(path, String(process.pid));
+      writeAtomically(path);
       return new StateLock(path);
     }
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -34,6 +34,11 @@ export class StateLock {
     throw new CutoverError('STATE_LOCKED', 409, `cannot take the lock ${path}`);
   }
 
+  /** Writes this process's pid into the lock again (a successor that took it failed). */
+  reclaim(): void {
+    writeAtomically(this.path);
+  }
+
   release(): void {
     try {
       if (ownerOf(this.path) === process.pid) unlinkSync(this.path);
@@ -41,6 +46,13 @@ export class StateLock {
       // Already gone: nothing to release.
     }
   }
+}
+
+/** Replaces the lock's content in one rename, so a reader never sees it half written. */
+function writeAtomically(path: string): void {
+  const temp = `${path}.${process.pid}`;
+  writeFileSync(temp, String(process.pid));
+  renameSync(temp, path);
 }
 
 function ownerOf(path: string): number | null {

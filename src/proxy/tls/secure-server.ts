@@ -1,13 +1,8 @@
-import { Server as HttpServer, type OutgoingHttpHeaders, type RequestListener, type Server } from 'node:http';
-import {
-  createSecureServer,
-  Http2ServerRequest,
-  Http2ServerResponse,
-  type Http2SecureServer,
-  type ServerHttp2Session,
-} from 'node:http2';
+import type { OutgoingHttpHeaders, RequestListener, Server } from 'node:http';
+import { createSecureServer, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { type ClientLimits, DEFAULT_CLIENT_LIMITS } from '../proxy-server.ts';
 import type { CertificateStore } from './certificate-store.ts';
+import { withSessionControl } from './http2-sessions.ts';
 
 /** How often the HTTP/1.1 head and request timeouts are checked, as on the plain listener (Node's default: 30 s). */
 const TIMEOUT_CHECK_MS = 1_000;
@@ -43,7 +38,7 @@ export function secureServerFactory(certificates: CertificateStore, limits: Clie
       connectionsCheckingInterval: TIMEOUT_CHECK_MS,
     });
     certificates.onDefault((pair) => server.setSecureContext({ cert: pair.cert, key: pair.key }));
-    return withConnectionControl(server);
+    return withSessionControl(server);
   };
 }
 
@@ -89,57 +84,4 @@ class ProxiedHttp2Response extends Http2ServerResponse {
   override writeHead(status: number, reasonOrHeaders?: string | OutgoingHttpHeaders, headers?: OutgoingHttpHeaders): this {
     return typeof reasonOrHeaders === 'string' ? super.writeHead(status, headers) : super.writeHead(status, reasonOrHeaders);
   }
-}
-
-/**
- * ProxyServer.close() drains through http.Server's closeIdleConnections() and closeAllConnections(). An HTTP/2
- * server has the first only for its HTTP/1.1 connections and lacks the second; these cover its sessions too. Closing
- * a session sends GOAWAY (RFC 9113 §6.8): its streams in flight finish, the client opens no new ones on it.
- */
-function withConnectionControl(server: Http2SecureServer): Server {
-  const sessions = new Set<ServerHttp2Session>();
-  server.on('session', (session: ServerHttp2Session) => {
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
-    // Read per session, so a keep-alive the owner set after building the server (ProxyServer does) applies.
-    closeWhenIdle(session, (server as unknown as { keepAliveTimeout: number }).keepAliveTimeout);
-  });
-  // Node 20 has it; @types/node's Http2SecureServer does not declare it.
-  const closeIdleHttp1 = (server as unknown as HttpServer).closeIdleConnections.bind(server);
-  return Object.assign(server, {
-    closeIdleConnections(): void {
-      closeIdleHttp1();
-      for (const session of sessions) session.close();
-    },
-    closeAllConnections(): void {
-      // The HTTP/1.1 connections are tracked by the same machinery as http.Server's, so its method works here.
-      HttpServer.prototype.closeAllConnections.call(server);
-      for (const session of sessions) session.destroy();
-    },
-  }) as unknown as Server;
-}
-
-/**
- * Closes a session that has had no stream open for `idleMs` (0: never), as a keep-alive timeout does for HTTP/1.1. A
- * long response with quiet stretches keeps its session: only a session without streams counts as idle.
- */
-function closeWhenIdle(session: ServerHttp2Session, idleMs: number): void {
-  if (!(idleMs > 0)) return;
-  let open = 0;
-  // Activity postpones a session's timeout, but once it has fired Node does not arm it again: that is done here
-  // when the last stream ends.
-  let armed = true;
-  session.on('timeout', () => {
-    armed = false;
-    if (open === 0) session.close();
-  });
-  session.on('stream', (stream) => {
-    open++;
-    stream.once('close', () => {
-      if (--open > 0 || armed || session.closed) return;
-      armed = true;
-      session.setTimeout(idleMs);
-    });
-  });
-  session.setTimeout(idleMs);
 }

@@ -23,6 +23,11 @@ export class Tunnel implements Drainable {
   private responseHead: Buffer | null = Buffer.alloc(0);
   private draining = false;
   private closed = false;
+  private finishing = false;
+  /** Client bytes that came before the upstream's 101: relayed only once it switched protocols. */
+  private early: Buffer[] | null = [];
+  /** The upstream answered something other than 101: relay that answer, then close; nothing more from the client. */
+  private refused = false;
 
   constructor(
     private readonly client: Duplex,
@@ -63,6 +68,11 @@ export class Tunnel implements Drainable {
   }
 
   private fromClient(chunk: Buffer): Buffer | null {
+    if (this.refused) return null;
+    if (this.early !== null) {
+      this.early.push(chunk);
+      return null;
+    }
     return this.passUntilBoundary(chunk, this.toUpstream, this.client);
   }
 
@@ -84,12 +94,22 @@ export class Tunnel implements Drainable {
       return chunk;
     }
     this.responseHead = null;
+    const early = this.early ?? [];
+    this.early = null;
+    if (!/^HTTP\/1\.[01] 101 /.test(head.subarray(0, 16).toString('latin1'))) {
+      // Not switched: the client must not get a raw connection to the upstream behind the proxy's checks.
+      this.refused = true;
+      this.upstream.end();
+      return chunk;
+    }
     this.toClient.feed(head.subarray(end + HEAD_END.length));
+    for (const bytes of early) this.upstream.write(this.passUntilBoundary(bytes, this.toUpstream, this.client));
     return chunk;
   }
 
   private tryFinish(): void {
-    if (this.closed || this.responseHead !== null || !this.toClient.atBoundary || !this.toUpstream.atBoundary) return;
+    if (this.closed || this.finishing || this.responseHead !== null || !this.toClient.atBoundary || !this.toUpstream.atBoundary) return;
+    this.finishing = true;
     this.client.pause();
     this.upstream.pause();
     this.client.end(closeFrame(GOING_AWAY, false));
