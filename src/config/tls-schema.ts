@@ -11,7 +11,7 @@
 //       - { cert: ./shop.crt, key: ./shop.key }
 
 import { isAbsolute, resolve } from 'node:path';
-import { type CertificateFiles, readCertificatePairSync } from '../proxy/tls/certificate-pair.ts';
+import { type CertificateFiles, readCertificatePairSync } from './certificate-pair.ts';
 import { joinPath } from './keys.ts';
 import { type ConfigReader, isAbsent, isMapping } from './reader.ts';
 

@@ -1,36 +1,14 @@
 // What the operating system says about a process and its group. Instances are spawned `detached`, so each one
 // leads its own process group (pgid = pid) and a signal to -pid reaches the shell and everything it started.
 // On Linux /proc is read so that zombies count as gone; elsewhere `kill(pid, 0)` and `ps` stand in.
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { hasProc, isRunning, readStat, signalOk } from '../core/process-liveness.ts';
+
+export { isRunning, isSameProcess, processStartTime } from '../core/process-liveness.ts';
 
 const POLL_MS = 50;
 /** After SIGKILL the kernel needs a moment; past this a stop stops waiting rather than hang a shutdown. */
 const KILL_WAIT_MS = 2_000;
-
-/** An identity for a process that survives pid reuse: its start time (`/proc/<pid>/stat` field 22). */
-export function processStartTime(pid: number): string | null {
-  const stat = readStat(pid);
-  if (stat !== null) return stat.state === 'Z' ? null : stat.startTime;
-  if (hasProc()) return null;
-  try {
-    return execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-/** Whether `pid` still runs and is the process that started at `startTime`. */
-export function isSameProcess(pid: number, startTime: string | null): boolean {
-  return startTime !== null && processStartTime(pid) === startTime;
-}
-
-export function isRunning(pid: number): boolean {
-  const stat = readStat(pid);
-  if (stat !== null) return stat.state !== 'Z';
-  if (hasProc()) return false;
-  return signalOk(pid, 0);
-}
 
 /** Whether any live member of the process group `pgid` remains (the shell may be gone, its children not). */
 export function groupRunning(pgid: number): boolean {
@@ -71,39 +49,5 @@ export async function waitUntil(condition: () => boolean, timeoutMs: number): Pr
     if (condition()) return true;
     if (Date.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
-
-interface ProcStat {
-  readonly state: string;
-  readonly pgrp: number;
-  readonly startTime: string;
-}
-
-function readStat(pid: number): ProcStat | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses, so split after the last ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: fields[0]!, pgrp: Number(fields[2]), startTime: fields[19]! };
-}
-
-let procChecked: boolean | null = null;
-
-function hasProc(): boolean {
-  procChecked ??= readStat(process.pid) !== null;
-  return procChecked;
-}
-
-function signalOk(pid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(pid, signal);
-    return true;
-  } catch {
-    return false;
   }
 }

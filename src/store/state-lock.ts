@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { CutoverError } from '../core/errors.ts';
+import { isRunning } from '../core/process-liveness.ts';
 
 /**
  * One `cutover serve` per state file. A second one would adopt the first one's processes and stop them on its way
@@ -25,7 +26,7 @@ export class StateLock {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const owner = ownerOf(path);
-        if (owner !== null && owner !== process.pid && alive(owner)) {
+        if (owner !== null && owner !== process.pid && isRunning(owner)) {
           throw new CutoverError('STATE_LOCKED', 409, `another cutover (pid ${owner}) is serving with ${statePath}; stop it first, or give this one its own state file`);
         }
         unlinkSync(path);
@@ -61,19 +62,5 @@ function ownerOf(path: string): number | null {
     return Number.isInteger(pid) && pid > 0 ? pid : null;
   } catch {
     return null;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A zombie still answers kill(0); /proc says whether it really runs.
-  try {
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
   }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { makeCertificate, type TestCertificate } from '../../../test/support/certificates.ts';
 import { eventually } from '../../../test/support/cutover-harness.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
-import type { CertificatePair } from './certificate-pair.ts';
+import type { CertificatePair } from '../../config/certificate-pair.ts';
 import { CertificateStore } from './certificate-store.ts';
 
 function tempDir(t: TestContext): string {

@@ -2,7 +2,7 @@ import type { SecureContext } from 'node:tls';
 import type { TlsConfig } from '../../config/tls-schema.ts';
 import { CutoverError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import { type CertificatePair, readCertificatePair, readCertificatePairSync } from './certificate-pair.ts';
+import { type CertificatePair, readCertificatePair, readCertificatePairSync } from '../../config/certificate-pair.ts';
 import { FileWatcher } from './file-watcher.ts';
 
 export interface CertificateStoreOptions {
