@@ -18,8 +18,8 @@ import { UpstreamErrorCounter } from './stats/upstream-errors.ts';
 import { DataPath } from './proxy/data-path.ts';
 import { Listeners } from './proxy/listeners.ts';
 import { StatsRegistry } from './stats/stats-registry.ts';
-import { SqliteStore } from './store/sqlite-store.ts';
-import { StateLock } from './store/state-lock.ts';
+import { openStore } from './store/open-store.ts';
+import type { StateLock } from './store/state-lock.ts';
 import type { StateStore } from './store/state-store.ts';
 
 export interface CutoverOptions {
@@ -112,12 +112,7 @@ export class Cutover {
     const clock = options.clock ?? systemClock;
     const settings = { config: options.config };
     const events = new EventHub(clock.now);
-    const sqlite = settings.config.state.sqlite;
-    const lock = sqlite === ':memory:' ? null : StateLock.acquire(sqlite, options.handover?.from ?? null);
-    const store = await SqliteStore.open(settings.config.state.sqlite).catch((err) => {
-      lock?.release();
-      throw err;
-    });
+    const { store, lock } = await openStore(settings.config.state, { handoverFrom: options.handover?.from ?? null });
     const alarm = new HealthAlarm(log, events);
     const registry = new TargetRegistry({ listener: alarm, clock: clock.now, settings: (app) => targetSettings(settings.config, app) });
     const stats = new StatsRegistry({ clock });

@@ -1,4 +1,5 @@
 import type { AccessLogConfig } from './access-log-schema.ts';
+import type { StateConfig } from './state-schema.ts';
 import type { TlsConfig } from './tls-schema.ts';
 
 // The validated, frozen configuration that the rest of cutover reads. Durations are in milliseconds.
@@ -164,7 +165,7 @@ export interface AdminConfig {
   readonly tokens: readonly AdminToken[];
 }
 
-export type StateConfig = { readonly sqlite: string };
+export type { StateConfig };
 
 export interface Config {
   readonly listen: ListenAddress;

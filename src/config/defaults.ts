@@ -16,6 +16,15 @@ export const MIN_ADMIN_TOKEN_LENGTH = 16;
 /** Resolved against the config file's directory, so the database does not depend on the working directory. */
 export const DEFAULT_STATE_SQLITE = './cutover.db';
 
+/** Where cutover's keys live in etcd: `/cutover/apps/web`, `/cutover/deployments/…`. */
+export const DEFAULT_ETCD_PREFIX = '/cutover';
+
+/**
+ * How long one etcd store call may take. A healthy cluster answers in milliseconds; a lost one should fail a
+ * control call soon enough that the caller gets STORE_UNAVAILABLE rather than a hung request.
+ */
+export const DEFAULT_ETCD_TIMEOUT_MS = 2_000;
+
 export const DEFAULT_HEALTH: HealthConfig = Object.freeze({
   path: '/healthz',
   intervalMs: 1_000,

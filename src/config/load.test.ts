@@ -38,17 +38,37 @@ test('loadConfig reads a file, substitutes the env and resolves paths against it
   const config = await loadConfig(file, { CUTOVER_TOKEN: TOKEN, WEB_HOST: 'Web.Example.com' });
   assert.deepEqual(config.listen, { host: '127.0.0.1', port: 8080 });
   assert.equal(config.admin.token, TOKEN);
-  assert.equal(config.state.sqlite, join(dir, 'state/cutover.db'));
+  assert.deepEqual(config.state, { sqlite: join(dir, 'state/cutover.db') });
   assert.deepEqual(config.apps.web?.hosts, ['web.example.com']);
   assert.equal(config.source, file);
   assert.ok(Object.isFrozen(config.apps.web?.hosts));
+});
+
+test('a config file can put the state in etcd, with the password from the environment', () => {
+  const config = parseConfigText([
+    'state:',
+    '  etcd:',
+    '    endpoints: [http://10.0.0.1:2379, http://10.0.0.2:2379, http://10.0.0.3:2379]',
+    '    username: cutover',
+    '    password: ${ETCD_PASSWORD}',
+  ].join('\n'), { source: '/srv/cutover.yaml', env: { ETCD_PASSWORD: 'from-the-env' } });
+  assert.deepEqual(config.state, {
+    etcd: {
+      endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379', 'http://10.0.0.3:2379'],
+      prefix: '/cutover',
+      username: 'cutover',
+      password: 'from-the-env',
+      tls: null,
+      timeoutMs: 2_000,
+    },
+  });
 });
 
 test('loadConfig reads the example config', async () => {
   const path = new URL('../../examples/cutover.yaml', import.meta.url).pathname;
   const config = await loadConfig(path, {});
   assert.deepEqual(config.admin, { listen: { host: '127.0.0.1', port: 9900 }, token: null, tokens: [] });
-  assert.equal(config.state.sqlite, join(path, '../.cutover/cutover.db'));
+  assert.deepEqual(config.state, { sqlite: join(path, '../.cutover/cutover.db') });
   assert.deepEqual(Object.keys(config.apps), ['web']);
   assert.deepEqual(config.apps.web?.hosts, []);
   assert.equal(config.apps.web?.health.intervalMs, 500);

@@ -3,14 +3,15 @@
 // Hand-written rather than zod: nearly every message, the "did you mean" and "not built yet" keys, and the
 // cross-field rules would have been custom code on top of a schema anyway.
 
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { ConfigProblem } from '../core/errors.ts';
 import { readApps } from './app-schema.ts';
 import { readAdmin } from './admin-schema.ts';
-import type { Config, StateConfig, TimeoutsConfig } from './config.ts';
-import { DEFAULT_LISTEN, DEFAULT_STATE_SQLITE, DEFAULT_TIMEOUTS } from './defaults.ts';
+import type { Config, TimeoutsConfig } from './config.ts';
+import { DEFAULT_LISTEN, DEFAULT_TIMEOUTS } from './defaults.ts';
 import { readAccessLog } from './access-log-schema.ts';
 import { readLimits } from './limits-schema.ts';
+import { readState } from './state-schema.ts';
 import { readTls } from './tls-schema.ts';
 import { deepFreeze } from './freeze.ts';
 import { ConfigReader, isAbsent, isMapping } from './reader.ts';
@@ -51,20 +52,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
 }
 
 const TOP_KEYS = { known: ['listen', 'admin', 'state', 'timeouts', 'limits', 'apps', 'accessLog', 'tls'], notBuilt: ['workers'] };
-const STATE_KEYS = { known: ['sqlite'], notBuilt: ['etcd'] };
 const TIMEOUT_KEYS = { known: ['upstreamConnect', 'upstreamResponse', 'requestHead', 'keepAlive'] };
-
-function readState(raw: unknown, baseDir: string, r: ConfigReader): StateConfig {
-  const state = r.section(raw, 'state', STATE_KEYS);
-  const sqlite = r.string(state.sqlite, 'state.sqlite', DEFAULT_STATE_SQLITE);
-  if (sqlite.trim() === '') {
-    r.problem('state.sqlite', 'must be a file path, like ./cutover.db');
-    return { sqlite };
-  }
-  // ":memory:" is SQLite's name for a database that lives only as long as the process; handy in tests.
-  if (sqlite === ':memory:' || isAbsolute(sqlite)) return { sqlite };
-  return { sqlite: resolve(baseDir, sqlite) };
-}
 
 function readTimeouts(raw: unknown, r: ConfigReader): TimeoutsConfig {
   const timeouts = r.section(raw, 'timeouts', TIMEOUT_KEYS);

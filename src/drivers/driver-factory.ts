@@ -1,7 +1,8 @@
 import { mkdtempSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { AppConfig, Config } from '../config/config.ts';
+import { localStateDir } from '../config/state-schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DriverListener, EnvironmentDriver } from './environment-driver.ts';
 import { ProcessDriver } from './process-driver.ts';
@@ -36,10 +37,10 @@ export class DriverFactory {
     await Promise.all(this.drivers.map((d) => d.close()));
   }
 
-  /** Processes' records and output live beside the state file, so they outlive a restart with it. */
+  /** Processes' records and output live beside the state file (with etcd, the config file), so they outlive a restart. */
   private stateDir(): string {
-    const db = this.options.config.state.sqlite;
-    if (db !== ':memory:') return join(dirname(db), 'processes');
+    const local = localStateDir(this.options.config);
+    if (local !== null) return join(local, 'processes');
     // No state file to sit beside: a folder of this run's own, so two such runs never reap each other's processes.
     return (this.scratch ??= mkdtempSync(join(tmpdir(), 'cutover-processes-')));
   }

@@ -10,8 +10,7 @@ import Database from 'better-sqlite3';
 import { StoreUnavailableError } from '../core/errors.ts';
 import { newAppRecord } from '../core/types.ts';
 import { SQLITE_BUSY_TIMEOUT_MS, SqliteStore } from './sqlite-store.ts';
-import { stateStoreContract } from './state-store.contract.ts';
-import type { StateStore } from './state-store.ts';
+import { reopenableStore, stateStoreContract } from './state-store.contract.ts';
 import { sampleAudit, sampleDeployment } from './fixtures/records.ts';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -21,19 +20,7 @@ const CHILD_TIMEOUT_MS = 15_000;
 stateStoreContract('SqliteStore', async () => {
   const dir = tempDir();
   const path = join(dir, 'state', 'cutover.db');
-  const opened: StateStore[] = [await SqliteStore.open(path)];
-  return {
-    store: opened[0]!,
-    reopen: async () => {
-      const store = await SqliteStore.open(path);
-      opened.push(store);
-      return store;
-    },
-    cleanup: async () => {
-      for (const store of opened) await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return reopenableStore(() => SqliteStore.open(path), () => rmSync(dir, { recursive: true, force: true }));
 });
 
 describe('SqliteStore', () => {

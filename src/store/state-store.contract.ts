@@ -18,6 +18,26 @@ export interface StoreUnderTest {
   cleanup: () => Promise<void>;
 }
 
+/** The usual fixture: `open` gives the store and each reopened one; `removeData` runs once they are all closed. */
+export async function reopenableStore(
+  open: () => Promise<StateStore>,
+  removeData: () => void | Promise<void> = () => {},
+): Promise<StoreUnderTest> {
+  const opened: StateStore[] = [await open()];
+  return {
+    store: opened[0]!,
+    reopen: async () => {
+      const store = await open();
+      opened.push(store);
+      return store;
+    },
+    cleanup: async () => {
+      for (const store of opened) await store.close();
+      await removeData();
+    },
+  };
+}
+
 export function stateStoreContract(name: string, open: () => Promise<StoreUnderTest>): void {
   describe(`StateStore contract: ${name}`, () => {
     describe('apps', () => appTests(open));

@@ -1,0 +1,29 @@
+// Opens the store that `state:` names, with what goes with it: a SQLite file comes with its lock (one cutover
+// serves one state file), etcd with none (several instances share it by design).
+
+import type { StateConfig } from '../config/state-schema.ts';
+import { EtcdStore } from './etcd-store.ts';
+import { SqliteStore } from './sqlite-store.ts';
+import { StateLock } from './state-lock.ts';
+import type { StateStore } from './state-store.ts';
+
+export interface OpenedStore {
+  readonly store: StateStore;
+  readonly lock: StateLock | null;
+}
+
+export interface OpenStoreOptions {
+  /** The pid of a cutover handing over to this one: its lock on the state file passes to this process. */
+  readonly handoverFrom?: number | null;
+}
+
+export async function openStore(state: StateConfig, options: OpenStoreOptions = {}): Promise<OpenedStore> {
+  if ('etcd' in state) return { store: await EtcdStore.open(state.etcd), lock: null };
+  const lock = state.sqlite === ':memory:' ? null : StateLock.acquire(state.sqlite, options.handoverFrom ?? null);
+  try {
+    return { store: await SqliteStore.open(state.sqlite), lock };
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+}
