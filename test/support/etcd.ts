@@ -82,6 +82,16 @@ export class EtcdMember {
     await this.#signal('SIGKILL');
   }
 
+  /** SIGSTOP: the member keeps its connections open but answers nothing, like a hung machine. */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after `pause`. */
+  resume(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
   /** By the member's own status, through etcd's JSON gateway. */
   async isLeader(): Promise<boolean> {
     const res = await fetch(`${this.clientUrl}/v3/maintenance/status`, {
