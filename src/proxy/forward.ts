@@ -67,7 +67,8 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
     private readonly res: ServerResponse,
     private readonly ctx: ForwardContext,
   ) {
-    res.on('close', this.onClientClose);
+    // An inline arrow, not a bound field: one closure per request, created where it is needed.
+    res.on('close', () => this.onClientClose());
   }
 
   start(): void {
@@ -110,7 +111,7 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
   onData(chunk: Buffer): boolean {
     this.bytes += chunk.length;
     if (this.res.write(chunk)) return true;
-    this.res.once('drain', this.onClientDrain);
+    this.res.once('drain', () => this.resumeUpstream?.());
     return false;
   }
 
@@ -211,11 +212,7 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
     this.resumeUpstream = null;
   }
 
-  private readonly onClientDrain = (): void => {
-    this.resumeUpstream?.();
-  };
-
-  private readonly onClientClose = (): void => {
+  private onClientClose(): void {
     if (this.finished) return;
     this.finished = true;
     // A client that gave up before the response head still counts as a request (499, as nginx logs it), so a
@@ -224,7 +221,7 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
     else this.ctx.recorder?.record(CLIENT_CLOSED, performance.now() - this.startedAt);
     this.logAccess(this.responded ? this.status : CLIENT_CLOSED);
     if (!this.res.writableFinished) this.abortUpstream?.(new Error('client went away'));
-  };
+  }
 }
 
 function upstreamErrorKind(code: string): UpstreamErrorKind {

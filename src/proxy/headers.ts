@@ -3,23 +3,38 @@ import { withoutPreviewCookie } from './preview.ts';
 // Header rewriting at the proxy boundary. Works on Node's flat raw header arrays ([name, value, name, value, ...])
 // to avoid building objects per request.
 
-/** RFC 9110 §7.6.1: connection-specific fields that a proxy must not forward, plus the ones it replaces. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'proxy-authorization',
+/** What the proxy does with a field, by its lower-cased name; a name not listed is passed on as it is. */
+const enum Field {
+  /** RFC 9110 §7.6.1: connection-specific, never forwarded in either direction. */
+  HopByHop = 1,
+  /** Set by cutover itself on the request, or handled by the upstream client. */
+  Replaced,
+  /** Replaced, and its value extends the new X-Forwarded-For. */
+  ForwardedFor,
+  Host,
+  Cookie,
+}
+
+const FIELDS = new Map<string, Field>([
+  ['connection', Field.HopByHop],
+  ['keep-alive', Field.HopByHop],
+  ['proxy-connection', Field.HopByHop],
+  ['te', Field.HopByHop],
+  ['trailer', Field.HopByHop],
+  ['transfer-encoding', Field.HopByHop],
+  ['upgrade', Field.HopByHop],
+  ['proxy-authorization', Field.HopByHop],
+  ['x-forwarded-for', Field.ForwardedFor],
+  ['x-forwarded-proto', Field.Replaced],
+  ['x-forwarded-host', Field.Replaced],
+  ['expect', Field.Replaced],
+  ['forwarded', Field.Replaced],
+  ['host', Field.Host],
+  ['cookie', Field.Cookie],
 ]);
 
 /** Pseudo-header names (`:method`, `:authority`, ...) of HTTP/2 requests start with it. */
 const COLON = 0x3a;
-
-/** Request fields cutover sets itself or that the upstream client handles. */
-const REPLACED_ON_REQUEST = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'expect', 'forwarded']);
 
 export interface ForwardedFor {
   readonly clientIp: string;
@@ -47,16 +62,22 @@ export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedFor
   const http2 = raw.length > 0 && raw[0]!.charCodeAt(0) === COLON;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
+    const value = raw[i + 1]!;
     if (name.charCodeAt(0) === COLON) {
-      if (name === ':authority') authority = raw[i + 1]!;
+      if (name === ':authority') authority = value;
       continue;
     }
     const lower = name.toLowerCase();
-    if (lower === 'x-forwarded-for') priorFor = priorFor === null ? raw[i + 1]! : `${priorFor}, ${raw[i + 1]}`;
-    if (lower === 'host') host = raw[i + 1]!;
-    if (HOP_BY_HOP.has(lower) || REPLACED_ON_REQUEST.has(lower) || (named !== null && named.has(lower))) continue;
-    if (http2 && lower === 'cookie') (cookies ??= []).push(raw[i + 1]!);
-    else out.push(name, raw[i + 1]!);
+    const field = FIELDS.get(lower);
+    if (field === Field.HopByHop || field === Field.Replaced) continue;
+    if (field === Field.ForwardedFor) {
+      priorFor = priorFor === null ? value : `${priorFor}, ${value}`;
+      continue;
+    }
+    if (field === Field.Host) host = value;
+    if (named !== null && named.has(lower)) continue;
+    if (http2 && field === Field.Cookie) (cookies ??= []).push(value);
+    else out.push(name, value);
   }
   if (cookies !== null) out.push('cookie', cookies.join('; '));
   if (host === '' && authority !== '') {
@@ -69,16 +90,32 @@ export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedFor
   return out;
 }
 
-/** The response headers to send to the client: hop-by-hop fields removed, the rest as latin1 strings. */
+/**
+ * The response headers to send to the client: hop-by-hop fields removed, the rest as latin1 strings. One pass;
+ * a second one only when `Connection` names further fields to drop (rare: they may come before it).
+ */
 export function clientResponseHeaders(raw: readonly Buffer[] | readonly string[]): string[] {
-  const strings = raw.map((v) => (typeof v === 'string' ? v : v.toString('latin1')));
-  const named = connectionTokens(strings);
   const out: string[] = [];
-  for (let i = 0; i < strings.length; i += 2) {
-    const lower = strings[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || (named !== null && named.has(lower))) continue;
-    out.push(strings[i]!, strings[i + 1]!);
+  let named: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = latin1(raw[i]!);
+    const lower = name.toLowerCase();
+    if (FIELDS.get(lower) === Field.HopByHop) {
+      if (lower === 'connection') named = addConnectionTokens(named, latin1(raw[i + 1]!));
+      continue;
+    }
+    out.push(name, latin1(raw[i + 1]!));
   }
+  return named === null ? out : withoutNamed(out, named);
+}
+
+function latin1(value: Buffer | string): string {
+  return typeof value === 'string' ? value : value.toString('latin1');
+}
+
+function withoutNamed(fields: readonly string[], named: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < fields.length; i += 2) if (!named.has(fields[i]!.toLowerCase())) out.push(fields[i]!, fields[i + 1]!);
   return out;
 }
 
@@ -103,11 +140,17 @@ function connectionTokens(raw: readonly string[]): Set<string> | null {
   let tokens: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== 'connection') continue;
-    for (const token of raw[i + 1]!.split(',')) {
-      const t = token.trim().toLowerCase();
-      if (t === '' || t === 'close' || t === 'keep-alive') continue;
-      (tokens ??= new Set()).add(t);
-    }
+    tokens = addConnectionTokens(tokens, raw[i + 1]!);
+  }
+  return tokens;
+}
+
+/** Adds the field names one `Connection` value lists; `close` and `keep-alive` are options, not fields. */
+function addConnectionTokens(tokens: Set<string> | null, value: string): Set<string> | null {
+  for (const token of value.split(',')) {
+    const t = token.trim().toLowerCase();
+    if (t === '' || t === 'close' || t === 'keep-alive') continue;
+    (tokens ??= new Set()).add(t);
   }
   return tokens;
 }

@@ -37,6 +37,9 @@ export class Router {
   private readonly byHost = new Map<string, RoutedApp>();
   private readonly byApp = new Map<string, RoutedApp>();
   private readonly fallback: RoutedApp | null = null;
+  /** The last Host looked up and its app: most connections send the same Host again and again. */
+  private lastHost: string | null = null;
+  private lastApp: RoutedApp | null = null;
 
   constructor(table: RouteTable, registry: TargetRegistry, parts: RouterParts) {
     this.generation = table.generation;
@@ -54,11 +57,12 @@ export class Router {
 
   /** The app for a Host header value (any case, with or without a port); the default app when none matches. */
   match(host: string | undefined): RoutedApp | null {
-    if (host !== undefined) {
-      const app = this.byHost.get(normalizeHost(host));
-      if (app !== undefined) return app;
-    }
-    return this.fallback;
+    if (host === undefined) return this.fallback;
+    if (host === this.lastHost) return this.lastApp;
+    const app = this.byHost.get(normalizeHost(host)) ?? this.fallback;
+    this.lastHost = host;
+    this.lastApp = app;
+    return app;
   }
 }
 
