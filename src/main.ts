@@ -18,6 +18,8 @@ import { UpstreamErrorCounter } from './stats/upstream-errors.ts';
 import { DataPath } from './proxy/data-path.ts';
 import { Listeners } from './proxy/listeners.ts';
 import { StatsRegistry } from './stats/stats-registry.ts';
+import { Fleet } from './scaleout/fleet.ts';
+import { EtcdStore } from './store/etcd-store.ts';
 import { openStore } from './store/open-store.ts';
 import type { StateLock } from './store/state-lock.ts';
 import type { StateStore } from './store/state-store.ts';
@@ -45,6 +47,7 @@ interface Parts {
   readonly upstreamErrors: UpstreamErrorCounter;
   readonly accessLog: AccessLog | null;
   readonly lock: StateLock | null;
+  readonly fleet: Fleet | null;
 }
 
 export interface ReloadOutcome {
@@ -58,6 +61,8 @@ export interface ReloadOutcome {
 export class Cutover {
   readonly admin: AdminServer;
   private readonly lock: StateLock | null;
+  /** With state in etcd: this instance's part in the fleet sharing it. */
+  readonly fleet: Fleet | null;
   /** Settles after start what a restart interrupted; tests may await it. */
   settling: Promise<void> = Promise.resolve();
 
@@ -80,6 +85,7 @@ export class Cutover {
     this.settings = parts.settings;
     this.accessLog = parts.accessLog;
     this.lock = parts.lock;
+    this.fleet = parts.fleet;
     this.metrics = createMetrics({
       controller: parts.controller,
       targets: parts.registry,
@@ -99,6 +105,7 @@ export class Cutover {
       metrics: this.metrics,
       stats: parts.stats,
       audit: new AuditLog({ store: parts.store, log: parts.log.child({ part: 'audit' }) }),
+      ...(parts.fleet === null ? {} : { gate: parts.fleet, fleet: parts.fleet }),
     });
   }
 
@@ -122,6 +129,7 @@ export class Cutover {
     const dataPath = new DataPath({ registry, stats, upstreamErrors, accessLog });
     const listeners = new Listeners(settings.config, dataPath, log.child({ part: 'proxy' }));
     const drivers = new DriverFactory({ config: settings.config, listener: alarm, log });
+    let fleet: Fleet | null = null;
     const controller = await Controller.start({
       config: settings.config,
       store,
@@ -132,11 +140,19 @@ export class Cutover {
       stats,
       driverFor: (app) => drivers.create(app),
       previewRoute: (app) => listeners.previewRoute(settings.config.apps[app]),
-      routes: { onRouteTable: (table) => dataPath.apply(table) },
+      routes: {
+        onRouteTable: (table) => {
+          dataPath.apply(table);
+          fleet?.onRouteTable();
+        },
+      },
     });
+    if (store instanceof EtcdStore && 'etcd' in settings.config.state) {
+      fleet = new Fleet({ settings: settings.config.state.etcd, store, apps: controller, events, clock, log: log.child({ part: 'fleet' }) });
+    }
     await drivers.reapOrphans();
     alarm.watch(controller, registry);
-    const parts = { settings, log, events, store, registry, stats, dataPath, listeners, controller, drivers, upstreamErrors, accessLog, lock };
+    const parts = { settings, log, events, store, registry, stats, dataPath, listeners, controller, drivers, upstreamErrors, accessLog, lock, fleet };
     const cutover = new Cutover(parts);
     try {
       const inherited = options.handover?.listeners ?? new Map<string, unknown>();
@@ -147,7 +163,9 @@ export class Cutover {
       await cutover.stop();
       throw err;
     }
-    cutover.settling = controller.settle();
+    // With a fleet, an app's open deployments are settled by the instance that wins its election, not by each.
+    if (fleet !== null) await fleet.join({ adminUrl: cutover.adminUrl, proxyUrl: cutover.proxyUrl });
+    else cutover.settling = controller.settle();
     return cutover;
   }
 
@@ -212,6 +230,7 @@ export class Cutover {
     await this.admin.close();
     await this.settling;
     await this.controller.stop();
+    await this.fleet?.stop();
     if (!options.keepProcesses) await this.drivers.close();
     await this.registry.close(0);
     await this.store.close();

@@ -7,13 +7,14 @@ import type { EventHub } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Controller } from '../deploy/controller.ts';
 import type { TargetStatusSource } from './app-status.ts';
+import type { ControlGate, FleetView } from './control-gate.ts';
 import { AuditLog, MemoryAuditStore } from './audit-log.ts';
 import { TokenGuard } from './auth.ts';
 import { serveEvents } from './event-stream.ts';
 import { serveDashboardAsset, serveTraffic, type TrafficSource } from './dashboard-route.ts';
 import { serveLogs } from './logs-route.ts';
 import type { Metrics } from './metrics.ts';
-import { matchRoute, runRoute, type RouteContext } from './routes.ts';
+import { matchRoute, runRoute, type MatchedRoute, type RouteContext } from './routes.ts';
 
 export interface AdminServerOptions {
   readonly config: AdminConfig;
@@ -30,6 +31,9 @@ export interface AdminServerOptions {
   readonly stats: TrafficSource;
   /** Where control actions are recorded: main.ts passes one on the state store. Without it, memory only. */
   readonly audit?: AuditLog;
+  /** With several instances sharing etcd: where each app's control calls run, and the instances there are. */
+  readonly gate?: ControlGate;
+  readonly fleet?: FleetView;
 }
 
 /**
@@ -87,6 +91,7 @@ export class AdminServer {
       }
       const route = matchRoute(req.method ?? 'GET', url.pathname);
       if (route === null) throw new NotFoundError(`no such endpoint: ${req.method} ${url.pathname}`);
+      if (await this.forwarded(route, req, res, url)) return;
       // Every write is a route, so runRoute's role check covers them all; the calls served above only read.
       const ctx: RouteContext = { ...this.options, req, url, params: route.params, caller, audit: this.audit };
       const result = await runRoute(route, ctx);
@@ -95,6 +100,14 @@ export class AdminServer {
     } catch (err) {
       this.sendError(req, res, toCutoverError(err));
     }
+  }
+
+  /** A control call on an app that another instance runs is answered by that instance (see ControlGate). */
+  private async forwarded(route: MatchedRoute, req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const app = route.kind === 'control' ? route.params.app : undefined;
+    if (app === undefined || this.options.gate === undefined) return false;
+    this.options.controller.app(app);
+    return this.options.gate.intercept(app, req, res, url);
   }
 
   private sendError(req: IncomingMessage, res: ServerResponse, error: CutoverError): void {

@@ -34,6 +34,8 @@ export interface AppStatus {
   readonly deployment: { readonly id: string; readonly version: string; readonly phase: string } | null;
   readonly envs: { readonly blue: EnvStatus; readonly green: EnvStatus };
   readonly alerts: readonly string[];
+  /** With several instances sharing etcd: the one that runs this app's control operations (null: none now). */
+  readonly leader?: { readonly id: string; readonly adminUrl: string } | null;
 }
 
 /** What `GET /api/apps/:app` answers and `cutover status` prints. */

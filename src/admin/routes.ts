@@ -7,6 +7,7 @@ import type { Controller } from '../deploy/controller.ts';
 import type { AuditAction } from '../store/audit-record.ts';
 import { appStatus, type TargetStatusSource } from './app-status.ts';
 import type { AuditLog } from './audit-log.ts';
+import type { FleetView } from './control-gate.ts';
 import { authorize, whoOf, type Caller } from './auth.ts';
 import type { Metrics } from './metrics.ts';
 import { field, readJsonBody } from './request-body.ts';
@@ -23,6 +24,7 @@ export interface RouteContext {
   readonly metrics: Metrics;
   readonly caller: Caller;
   readonly audit: AuditLog;
+  readonly fleet?: FleetView;
 }
 
 /** What a control action's handler gets besides: the JSON body, and who the history names for the call. */
@@ -55,11 +57,13 @@ const DEFAULT_AUDIT = 50;
 
 /** The GET endpoints of DESIGN.md (events and logs stream, so admin-server.ts serves them): any role. */
 const READS: readonly [pattern: string, handler: ReadHandler][] = [
-  ['/api/apps', async (c) => ok(c.controller.list().map((a) => appStatus(a, c.controller.appConfig(a.name), c.targets, c.held(a.name))))],
+  ['/api/apps', async (c) => ok(c.controller.list().map((a) => statusOfApp(c, a.name)))],
   ['/api/apps/:app', async (c) => ok(statusOf(c))],
   ['/api/apps/:app/deployments', history],
   ['/api/apps/:app/deployments/:id', deployment],
   ['/api/audit', audit],
+  // With state in etcd: every instance sharing it; without, none.
+  ['/api/instances', async (c) => ok(c.fleet?.instances() ?? [])],
   ['/metrics', async (c) => ({ status: 200, body: await c.metrics.text(), contentType: c.metrics.contentType })],
 ];
 
@@ -153,8 +157,13 @@ async function flip(c: ControlContext, action: 'switch' | 'rollback'): Promise<C
 }
 
 function statusOf(c: RouteContext) {
-  const app = c.controller.app(c.params.app!);
-  return appStatus(app, c.controller.appConfig(app.name), c.targets, c.held(app.name));
+  return statusOfApp(c, c.params.app!);
+}
+
+function statusOfApp(c: RouteContext, name: string) {
+  const app = c.controller.app(name);
+  const status = appStatus(app, c.controller.appConfig(app.name), c.targets, c.held(app.name));
+  return c.fleet === undefined ? status : { ...status, leader: c.fleet.leaderOf(app.name) };
 }
 
 async function pause(c: ControlContext): Promise<ControlResult> {

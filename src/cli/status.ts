@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import type { AppStatus, EnvStatus } from '../admin/app-status.ts';
+import type { InstanceStatus } from '../admin/control-gate.ts';
 import { contextOf } from './context.ts';
+import { printInstances } from './instances.ts';
 import { clockTime, dateTime, paint, table, type Output } from './output.ts';
 
 /** `cutover status [APP] [--json]`: apps, the live environment, versions, targets and their health. */
@@ -18,6 +20,7 @@ export function statusCommand(): Command {
         if (i > 0) out.line();
         printApp(out, a);
       });
+      printInstances(out, await client.get<InstanceStatus[]>('/api/instances'));
     });
 }
 
@@ -25,7 +28,8 @@ export function printApp(out: Output, app: AppStatus): void {
   const hosts = app.hosts.length ? app.hosts.join(', ') : 'default app (any host)';
   const live = app.live === null ? paint(out, 'yellow', 'nothing live') : `live: ${paint(out, colourOf(app.live), app.live)}`;
   const busy = app.busy ? `  busy: ${app.busy}` : '';
-  out.line(`${paint(out, 'bold', app.name)}  ${hosts}  ${live}  switch: ${app.switchMode}  driver: ${app.driver}${busy}`);
+  const leader = app.leader === undefined ? '' : `  run by: ${app.leader?.id ?? paint(out, 'yellow', 'no instance (election under way)')}`;
+  out.line(`${paint(out, 'bold', app.name)}  ${hosts}  ${live}  switch: ${app.switchMode}  driver: ${app.driver}${busy}${leader}`);
   if (app.paused) out.line(paint(out, 'yellow', `  paused until ${clockTime(app.paused.until)}, ${app.paused.held} request(s) held`));
   if (app.deployment) out.line(`  deployment ${app.deployment.id}: ${app.deployment.version} ${app.deployment.phase}`);
   for (const alert of app.alerts) out.line(paint(out, 'red', `  ! ${alert}`));

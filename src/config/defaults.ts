@@ -25,6 +25,12 @@ export const DEFAULT_ETCD_PREFIX = '/cutover';
  */
 export const DEFAULT_ETCD_TIMEOUT_MS = 2_000;
 
+/**
+ * The lease each instance holds in etcd (its entry in the instance list and its app elections hang on it): an
+ * instance that dies unannounced leads its apps this long at most before another takes over.
+ */
+export const DEFAULT_ETCD_LEASE_MS = 5_000;
+
 export const DEFAULT_HEALTH: HealthConfig = Object.freeze({
   path: '/healthz',
   intervalMs: 1_000,

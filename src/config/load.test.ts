@@ -60,6 +60,7 @@ test('a config file can put the state in etcd, with the password from the enviro
       password: 'from-the-env',
       tls: null,
       timeoutMs: 2_000,
+      leaseMs: 5_000,
     },
   });
 });

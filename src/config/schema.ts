@@ -12,6 +12,7 @@ import { DEFAULT_LISTEN, DEFAULT_TIMEOUTS } from './defaults.ts';
 import { readAccessLog } from './access-log-schema.ts';
 import { readLimits } from './limits-schema.ts';
 import { readState } from './state-schema.ts';
+import { checkScaleOut } from './scale-out-rules.ts';
 import { readTls } from './tls-schema.ts';
 import { deepFreeze } from './freeze.ts';
 import { ConfigReader, isAbsent, isMapping } from './reader.ts';
@@ -47,6 +48,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
     tls: readTls(top.tls, baseDir, r),
     source,
   };
+  checkScaleOut(config.state, config.apps, r);
   if (r.problems.length > 0) return { ok: false, problems: r.problems };
   return { ok: true, config: deepFreeze(config) };
 }

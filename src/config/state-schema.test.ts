@@ -15,7 +15,7 @@ function read(raw: unknown, baseDir = TEST_BASE_DIR): { state: StateConfig; prob
 }
 
 function etcd(overrides: Partial<EtcdSettings>): StateConfig {
-  const defaults = { endpoints: [], prefix: '/cutover', username: null, password: null, tls: null, timeoutMs: 2_000 };
+  const defaults = { endpoints: [], prefix: '/cutover', username: null, password: null, tls: null, timeoutMs: 2_000, leaseMs: 5_000 };
   return { etcd: { ...defaults, ...overrides } };
 }
 
@@ -37,6 +37,7 @@ test('state is a SQLite file by default, or etcd with its defaults filled in', (
           username: 'cutover',
           password: 'secret',
           timeout: '500ms',
+          lease: '2s',
         },
       },
       want: etcd({
@@ -45,6 +46,7 @@ test('state is a SQLite file by default, or etcd with its defaults filled in', (
         username: 'cutover',
         password: 'secret',
         timeoutMs: 500,
+        leaseMs: 2_000,
       }),
     },
     {
@@ -108,6 +110,11 @@ test('a bad state section names its path and says what fits', () => {
     { desc: 'an empty password', raw: { etcd: { endpoints: [url], username: 'u', password: '' } }, want: [at('state.etcd.password', 'must not be empty')] },
     { desc: 'a bare timeout', raw: { etcd: { endpoints: [url], timeout: 2 } }, want: [at('state.etcd.timeout', 'has no unit; write 2s or 2ms')] },
     { desc: 'a zero timeout', raw: { etcd: { endpoints: [url], timeout: '0s' } }, want: [at('state.etcd.timeout', 'must be longer than 0')] },
+    ...['500ms', '1500ms'].map((lease) => ({
+      desc: `lease ${lease}`,
+      raw: { etcd: { endpoints: [url], lease } },
+      want: [at('state.etcd.lease', 'must be whole seconds, at least 1s, like 5s (etcd grants leases in seconds)')],
+    })),
     {
       desc: 'tls with http endpoints',
       raw: { etcd: { endpoints: [url], tls: { ca: '/dev/null' } } },

@@ -10,10 +10,11 @@
 //       password: ${ETCD_PASSWORD}
 //       tls: { ca: ./etcd-ca.crt, cert: ./cutover.crt, key: ./cutover.key }
 //       timeout: 2s
+//       lease: 5s
 
 import { accessSync, constants } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { DEFAULT_ETCD_PREFIX, DEFAULT_ETCD_TIMEOUT_MS, DEFAULT_STATE_SQLITE } from './defaults.ts';
+import { DEFAULT_ETCD_LEASE_MS, DEFAULT_ETCD_PREFIX, DEFAULT_ETCD_TIMEOUT_MS, DEFAULT_STATE_SQLITE } from './defaults.ts';
 import { joinPath } from './keys.ts';
 import { type ConfigReader, isAbsent, isMapping, type Section } from './reader.ts';
 
@@ -39,6 +40,11 @@ export interface EtcdSettings {
   readonly tls: EtcdTlsFiles | null;
   /** How long one store call may take before it fails with STORE_UNAVAILABLE. */
   readonly timeoutMs: number;
+  /**
+   * The TTL of each instance's lease, in whole seconds as etcd grants them: how long a dead instance stays listed
+   * and keeps leading its apps.
+   */
+  readonly leaseMs: number;
 }
 
 /** Absolute paths of PEM files. */
@@ -66,13 +72,14 @@ export function localStateDir(config: { readonly state: StateConfig; readonly so
 }
 
 const STATE_KEYS = { known: ['sqlite', 'etcd'] };
-const ETCD_KEYS = { known: ['endpoints', 'prefix', 'username', 'password', 'tls', 'timeout'] };
+const ETCD_KEYS = { known: ['endpoints', 'prefix', 'username', 'password', 'tls', 'timeout', 'lease'] };
 const TLS_KEYS = { known: ['ca', 'cert', 'key'] };
 const ENDPOINT_EXAMPLE = 'http://127.0.0.1:2379';
 const PREFIX = /^\/\S*[^/\s]$/;
 /** What a broken `state.etcd` reads as, so that validation can go on to the other sections. */
 const NO_ETCD: EtcdSettings = {
   endpoints: [], prefix: DEFAULT_ETCD_PREFIX, username: null, password: null, tls: null, timeoutMs: DEFAULT_ETCD_TIMEOUT_MS,
+  leaseMs: DEFAULT_ETCD_LEASE_MS,
 };
 
 function readSqlite(value: unknown, baseDir: string, r: ConfigReader): string {
@@ -103,7 +110,16 @@ function readEtcd(raw: unknown, baseDir: string, r: ConfigReader): EtcdSettings 
     ...readCredentials(etcd, r),
     tls,
     timeoutMs: r.duration(etcd.timeout, 'state.etcd.timeout', DEFAULT_ETCD_TIMEOUT_MS),
+    leaseMs: readLease(etcd.lease, r),
   };
+}
+
+// etcd grants leases in whole seconds, and refuses less than one.
+function readLease(value: unknown, r: ConfigReader): number {
+  const ms = r.duration(value, 'state.etcd.lease', DEFAULT_ETCD_LEASE_MS);
+  if (ms >= 1_000 && ms % 1_000 === 0) return ms;
+  r.problem('state.etcd.lease', 'must be whole seconds, at least 1s, like 5s (etcd grants leases in seconds)');
+  return DEFAULT_ETCD_LEASE_MS;
 }
 
 function readEndpoints(etcd: Section, r: ConfigReader): string[] {

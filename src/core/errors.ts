@@ -97,6 +97,25 @@ export class StoreUnavailableError extends CutoverError {
   }
 }
 
+/**
+ * A control call reached an instance that does not run the app's deployments, and was not forwarded (it came
+ * forwarded already). 421 Misdirected Request (RFC 9110 §15.5.20): the call is fine, this server is the wrong one.
+ */
+export class NotLeaderError extends CutoverError {
+  constructor(app: string, leader: { id: string; adminUrl: string }) {
+    super('NOT_LEADER', 421, `app "${app}" is run by instance ${leader.id}: send control calls to ${leader.adminUrl}`, {
+      details: { leader },
+    });
+  }
+}
+
+/** No instance holds an app's election right now (the last one died and its lease has not run out yet). */
+export class NoLeaderError extends CutoverError {
+  constructor(app: string, why: string) {
+    super('NO_LEADER', 503, `no instance runs app "${app}" right now (${why}); try again in a few seconds`);
+  }
+}
+
 export class DeployFailedError extends CutoverError {
   constructor(message: string, options: ErrorOptions = {}) {
     super('DEPLOY_FAILED', 500, message, options);

@@ -100,3 +100,24 @@ export function newAppRecord(name: string, at: number): AppRecord {
     revision: 0,
   };
 }
+
+/** What one `cutover serve` sharing etcd with others tells them about itself (kept under its etcd lease). */
+export interface InstanceRecord {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly adminUrl: string;
+  readonly proxyUrl: string;
+  readonly startedAt: number;
+  /** When it last applied a route table. */
+  readonly appliedAt: number;
+  /** Per app, the stored record its data path routes by now: comparable across instances. */
+  readonly apps: Readonly<Record<string, AppliedRoute>>;
+}
+
+export interface AppliedRoute {
+  /** The app's route generation (bumped by every switch and rollback). */
+  readonly generation: number;
+  /** The app record's store revision, bumped by every stored change. */
+  readonly revision: number;
+}

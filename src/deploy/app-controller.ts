@@ -1,6 +1,8 @@
 import type { AppConfig } from '../config/config.ts';
 import type { Clock } from '../core/clock.ts';
-import { BadRequestError, BusyError, CutoverError, NotFoundError, NotHealthyError, StateConflictError } from '../core/errors.ts';
+import {
+  BadRequestError, BusyError, CutoverError, NotFoundError, NotHealthyError, RevisionConflictError, StateConflictError,
+} from '../core/errors.ts';
 import type { EventInput, EventSink } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import { newAppRecord, otherColor, type AppRecord, type Color, type DeploymentPhase, type DeploymentRecord } from '../core/types.ts';
@@ -56,6 +58,7 @@ export const DEFAULT_PAUSE_MS = 30_000;
 export const MAX_PAUSE_MS = 10 * 60_000;
 const WEBHOOK_FLUSH_MS = 5_000;
 const VERDICT_RETRY_MS = 50;
+const DEFAULT_INTERRUPTION = 'a restart of cutover';
 
 /**
  * The control operations of one app: deploy to the candidate environment, switch, roll back, pause. Every change is
@@ -83,19 +86,23 @@ export class AppController implements RunHost {
   /** Loads the app (creating it on first sight), brings its environments back through the driver, settles deployments. */
   static async open(options: AppControllerOptions): Promise<AppController> {
     const { store, config, clock } = options;
-    const stored = (await store.getApp(config.name)) ?? (await store.putApp(newAppRecord(config.name, clock.now()), 0));
+    const stored = (await store.getApp(config.name)) ?? (await createApp(store, newAppRecord(config.name, clock.now())));
     const controller = new AppController(options, stored);
     await restoreApp(controller);
     return controller;
   }
 
-  /** Resumes or fails what a restart interrupted; holds the app's lock meanwhile (only if there is anything). */
-  async settle(): Promise<void> {
+  /**
+   * Resumes or fails what a restart interrupted (or, with several instances, what the instance that ran this app
+   * before was doing when it died: `interruption` says which); holds the app's lock meanwhile (only if there is
+   * anything).
+   */
+  async settle(interruption = DEFAULT_INTERRUPTION): Promise<void> {
     const open = (await this.options.store.listOpenDeployments()).filter((d) => d.app === this.name);
-    if (open.length === 0) return settleApp(this);
-    const release = this.lock.acquire('the recovery after a restart');
+    if (open.length === 0) return settleApp(this, interruption);
+    const release = this.lock.acquire(`the recovery after ${interruption}`);
     try {
-      await settleApp(this);
+      await settleApp(this, interruption);
     } finally {
       release();
     }
@@ -263,8 +270,31 @@ export class AppController implements RunHost {
   // RunHost: what a deployment needs from its app.
 
   async save(next: AppRecord): Promise<void> {
-    this.appRecord = await this.options.store.putApp(next, this.appRecord.revision);
+    try {
+      this.appRecord = await this.options.store.putApp(next, this.appRecord.revision);
+    } catch (err) {
+      // Another writer came first (another instance, with a shared store): take what it wrote, so the caller's
+      // next attempt starts from it, and let the REVISION_CONFLICT reach the caller.
+      if (err instanceof RevisionConflictError) await this.refresh();
+      throw err;
+    }
     this.options.listener.onAppChanged(this.appRecord);
+  }
+
+  /**
+   * A newer record of this app, written elsewhere (another instance sharing the store): it replaces the one held
+   * here, and the route table follows. An older or equal revision is one this controller already has.
+   */
+  adopt(record: AppRecord): void {
+    if (record.name !== this.name || record.revision <= this.appRecord.revision) return;
+    this.appRecord = record;
+    this.options.listener.onAppChanged(record);
+  }
+
+  /** Re-reads the stored record and adopts it if it is newer. */
+  async refresh(): Promise<void> {
+    const stored = await this.options.store.getApp(this.name);
+    if (stored !== null) this.adopt(stored);
   }
 
   persist(deployment: DeploymentRecord): Promise<void> {
@@ -376,6 +406,17 @@ export class AppController implements RunHost {
 
   private newHookRunner(config: AppConfig): HookRunner {
     return new HookRunner(config.hooks, { log: this.options.log, signal: this.stopping.signal });
+  }
+}
+
+/** Stores a new app; when another instance stored it first (both started at once), theirs is the one. */
+async function createApp(store: StateStore, record: AppRecord): Promise<AppRecord> {
+  try {
+    return await store.putApp(record, 0);
+  } catch (err) {
+    const stored = err instanceof RevisionConflictError ? await store.getApp(record.name) : null;
+    if (stored === null) throw err;
+    return stored;
   }
 }
 

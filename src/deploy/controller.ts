@@ -88,6 +88,11 @@ export class Controller {
     return { added, removed };
   }
 
+  /** A record of one of the apps written elsewhere (another instance sharing the store); see AppController.adopt. */
+  adopt(record: AppRecord): void {
+    this.apps.get(record.name)?.adopt(record);
+  }
+
   /** After the listeners opened: every app settles what a restart interrupted. Never rejects. */
   async settle(): Promise<void> {
     for (const app of this.list()) {

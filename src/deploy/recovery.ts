@@ -16,9 +16,9 @@ export async function restoreApp(app: AppController): Promise<void> {
  * Once cutover serves: deployments a restart caught mid-way are resumed or failed cleanly (their hooks and driver
  * stops may take a while, so this does not hold the listener back), and standby retirement is scheduled again.
  */
-export async function settleApp(app: AppController): Promise<void> {
+export async function settleApp(app: AppController, interruption: string): Promise<void> {
   const open = (await app.options.store.listOpenDeployments()).filter((d) => d.app === app.name);
-  for (const d of open) await settle(app, d);
+  for (const d of open) await settle(app, d, interruption);
   for (const color of COLORS) scheduleRetirement(app, color);
 }
 
@@ -34,7 +34,7 @@ async function restoreEnvironment(app: AppController, color: Color): Promise<voi
   }
 }
 
-async function settle(app: AppController, d: DeploymentRecord): Promise<void> {
+async function settle(app: AppController, d: DeploymentRecord, interruption: string): Promise<void> {
   const run = new DeploymentRun(app, app.runDeps, d, false);
   const live = app.record.live;
   if (d.phase === 'ready' && app.record.envs[d.color].state === 'ready') {
@@ -46,7 +46,7 @@ async function settle(app: AppController, d: DeploymentRecord): Promise<void> {
     app.current = run;
     await run.dispatch({ type: 'switched' });
   } else {
-    await run.dispatch({ type: 'fail', reason: `interrupted by a restart of cutover during ${d.phase}` });
+    await run.dispatch({ type: 'fail', reason: `interrupted by ${interruption} during ${d.phase}` });
   }
 }
 

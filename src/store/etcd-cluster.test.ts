@@ -10,7 +10,7 @@ const ROUNDS = 15;
 test('a store over a 3-member etcd cluster keeps working when one member stops, even the leader', async (t) => {
   const cluster = await EtcdCluster.start({ size: 3, t });
   const store = await EtcdStore.open({
-    endpoints: cluster.endpoints, prefix: '/cutover', username: null, password: null, tls: null, timeoutMs: 2_000,
+    endpoints: cluster.endpoints, prefix: '/cutover', username: null, password: null, tls: null, timeoutMs: 2_000, leaseMs: 5_000,
   });
   t.after(() => store.close());
   const seen: AppRecord[] = [];

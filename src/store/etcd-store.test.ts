@@ -26,6 +26,7 @@ function settings(overrides: Partial<EtcdSettings> = {}): EtcdSettings {
     password: null,
     tls: null,
     timeoutMs: 2_000,
+    leaseMs: 5_000,
     ...overrides,
   };
 }
