@@ -178,6 +178,8 @@ export interface Config {
   readonly accessLog: AccessLogConfig | null;
   /** HTTPS (HTTP/2 and HTTP/1.1) on the public listener; null is plain HTTP. */
   readonly tls: TlsConfig | null;
+  /** Data-path processes (node:cluster) on the same ports; 1 is the data path inside the one process. */
+  readonly workers: number;
   /** The file this config was read from, absolute; null for a config built in code. */
   readonly source: string | null;
 }

@@ -151,7 +151,7 @@ test('problems are listed in the order of the file, whatever order validation fo
     '    drian: 1s',
     '  api: {}',
     'listen: nowhere',
-    'workers: 2',
+    'workers: two',
   ].join('\n');
   assert.deepEqual(problemsOf(text).map((p) => p.path), [
     'apps.web.health.interval',
@@ -164,14 +164,14 @@ test('problems are listed in the order of the file, whatever order validation fo
 
 test('the ConfigError message lists every problem by path', () => {
   assert.throws(
-    () => parseConfigText('listen: nowhere\nworkers: 2\n', { env: {} }),
+    () => parseConfigText('listen: nowhere\nworkers: 0\n', { env: {} }),
     (err: unknown) => {
       assert.ok(err instanceof ConfigError);
       assert.equal(err.code, 'CONFIG_INVALID');
       assert.equal(err.message, [
         'the config has 2 problem(s):',
         '  listen: "nowhere" has no port; write it as host:port, like 127.0.0.1:8080, or :8080 for every interface',
-        '  workers: `workers` is not built yet in this version of cutover',
+        '  workers: must be "auto" (one per core) or a whole number from 1 to 64',
       ].join('\n'));
       return true;
     },

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConfigProblem } from '../core/errors.ts';
@@ -52,6 +53,7 @@ test('an empty config gets every default', () => {
       apps: {},
       accessLog: null,
       tls: null,
+      workers: availableParallelism(),
       source: SOURCE,
     });
   }
@@ -97,6 +99,7 @@ test('a full config is read with durations in ms', () => {
     },
     accessLog: null,
     tls: null,
+    workers: availableParallelism(),
     source: SOURCE,
   });
 });
@@ -236,13 +239,21 @@ test('an unknown key is a problem, with a guess when one is close', () => {
 test('keys the design names but this version does not build are problems, not silently ignored', () => {
   const app = (key: string, value: unknown = {}) => ({ apps: { web: { [key]: value } } });
   const cases: { desc: string; raw: unknown; path: string; key: string }[] = [
-    { desc: 'workers', raw: { workers: 2 }, path: 'workers', key: 'workers' },
     { desc: 'driver.container', raw: app('driver', { container: {} }), path: 'apps.web.driver.container', key: 'container' },
     { desc: 'driver: container', raw: app('driver', 'container'), path: 'apps.web.driver', key: 'container' },
   ];
   for (const { desc, raw, path, key } of cases) {
     assert.deepEqual(problems(raw), [{ path, message: `\`${key}\` is not built yet in this version of cutover` }], desc);
   }
+});
+
+test('workers: "auto" or absent is one per core; a number is taken as it is; anything else is a problem', () => {
+  assert.equal(valid({}).workers, availableParallelism());
+  assert.equal(valid({ workers: 'auto' }).workers, availableParallelism());
+  assert.equal(valid({ workers: 3 }).workers, 3);
+  assert.equal(valid({ workers: 1 }).workers, 1);
+  const message = 'must be "auto" (one per core) or a whole number from 1 to 64';
+  for (const raw of [0, -1, 1.5, 65, 'many', true]) assert.deepEqual(problems({ workers: raw }), [{ path: 'workers', message }], String(raw));
 });
 
 test('the validated config is frozen all the way down', () => {

@@ -3,6 +3,7 @@
 // Hand-written rather than zod: nearly every message, the "did you mean" and "not built yet" keys, and the
 // cross-field rules would have been custom code on top of a schema anyway.
 
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { ConfigProblem } from '../core/errors.ts';
 import { readApps } from './app-schema.ts';
@@ -46,6 +47,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
     apps: readApps(top.apps, r, { baseDir, listen, adminListen: admin.listen }),
     accessLog: readAccessLog(top.accessLog, baseDir, r),
     tls: readTls(top.tls, baseDir, r),
+    workers: readWorkers(top.workers, r),
     source,
   };
   checkScaleOut(config.state, config.apps, r);
@@ -53,7 +55,17 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
   return { ok: true, config: deepFreeze(config) };
 }
 
-const TOP_KEYS = { known: ['listen', 'admin', 'state', 'timeouts', 'limits', 'apps', 'accessLog', 'tls'], notBuilt: ['workers'] };
+/** More data-path processes than this would only share the same cores. */
+const MAX_WORKERS = 64;
+const TOP_KEYS = { known: ['listen', 'admin', 'state', 'timeouts', 'limits', 'apps', 'accessLog', 'tls', 'workers'] };
+/** `workers`: data-path processes; `auto` (the default) is one per core. 1 keeps the data path in the one process. */
+function readWorkers(raw: unknown, r: ConfigReader): number {
+  if (raw === undefined || raw === null || raw === 'auto') return availableParallelism();
+  if (Number.isSafeInteger(raw) && (raw as number) >= 1 && (raw as number) <= MAX_WORKERS) return raw as number;
+  r.problem('workers', `must be "auto" (one per core) or a whole number from 1 to ${MAX_WORKERS}`);
+  return 1;
+}
+
 const TIMEOUT_KEYS = { known: ['upstreamConnect', 'upstreamResponse', 'requestHead', 'keepAlive'] };
 
 function readTimeouts(raw: unknown, r: ConfigReader): TimeoutsConfig {

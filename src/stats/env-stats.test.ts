@@ -232,3 +232,33 @@ function exposeGc(): () => void {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;
 }
+
+test('takeDelta and absorb: what workers record adds up in the primary, window and metric totals alike', () => {
+  const clock = fakeClock();
+  const primary = new EnvStats({ clock });
+  const workers = [new EnvStats({ clock }), new EnvStats({ clock })];
+  primary.record(200, 4);
+  workers[0]!.record(200, 10);
+  workers[0]!.record(503, 30);
+  workers[1]!.record(200, 10);
+  clock.at += 1_000;
+  workers[1]!.record(404, 2);
+  for (const worker of workers) primary.absorb(worker.takeDelta()!);
+
+  const seen = primary.snapshot(10_000);
+  assert.equal(seen.requests, 5);
+  assert.equal(seen.errors5xx, 1);
+  const totals = primary.totals();
+  assert.equal(totals.requests.reduce((a, b) => a + b, 0), 5);
+  assert.equal(totals.requests[STATUS_CLASSES.indexOf('5xx')], 1);
+  assert.equal(totals.requests[STATUS_CLASSES.indexOf('4xx')], 1);
+  assert.equal(totals.latencyBins[binOf(10)], 2);
+  assert.equal(totals.latencySumMs, 56);
+
+  // A delta is taken once: the next one holds only what came after it, and nothing new is no delta at all.
+  assert.equal(workers[0]!.takeDelta(), null);
+  workers[0]!.record(200, 1);
+  const next = workers[0]!.takeDelta()!;
+  assert.deepEqual(next.classes.reduce((a, b) => a + b, 0), 1);
+  assert.equal(next.seconds.length, 1);
+});

@@ -53,6 +53,16 @@ export interface EnvTotals {
   readonly latencySumMs: number;
 }
 
+/**
+ * What one process recorded since it last reported: the seconds (as `export` gives them) and its Prometheus totals
+ * over the same requests. A data-path worker sends it to the primary, which adds it with `absorb`.
+ */
+export interface EnvDelta extends EnvStatsData {
+  /** Requests by status class, indexed as STATUS_CLASSES. */
+  readonly classes: readonly number[];
+  readonly latencySumMs: number;
+}
+
 export interface EnvStatsOptions {
   /** Seconds of history kept besides the current one. */
   readonly windowSeconds?: number;
@@ -172,6 +182,31 @@ export class EnvStats {
     const used = [...this.epochs].filter((sec) => sec > oldest).sort((a, b) => a - b);
     const seconds = used.map((sec) => this.secondData(sec));
     return { layout: LATENCY_LAYOUT, windowSeconds: this.windowSeconds, seconds };
+  }
+
+  /**
+   * Everything recorded since the previous call, then forgotten here: the worker side of `absorb`. Null when nothing
+   * was recorded, so an idle worker sends nothing.
+   */
+  takeDelta(now: number = this.clock.now()): EnvDelta | null {
+    const classes = Array.from(this.classTotals, (total, i) => total - this.classBase[i]);
+    if (classes.every((n) => n === 0)) return null;
+    const data = this.export(now);
+    const latencySumMs = this.latencySum[0];
+    this.epochs.fill(-1);
+    this.classBase.set(this.classTotals);
+    this.latencySum[0] = 0;
+    return { ...data, classes, latencySumMs };
+  }
+
+  /** Adds what another process recorded (see `takeDelta`): to the window, and to the totals behind the metrics. */
+  absorb(delta: EnvDelta, now: number = this.clock.now()): void {
+    this.add(delta, Math.floor(now / SECOND_MS) - this.slots);
+    delta.classes.forEach((n, i) => (this.classTotals[i] += n));
+    for (const second of delta.seconds) {
+      for (let i = 0; i < second.latency.length; i += 2) this.latencyTotals[second.latency[i]] += second.latency[i + 1];
+    }
+    this.latencySum[0] += delta.latencySumMs;
   }
 
   /** Returns the slot for an epoch second, clearing it when it still holds an older second. */
