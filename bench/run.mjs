@@ -10,10 +10,11 @@ import { CONTENDERS } from './lib/contenders.mjs';
 import { ForeignCpu } from './lib/foreign-cpu.mjs';
 import { httpRequest, sleep } from './lib/http.mjs';
 import { chooseLoadGenerator } from './lib/load.mjs';
-import { busyShare, CPU, cutoverRevision, describeMachine, detectTools, pinSelf } from './lib/machine.mjs';
+import { busyShare, cpuPlan, cutoverRevision, describeMachine, detectTools, pinSelf } from './lib/machine.mjs';
 import { OptionsError, readOptions, USAGE } from './lib/options.mjs';
+import { groupCpuSeconds } from './lib/proc-stat.mjs';
 import { ProcessSet } from './lib/processes.mjs';
-import { formatTable, summarize, writeJson } from './lib/report.mjs';
+import { formatDistribution, formatTable, summarize, writeJson } from './lib/report.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(benchDir, 'results');
@@ -36,6 +37,7 @@ const ctx = {
   procs: new ProcessSet({ logDir: join(resultsDir, 'logs'), pin }),
   tmp: mkdtempSync(join(tmpdir(), 'cutover-bench-')),
   tools,
+  cpu: cpuPlan(options.backendCpu),
   root: dirname(benchDir),
   benchDir,
   backend: null,
@@ -53,21 +55,25 @@ try {
 
 async function bench() {
   machine.busyBeforeStart = await busyShare();
-  if (pin) pinSelf(tools);
+  if (pin) pinSelf(tools, ctx.cpu.loadgen);
   ctx.backend = await startBackend(ctx, options.backend);
-  const loadgen = chooseLoadGenerator(ctx, options.loadgen);
+  const loadgen = chooseLoadGenerator(ctx, options.loadgen, options.threads);
   printSetup(loadgen);
   const { started, skipped } = await startContenders();
   if (started.length === 0) throw new Error('no contender could be started');
-  await warmUp(started, loadgen);
-  const runs = await measure(started, loadgen);
-  const rows = summarize(runs, started.map((c) => c.name));
-  console.log(`\nmedians of ${options.runs} run(s) each; errors are summed over all runs\n`);
-  console.log(formatTable(rows));
+  const runs = [];
+  const summaries = [];
+  for (const connections of options.connections) {
+    await warmUp(started, loadgen, connections);
+    const mine = await measure(started, loadgen, connections);
+    runs.push(...mine);
+    summaries.push({ connections, rows: summarize(mine, started.map((c) => c.name)) });
+  }
+  for (const { connections, rows } of summaries) printTables(connections, rows, loadgen);
   const warning = disturbedRuns(runs);
   if (warning !== null) console.log(`\n${warning}`);
   const file = join(resultsDir, 'latest.json');
-  writeJson(file, report({ loadgen, started, skipped, runs, rows }));
+  writeJson(file, report({ loadgen, started, skipped, runs, summaries }));
   console.log(`\nresults: ${file}\nlogs:    ${join(resultsDir, 'logs')}/`);
 }
 
@@ -107,32 +113,34 @@ async function checkAnswer(url) {
 }
 
 /** Node contenders need their hot paths compiled by the JIT before they are measured; the others don't mind. */
-async function warmUp(started, loadgen) {
-  console.log(`\nwarming up each contender for ${options.warmup} s`);
+async function warmUp(started, loadgen, connections) {
+  console.log(`\nwarming up each contender for ${options.warmup} s at ${connections} connections`);
   for (const c of started) {
     stopIfStopping();
-    await loadgen.run(c.url, { duration: options.warmup, connections: options.connections }).catch(() => null);
+    await loadgen.run(c.url, { duration: options.warmup, connections }).catch(() => null);
   }
 }
 
 /** Runs A, B, C, A, B, C, ...: a slow drift of the machine then touches every contender alike. */
-async function measure(started, loadgen) {
+async function measure(started, loadgen, connections) {
   const runs = [];
   const foreign = new ForeignCpu(() => ctx.procs.groups());
   const total = options.runs * started.length;
-  console.log(`measuring: ${total} runs of ${options.duration} s\n`);
+  console.log(`measuring: ${total} runs of ${options.duration} s at ${connections} connections\n`);
   for (let run = 1; run <= options.runs; run++) {
     for (const c of started) {
       stopIfStopping();
-      const entry = { contender: c.name, run, result: null, error: null, othersCpuS: null };
-      const before = foreign.snapshot();
+      const entry = { contender: c.name, connections, run, result: null, error: null, othersCpuS: null, proxyCpuS: null };
+      const proxyCpu = () => (c.child === null ? null : groupCpuSeconds(c.child.proc.pid));
+      const before = { others: foreign.snapshot(), proxy: proxyCpu() };
       try {
         await checkAnswer(c.url);
-        entry.result = await loadgen.run(c.url, { duration: options.duration, connections: options.connections });
+        entry.result = await loadgen.run(c.url, { duration: options.duration, connections });
       } catch (err) {
         entry.error = err.message;
       }
-      entry.othersCpuS = ForeignCpu.secondsBetween(before, foreign.snapshot());
+      entry.othersCpuS = ForeignCpu.secondsBetween(before.others, foreign.snapshot());
+      recordProxyCpu(entry, before.proxy, proxyCpu());
       if (c.child?.hasExited) entry.error = `${entry.error ?? 'run finished, but'}; the ${c.name} process ${c.child.exitReason} (see its log)`;
       runs.push(entry);
       console.log(`  [${String(runs.length).padStart(2)}/${total}] ${c.name.padEnd(12)} run ${run}: ${describeRun(entry)}`);
@@ -142,6 +150,23 @@ async function measure(started, loadgen) {
   return runs;
 }
 
+/**
+ * The proxy's own CPU time per request: far steadier than req/s on a shared machine, because another
+ * process taking CPU 1 away slows the proxy down but does not make each request cost more.
+ */
+function recordProxyCpu(entry, before, after) {
+  if (before === null || after === null) return;
+  entry.proxyCpuS = after - before;
+  if (entry.result !== null) entry.result.cpuUsPerRequest = entry.result.requests > 0 ? (entry.proxyCpuS * 1e6) / entry.result.requests : null;
+}
+
+function printTables(connections, rows, loadgen) {
+  console.log(`\n## ${connections} connections: medians of ${options.runs} run(s) each; errors are summed over all runs\n`);
+  console.log(formatTable(rows));
+  console.log(`\nlatency distribution at ${connections} connections (${loadgen.kind}):\n`);
+  console.log(formatDistribution(rows));
+}
+
 function stopIfStopping() {
   if (ctx.procs.closing) throw new Error('stopped before the end: no table');
 }
@@ -149,8 +174,9 @@ function stopIfStopping() {
 function describeRun({ result, error, othersCpuS }) {
   const others = othersCpuS === null ? '' : `; other processes used ${othersCpuS.toFixed(1)} CPU-s`;
   if (result === null) return `FAILED: ${error}${others}`;
-  const { rps, p50Ms, p99Ms, errors, non2xx } = result;
-  return `${Math.round(rps)} req/s, p50 ${p50Ms.toFixed(2)} ms, p99 ${p99Ms.toFixed(2)} ms, errors ${errors} (non-2xx ${non2xx})${others}`;
+  const { rps, p50Ms, p99Ms, errors, non2xx, cpuUsPerRequest } = result;
+  const cpu = cpuUsPerRequest === undefined || cpuUsPerRequest === null ? '' : `, CPU ${cpuUsPerRequest.toFixed(1)} µs/req`;
+  return `${Math.round(rps)} req/s, p50 ${p50Ms.toFixed(2)} ms, p99 ${p99Ms.toFixed(2)} ms${cpu}, errors ${errors} (non-2xx ${non2xx})${others}`;
 }
 
 /** Runs during which processes the bench did not start took a noticeable share of the machine. */
@@ -158,7 +184,7 @@ function disturbedRuns(runs) {
   const limit = DISTURBED_SHARE * options.duration * machine.nproc;
   const disturbed = runs.filter((r) => r.othersCpuS !== null && r.othersCpuS > limit);
   if (disturbed.length === 0) return null;
-  const list = disturbed.map((r) => `${r.contender} run ${r.run} (${r.othersCpuS.toFixed(1)})`).join(', ');
+  const list = disturbed.map((r) => `${r.contender} c${r.connections} run ${r.run} (${r.othersCpuS.toFixed(1)})`).join(', ');
   return `WARNING: other processes used more than ${limit.toFixed(1)} of the ${options.duration * machine.nproc} CPU-seconds in ${disturbed.length} run(s): ${list}. Compare these figures with care, or run again on a quiet machine.`;
 }
 
@@ -166,14 +192,15 @@ function printSetup(loadgen) {
   console.log(`cutover bench, ${new Date().toISOString()}, cutover ${revision}`);
   console.log(`machine:  ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.os}, node ${machine.node}`);
   console.log(`backend:  ${ctx.backend.description} at ${ctx.backend.url}`);
-  console.log(`load:     ${loadgen.description}, ${options.connections} connections, ${options.duration} s x ${options.runs} run(s) per contender, interleaved${options.quick ? ' (--quick: a smoke test, not figures)' : ''}`);
+  console.log(`load:     ${loadgen.description}, ${options.connections.join(' then ')} connections, ${options.duration} s x ${options.runs} run(s) per contender, interleaved${options.quick ? ' (--quick: a smoke test, not figures)' : ''}`);
   console.log(`pinning:  ${pinningText()}`);
   if (machine.busyBeforeStart !== null) console.log(`busy:     ${busyText(machine.busyBeforeStart)}`);
   console.log('');
 }
 
 function pinningText() {
-  if (pin) return `taskset: load generator and backend on CPU ${CPU.loadgen}, the proxy under test alone on CPU ${CPU.proxy}`;
+  if (pin && ctx.cpu.backend === ctx.cpu.proxy) return `taskset: load generator alone on CPU ${ctx.cpu.loadgen}, the proxy under test and the backend on CPU ${ctx.cpu.proxy}`;
+  if (pin) return `taskset: load generator and backend on CPU ${ctx.cpu.loadgen}, the proxy under test alone on CPU ${ctx.cpu.proxy}`;
   if (tools.taskset === null) return 'none (taskset is not installed): figures are noisier';
   return `none (only ${machine.nproc} CPU): load generator, backend and proxy share it`;
 }
@@ -184,7 +211,7 @@ function busyText(share) {
   return `${percent}: other processes are running, expect noisy figures (see "A quiet machine" in bench/README.md)`;
 }
 
-function report({ loadgen, started, skipped, runs, rows }) {
+function report({ loadgen, started, skipped, runs, summaries }) {
   return {
     date: new Date().toISOString(),
     command: ['npm run bench', ...process.argv.slice(2)].join(' '),
@@ -199,7 +226,7 @@ function report({ loadgen, started, skipped, runs, rows }) {
     },
     contenders: started.map(({ name, what }) => ({ name, what })),
     skipped,
-    summary: rows,
+    summary: summaries,
     runs,
   };
 }

@@ -2,7 +2,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, httpRequest, waitForHttp } from './http.mjs';
-import { CPU } from './machine.mjs';
 import { nginxBackendConf } from './server-configs.mjs';
 
 const READY_MS = 10_000;
@@ -28,7 +27,7 @@ export async function startNginx(ctx, name, confText) {
   writeFileSync(conf, confText(prefix));
   // -e: the Debian build opens /var/log/nginx/error.log before it reads the config unless told otherwise.
   return ctx.procs.start(name, ctx.tools.nginx.file, ['-p', `${prefix}/`, '-e', `${prefix}/error.log`, '-c', conf], {
-    cpu: name === 'backend' ? CPU.backend : CPU.proxy,
+    cpu: name === 'backend' ? ctx.cpu.backend : ctx.cpu.proxy,
   });
 }
 
@@ -40,7 +39,7 @@ async function startNginxBackend(ctx) {
 }
 
 async function startNodeBackend(ctx, why) {
-  const child = ctx.procs.start('backend', process.execPath, [join(ctx.benchDir, 'node-backend.mjs')], { cpu: CPU.backend });
+  const child = ctx.procs.start('backend', process.execPath, [join(ctx.benchDir, 'node-backend.mjs')], { cpu: ctx.cpu.backend });
   const [, url] = await child.waitFor(/listening on (http:\/\/\S+)/, READY_MS);
   const port = Number(new URL(url).port);
   return { kind: 'node', url, port, description: `Node ${process.version} http server (${why})` };

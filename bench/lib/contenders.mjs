@@ -5,7 +5,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startNginx } from './backend.mjs';
 import { freePort, httpRequest, sleep, waitForHttp } from './http.mjs';
-import { CPU } from './machine.mjs';
 import { haproxyConf, nginxProxyConf } from './server-configs.mjs';
 
 const READY_MS = 15_000;
@@ -31,12 +30,12 @@ async function startHaproxy(ctx) {
   const conf = join(ctx.tmp, 'haproxy.cfg');
   writeFileSync(conf, haproxyConf(port, ctx.backend.port));
   // -db: stay in the foreground, so the process we track is the one serving.
-  const child = ctx.procs.start('haproxy', ctx.tools.haproxy.file, ['-db', '-f', conf], { cpu: CPU.proxy });
+  const child = ctx.procs.start('haproxy', ctx.tools.haproxy.file, ['-db', '-f', conf], { cpu: ctx.cpu.proxy });
   return readyAt(`http://127.0.0.1:${port}`, child);
 }
 
 async function startNodeScript(ctx, name, script) {
-  const child = ctx.procs.start(name, process.execPath, [join(ctx.benchDir, script), '--target', ctx.backend.url], { cpu: CPU.proxy });
+  const child = ctx.procs.start(name, process.execPath, [join(ctx.benchDir, script), '--target', ctx.backend.url], { cpu: ctx.cpu.proxy });
   const [, url] = await child.waitFor(/listening on (http:\/\/\S+)/, READY_MS);
   return readyAt(url, child);
 }
@@ -46,7 +45,7 @@ async function startCutover(ctx) {
   const config = join(ctx.tmp, 'cutover.yaml');
   writeFileSync(config, cutoverYaml(join(ctx.tmp, 'cutover.db')));
   const child = ctx.procs.start('cutover', process.execPath, [join(ctx.root, 'bin', 'cutover.js'), 'serve', '-c', config], {
-    cpu: CPU.proxy,
+    cpu: ctx.cpu.proxy,
     cwd: ctx.root,
     env: { CUTOVER_LOG_LEVEL: 'warn' },
   });

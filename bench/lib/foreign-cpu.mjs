@@ -2,10 +2,7 @@
 // test suites this is what moved req/s by 2x between two runs of the same contender; the bench reports it per
 // run instead of leaving the reader to guess. Linux only (reads /proc); elsewhere it reports null.
 // Processes that start and end between two snapshots are missed: this is a lower bound.
-import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-
-const TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+import { listPids, readStat, TICKS_PER_SECOND } from './proc-stat.mjs';
 
 export class ForeignCpu {
   /** @param {() => Set<number>} ourGroups process group ids of the bench's children (each leads its own group) */
@@ -15,18 +12,14 @@ export class ForeignCpu {
 
   /** Ticks per process not ours, right now; null when /proc cannot be read. */
   snapshot() {
-    let pids;
-    try {
-      pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
-    } catch {
-      return null;
-    }
+    const pids = listPids();
+    if (pids === null) return null;
     const ours = this.ourGroups();
     const ticks = new Map();
     for (const pid of pids) {
       const stat = readStat(pid);
       // Kernel threads (children of kthreadd, pid 2) include ksoftirqd, which carries our own loopback traffic.
-      if (stat === null || Number(pid) === process.pid || ours.has(stat.group) || stat.parent === 2 || pid === '2') continue;
+      if (stat === null || pid === process.pid || ours.has(stat.group) || stat.parent === 2 || pid === 2) continue;
       ticks.set(pid, stat.ticks);
     }
     return ticks;
@@ -38,16 +31,5 @@ export class ForeignCpu {
     let ticks = 0;
     for (const [pid, now] of after) ticks += now - (before.get(pid) ?? 0);
     return ticks / TICKS_PER_SECOND;
-  }
-}
-
-/** /proc/PID/stat fields after the command name (which may hold spaces and parentheses): ppid, pgrp, utime, stime. */
-function readStat(pid) {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { parent: Number(fields[1]), group: Number(fields[2]), ticks: Number(fields[11]) + Number(fields[12]) };
-  } catch {
-    return null; // Gone since readdir.
   }
 }

@@ -1,25 +1,25 @@
 // The load generators. Both return one shape per run:
-//   { rps, p50Ms, p99Ms, requests, non2xx, socketErrors, errors }   (errors = non2xx + socketErrors)
+//   { rps, p50Ms, p75Ms, p90Ms, p99Ms, requests, non2xx, socketErrors, errors }   (errors = non2xx + socketErrors)
 import autocannon from 'autocannon';
-import { CPU } from './machine.mjs';
 
 /** A run may overrun its duration by this much (connect, report) before it is killed and counted as failed. */
 const OVERRUN_MS = 15_000;
 
 /** wrk when installed (C, one thread: far cheaper per request than any Node client), else autocannon. */
-export function chooseLoadGenerator(ctx, forced) {
+export function chooseLoadGenerator(ctx, forced, threads = 1) {
   const kind = forced ?? (ctx.tools.wrk === null ? 'autocannon' : 'wrk');
   if (kind === 'wrk' && ctx.tools.wrk === null) throw new Error('--loadgen wrk asked for, but wrk is not installed');
   if (kind === 'wrk') {
-    return { kind, description: `${ctx.tools.wrk.version.split(' [')[0]} -t1 --latency`, run: (url, o) => runWrk(ctx, url, o) };
+    const description = `${ctx.tools.wrk.version.split(' [')[0]} -t${threads} --latency`;
+    return { kind, description, run: (url, o) => runWrk(ctx, url, { ...o, threads }) };
   }
   const why = forced === 'autocannon' ? 'chosen with --loadgen autocannon' : 'wrk is not installed';
   return { kind, description: `autocannon 9 in the bench process (${why})`, run: runAutocannon };
 }
 
-async function runWrk(ctx, url, { duration, connections }) {
-  const args = ['-t1', `-c${connections}`, `-d${duration}s`, '--latency', `${url}/`];
-  const child = ctx.procs.start('wrk', ctx.tools.wrk.file, args, { cpu: CPU.loadgen, log: false });
+async function runWrk(ctx, url, { duration, connections, threads }) {
+  const args = [`-t${threads}`, `-c${connections}`, `-d${duration}s`, '--latency', `${url}/`];
+  const child = ctx.procs.start('wrk', ctx.tools.wrk.file, args, { cpu: ctx.cpu.loadgen, log: false });
   const timer = setTimeout(() => child.signal('SIGKILL'), duration * 1000 + OVERRUN_MS);
   await child.exited;
   clearTimeout(timer);
@@ -31,6 +31,8 @@ async function runWrk(ctx, url, { duration, connections }) {
  * Reads wrk 4's report, of which these lines matter (the last two only appear when non-zero):
  *     Latency Distribution
  *        50%  308.00us
+ *        75%  402.00us
+ *        90%  518.00us
  *        99%  710.00us
  *     1213130 requests in 10.00s, 173.54MB read
  *     Socket errors: connect 0, read 0, write 0, timeout 0
@@ -46,6 +48,8 @@ export function parseWrk(text) {
   const result = {
     rps: number(/Requests\/sec:\s+([\d.]+)/),
     p50Ms: latency(50),
+    p75Ms: latency(75),
+    p90Ms: latency(90),
     p99Ms: latency(99),
     requests: number(/(\d+) requests in/),
     non2xx,
@@ -77,6 +81,8 @@ async function runAutocannon(url, { duration, connections }) {
     return {
       rps: r.requests.average,
       p50Ms: r.latency.p50,
+      p75Ms: r.latency.p75,
+      p90Ms: r.latency.p90,
       p99Ms: r.latency.p99,
       requests: r.requests.total,
       non2xx: r.non2xx,

@@ -9,8 +9,12 @@ import { delimiter, join } from 'node:path';
  * Two cores, so each side gets one (as in PERF-NOTES): the proxy under test alone on CPU 1; the load generator
  * and the tiny backend share CPU 0. The backend's share is small next to the proxy's, and it is the same for
  * every contender, so ratios hold; "direct" then measures what CPU 0 can drive with no proxy in the way.
+ * `--backend-cpu proxy` moves the backend next to the proxy instead: an experiment on where a tail comes from
+ * (bench/README.md, "The tail at 200 connections"), not the setup for figures.
  */
-export const CPU = Object.freeze({ loadgen: 0, backend: 0, proxy: 1 });
+export function cpuPlan(backendCpu = 'loadgen') {
+  return Object.freeze({ loadgen: 0, proxy: 1, backend: backendCpu === 'proxy' ? 1 : 0 });
+}
 
 // nginx and haproxy live in sbin, which a non-root PATH often lacks.
 const EXTRA_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
@@ -60,9 +64,9 @@ export function describeMachine() {
   };
 }
 
-/** Pins every thread of this process (where autocannon runs) to the load generator's CPU. */
-export function pinSelf(tools) {
-  spawnSync(tools.taskset.file, ['-a', '-p', '-c', String(CPU.loadgen), String(process.pid)], { stdio: 'ignore' });
+/** Pins every thread of this process (where autocannon runs) to `cpu`. */
+export function pinSelf(tools, cpu) {
+  spawnSync(tools.taskset.file, ['-a', '-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
 }
 
 /**

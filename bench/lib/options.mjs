@@ -1,14 +1,19 @@
 // The bench's knobs, read once from argv (wins) and env, checked, then frozen.
 import { parseArgs } from 'node:util';
 
-export const DEFAULTS = Object.freeze({ duration: 10, connections: 50, runs: 3, warmup: 2 });
+export const DEFAULTS = Object.freeze({ duration: 10, connections: [50], runs: 3, warmup: 2, threads: 1 });
 /** A smoke test: does every contender start, answer and survive a short load? Not for figures. */
 const QUICK = Object.freeze({ duration: 3, runs: 1, warmup: 1 });
 
-export const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--runs N] [--quick]
+export const USAGE = `usage: npm run bench -- [--duration S] [--connections N[,N...]] [--runs N] [--quick]
                        [--only a,b] [--loadgen wrk|autocannon] [--backend nginx|node]
-  env: BENCH_DURATION, BENCH_CONNECTIONS, BENCH_RUNS, BENCH_QUICK=1, BENCH_ONLY, BENCH_LOADGEN, BENCH_BACKEND
+                       [--threads N] [--backend-cpu loadgen|proxy]
+  env: BENCH_DURATION, BENCH_CONNECTIONS, BENCH_RUNS, BENCH_QUICK=1, BENCH_ONLY, BENCH_LOADGEN, BENCH_BACKEND,
+       BENCH_THREADS, BENCH_BACKEND_CPU
+  --connections  one or more counts (50,200): the whole interleaved set runs at each, one table per count
   --only       contenders to measure (direct, nginx, haproxy, bare-undici, http-proxy, cutover)
+  --threads    wrk threads (default 1; all on the load generator's CPU)
+  --backend-cpu  the backend's CPU: with the load generator (default) or with the proxy under test
   --loadgen    force a load generator (default: wrk when installed, else autocannon)
   --backend    force a backend (default: nginx when installed, else a Node http server)`;
 
@@ -29,9 +34,11 @@ export function readOptions(argv = process.argv.slice(2), env = process.env) {
   const options = {
     quick,
     duration: number('duration'),
-    connections: number('connections'),
+    connections: numbers(values.connections ?? env.BENCH_CONNECTIONS, base.connections, 'connections', problems),
     runs: number('runs'),
     warmup: base.warmup,
+    threads: number('threads'),
+    backendCpu: oneOf(values['backend-cpu'] ?? env.BENCH_BACKEND_CPU, ['loadgen', 'proxy'], 'backend-cpu', problems) ?? 'loadgen',
     only: list(values.only ?? env.BENCH_ONLY),
     loadgen: oneOf(values.loadgen ?? env.BENCH_LOADGEN, ['wrk', 'autocannon'], 'loadgen', problems),
     backend: oneOf(values.backend ?? env.BENCH_BACKEND, ['nginx', 'node'], 'backend', problems),
@@ -48,6 +55,8 @@ const ARG_SPEC = {
   only: { type: 'string' },
   loadgen: { type: 'string' },
   backend: { type: 'string' },
+  threads: { type: 'string' },
+  'backend-cpu': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -57,6 +66,12 @@ function positiveInt(raw, fallback, name, problems) {
   if (Number.isInteger(n) && n > 0) return n;
   problems.push(`--${name} must be a positive whole number, got "${raw}"`);
   return fallback;
+}
+
+function numbers(raw, fallback, name, problems) {
+  const items = list(raw);
+  if (items === null) return fallback;
+  return [...new Set(items.map((item) => positiveInt(item, null, name, problems)).filter((n) => n !== null))];
 }
 
 function oneOf(raw, allowed, name, problems) {

@@ -1,43 +1,58 @@
-// Turns the runs into one row per contender (medians over runs), prints the table and writes the JSON.
+// Turns the runs into one row per contender (medians over runs), prints the tables and writes the JSON.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-/** One row per contender that was measured: median req/s, p50 and p99 over its runs; errors summed over them. */
+const MEDIAN_FIELDS = ['rps', 'p50Ms', 'p75Ms', 'p90Ms', 'p99Ms', 'cpuUsPerRequest'];
+
+/**
+ * One row per contender that was measured: the median of each figure over its runs, errors summed over them.
+ * `runs` are those of one connection count. CPU per request is null for `direct` (no proxy process).
+ */
 export function summarize(runs, names) {
   const rows = [];
   for (const name of names) {
     const mine = runs.filter((r) => r.contender === name && r.result !== null);
     if (mine.length === 0) continue;
-    const results = mine.map((r) => r.result);
-    rows.push({
-      contender: name,
-      runs: mine.length,
-      rps: median(results.map((r) => r.rps)),
-      p50Ms: median(results.map((r) => r.p50Ms)),
-      p99Ms: median(results.map((r) => r.p99Ms)),
-      errors: results.reduce((sum, r) => sum + r.errors, 0),
-      failedRuns: runs.filter((r) => r.contender === name && r.result === null).length,
-    });
+    const row = { contender: name, runs: mine.length };
+    for (const field of MEDIAN_FIELDS) row[field] = median(mine.map((r) => r.result[field]).filter(Number.isFinite));
+    row.errors = mine.reduce((sum, r) => sum + r.result.errors, 0);
+    row.failedRuns = runs.filter((r) => r.contender === name && r.result === null).length;
+    rows.push(row);
   }
-  const rpsOf = (name) => rows.find((r) => r.contender === name)?.rps ?? null;
-  const nginx = rpsOf('nginx');
-  const bare = rpsOf('bare-undici');
-  return rows.map((row) => ({ ...row, vsNginx: ratio(row.rps, nginx), vsBare: ratio(row.rps, bare) }));
+  const of = (name, field) => rows.find((r) => r.contender === name)?.[field] ?? null;
+  return rows.map((row) => ({
+    ...row,
+    vsNginx: ratio(row.rps, of('nginx', 'rps')),
+    vsBare: ratio(row.rps, of('bare-undici', 'rps')),
+    cpuVsBare: ratio(row.cpuUsPerRequest, of('bare-undici', 'cpuUsPerRequest')),
+  }));
 }
 
+/** req/s, p50, p99, CPU per request, errors and ratios: the table to compare contenders by. */
 export function formatTable(rows) {
-  const header = ['contender', 'req/s', 'p50', 'p99', 'errors', 'vs nginx', 'vs bare-undici'];
-  const body = rows.map((r) => [
+  const header = ['contender', 'req/s', 'p50', 'p99', 'CPU µs/req', 'errors', 'vs nginx', 'vs bare-undici', 'CPU vs bare-undici'];
+  return markdownTable(header, rows.map((r) => [
     r.contender + (r.failedRuns > 0 ? ` (${r.failedRuns} run(s) failed)` : ''),
     Math.round(r.rps).toLocaleString('en-US'),
-    `${r.p50Ms.toFixed(2)} ms`,
-    `${r.p99Ms.toFixed(2)} ms`,
+    ms(r.p50Ms),
+    ms(r.p99Ms),
+    fixed(r.cpuUsPerRequest, 1),
     String(r.errors),
-    r.vsNginx === null ? '–' : r.vsNginx.toFixed(2),
-    r.vsBare === null ? '–' : r.vsBare.toFixed(2),
-  ]);
+    fixed(r.vsNginx, 2),
+    fixed(r.vsBare, 2),
+    fixed(r.cpuVsBare, 2),
+  ]));
+}
+
+/** The latency distribution the load generator reports, medians over runs. */
+export function formatDistribution(rows) {
+  const header = ['contender', 'p50', 'p75', 'p90', 'p99', 'p99 / p50'];
+  return markdownTable(header, rows.map((r) => [r.contender, ms(r.p50Ms), ms(r.p75Ms), ms(r.p90Ms), ms(r.p99Ms), fixed(ratio(r.p99Ms, r.p50Ms), 1)]));
+}
+
+/** First column left-aligned, numbers right-aligned; Markdown, so it pastes into the README as is. */
+export function markdownTable(header, body) {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => cells[i].length)));
-  // First column left-aligned, numbers right-aligned; a Markdown table, so it pastes into the README as is.
   const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   return [line(header), rule, ...body.map(line)].join('\n');
@@ -48,12 +63,29 @@ export function writeJson(file, data) {
   writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
 }
 
-function median(values) {
+/** The median of the numbers, or null when there are none. */
+export function median(values) {
+  if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** The value at quantile q (0..1) of the numbers, nearest rank; null when there are none. */
+export function quantile(values, q) {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
 function ratio(value, reference) {
-  return reference === null || reference === 0 ? null : value / reference;
+  return value === null || reference === null || reference === 0 ? null : value / reference;
+}
+
+function ms(value) {
+  return value === null ? '–' : `${value.toFixed(2)} ms`;
+}
+
+function fixed(value, digits) {
+  return value === null ? '–' : value.toFixed(digits);
 }
