@@ -41,6 +41,7 @@ export class Membership {
   #reportAgain = false;
   #rejoin: NodeJS.Timeout | null = null;
   #stopped = false;
+  #failing = false;
 
   constructor(private readonly options: MembershipOptions) {}
 
@@ -99,12 +100,16 @@ export class Membership {
       if (this.#stopped) return void lease.revoke().catch(() => {});
       [this.#lease, this.#leaseId, this.#connected] = [lease, id, true];
       await this.#write();
-      this.options.log.info({ instance: this.options.record().id, lease: id }, 'joined the fleet in etcd');
+      this.options.log[this.#failing ? 'warn' : 'info']({ instance: this.options.record().id, lease: id }, 'joined the fleet in etcd');
+      this.#failing = false;
       this.options.listener.onJoined(id);
     } catch (err) {
       if (this.#lease === lease) return this.#lost(lease, err);
       lease.release();
-      this.options.log.warn({ err }, `cannot join the fleet in etcd; trying again in ${REJOIN_AFTER_MS} ms`);
+      // Once per outage is enough to say so; the attempts every half second go to debug.
+      const level = this.#failing ? 'debug' : 'warn';
+      this.#failing = true;
+      this.options.log[level]({ err }, `cannot join the fleet in etcd; trying again every ${REJOIN_AFTER_MS} ms`);
       this.#rejoinSoon();
     }
   }
