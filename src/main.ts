@@ -140,6 +140,7 @@ export class Cutover {
       stats,
       driverFor: (app) => drivers.create(app),
       previewRoute: (app) => listeners.previewRoute(settings.config.apps[app]),
+      settledElsewhere: 'etcd' in settings.config.state,
       routes: {
         onRouteTable: (table) => {
           dataPath.apply(table);

@@ -29,6 +29,11 @@ export interface ControllerOptions {
   readonly events: EventSink;
   readonly clock: Clock;
   readonly log: Logger;
+  /**
+   * Several instances share the store, and an app's open deployments are settled by the instance that wins its
+   * election (scaleout/fleet.ts), not by each instance that loads the app.
+   */
+  readonly settledElsewhere?: boolean;
 }
 
 /** Every app's controller, and the one place that turns their stored state into the route table. */
@@ -74,7 +79,7 @@ export class Controller {
     this.config = config;
     for (const name of added) {
       await this.addApp(config.apps[name]!);
-      await this.apps.get(name)!.settle();
+      if (this.options.settledElsewhere !== true) await this.apps.get(name)!.settle();
     }
     for (const name of removed) {
       const app = this.apps.get(name)!;

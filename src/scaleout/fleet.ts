@@ -16,7 +16,7 @@ import type { Clock } from '../core/clock.ts';
 import { NoLeaderError, NotLeaderError, StoreUnavailableError } from '../core/errors.ts';
 import type { EventSink } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
-import type { AppRecord, InstanceRecord } from '../core/types.ts';
+import { COLORS, type AppRecord, type Color, type InstanceRecord } from '../core/types.ts';
 import { connectEtcd } from '../store/etcd-connection.ts';
 import { AppElections } from './app-elections.ts';
 import { INSTANCES } from './fleet-keys.ts';
@@ -33,6 +33,7 @@ export interface LedApp {
   readonly current: { readonly open: boolean } | null;
   refresh(): Promise<void>;
   settle(interruption: string): Promise<void>;
+  cancelRetire(color: Color): void;
 }
 
 /** What the fleet needs of the controller: its apps, and a way in for records written elsewhere. */
@@ -190,7 +191,10 @@ export class Fleet implements ControlGate, FleetView {
     void done.finally(() => this.#takeovers.get(name) === done && this.#takeovers.delete(name));
   }
 
-  #deposed(app: string): void {
-    this.options.log.warn({ app, instance: this.id }, `this instance no longer runs the control operations of app "${app}"`);
+  /** Another instance runs `name` now: the standby retirements this one had scheduled are its to schedule. */
+  #deposed(name: string): void {
+    this.options.log.warn({ app: name, instance: this.id }, `this instance no longer runs the control operations of app "${name}"`);
+    const app = this.options.apps.list().find((a) => a.name === name);
+    for (const color of COLORS) app?.cancelRetire(color);
   }
 }
