@@ -3,12 +3,15 @@
 // tells how much of cutover's cost is its own (routing, headers, stats, retries) and how much is Node's.
 //   node:http server → one undici Pool → pool.dispatch() with a legacy handler → res.writeHead/write/end,
 //   pausing the upstream while the client socket is full, aborting it when the client goes away.
-// Usage: node bench/bare-forwarder.mjs --target http://127.0.0.1:8081 [--port 0]
+// Usage: node bench/bare-forwarder.mjs --target http://127.0.0.1:8081 [--port 0] [--timing]
+//   --timing: on exit, print the time from each request's 'request' event to its response's 'finish', and the
+//   event loop's delay: what the forwarder itself adds to a latency the load generator reports.
 import { createServer } from 'node:http';
+import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 
-const { values } = parseArgs({ options: { target: { type: 'string' }, port: { type: 'string', default: '0' } } });
+const { values } = parseArgs({ options: { target: { type: 'string' }, port: { type: 'string', default: '0' }, timing: { type: 'boolean' } } });
 if (values.target === undefined) {
   console.error('bare-forwarder: --target http://host:port is required');
   process.exit(2);
@@ -78,7 +81,14 @@ function forwardable(raw) {
   return out;
 }
 
+const timing = values.timing ? { inside: createHistogram(), loop: monitorEventLoopDelay({ resolution: 1 }) } : null;
+timing?.loop.enable();
+
 const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  if (timing !== null) {
+    const start = process.hrtime.bigint();
+    res.once('finish', () => timing.inside.record(process.hrtime.bigint() - start));
+  }
   const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
   pool.dispatch(
     { path: req.url, method: req.method, headers: forwardable(req.rawHeaders), body: hasBody ? req : null },
@@ -90,7 +100,14 @@ server.listen(Number(values.port), '127.0.0.1', () => {
   console.log(`bare-forwarder: listening on http://127.0.0.1:${server.address().port}`);
 });
 process.once('SIGTERM', () => {
+  if (timing !== null) console.log(`timing: inside ${describe(timing.inside)}; event loop delay ${describe(timing.loop)}`);
   server.close();
   server.closeAllConnections();
   pool.destroy().finally(() => process.exit(0));
 });
+
+/** p50, p99 and max of a perf_hooks histogram (nanoseconds), in ms. */
+function describe(histogram) {
+  const ms = (ns) => (Number(ns) / 1e6).toFixed(2);
+  return `p50 ${ms(histogram.percentile(50))} ms, p99 ${ms(histogram.percentile(99))} ms, max ${ms(histogram.max)} ms (${histogram.count} samples)`;
+}

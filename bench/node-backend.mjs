@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 // The backend used when nginx is not installed: the same fixed small body as the nginx backend.
 // It is slower than nginx, so with it the "direct" ceiling is lower and proxies look closer to it.
-// Usage: node bench/node-backend.mjs [--port 0]
+// Also the two environments of bench/switch.mjs, each answering its own body.
+// Usage: node bench/node-backend.mjs [--port 0] [--body hello]
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { port: { type: 'string', default: '0' } } });
-const HELLO = Buffer.from('hello');
+const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, body: { type: 'string', default: 'hello' } } });
+const BODY = Buffer.from(values.body);
 const OK = Buffer.from('ok');
 
 const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-  const body = req.url === '/healthz' ? OK : HELLO;
+  const body = req.url === '/healthz' ? OK : BODY;
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
   res.end(body);
 });

@@ -1,23 +1,18 @@
 #!/usr/bin/env node
 // `npm run bench`: cutover's data path against a bare undici forwarder, http-proxy, nginx and HAProxy, all
 // forwarding to one tiny backend, on this machine, in one run. See bench/README.md for how to read it.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { EXPECTED_BODY, startBackend } from './lib/backend.mjs';
 import { CONTENDERS } from './lib/contenders.mjs';
 import { ForeignCpu } from './lib/foreign-cpu.mjs';
 import { httpRequest, sleep } from './lib/http.mjs';
 import { chooseLoadGenerator } from './lib/load.mjs';
-import { busyShare, cpuPlan, cutoverRevision, describeMachine, detectTools, pinSelf } from './lib/machine.mjs';
+import { busyShare, cutoverRevision } from './lib/machine.mjs';
 import { OptionsError, readOptions, USAGE } from './lib/options.mjs';
 import { groupCpuSeconds } from './lib/proc-stat.mjs';
-import { ProcessSet } from './lib/processes.mjs';
 import { formatDistribution, formatTable, summarize, writeJson } from './lib/report.mjs';
+import { openSession, resultsDir, runSession, stopIfStopping } from './lib/session.mjs';
 
-const benchDir = dirname(fileURLToPath(import.meta.url));
-const resultsDir = join(benchDir, 'results');
 /** Lets sockets of the last run close and GC settle before the next contender's turn. */
 const BETWEEN_RUNS_MS = 500;
 /** Above this share of busy CPU before the start, the run is flagged as taken on a busy machine. */
@@ -27,35 +22,13 @@ const DISTURBED_SHARE = 0.05;
 
 const options = parseOptionsOrExit();
 const contenders = selectedContendersOrExit();
-const tools = detectTools();
-const machine = describeMachine();
-const pin = tools.taskset !== null && machine.nproc >= 2;
-rmSync(join(resultsDir, 'logs'), { recursive: true, force: true });
-mkdirSync(join(resultsDir, 'logs'), { recursive: true });
-const revision = cutoverRevision(dirname(benchDir));
-const ctx = {
-  procs: new ProcessSet({ logDir: join(resultsDir, 'logs'), pin }),
-  tmp: mkdtempSync(join(tmpdir(), 'cutover-bench-')),
-  tools,
-  cpu: cpuPlan(options.backendCpu),
-  root: dirname(benchDir),
-  benchDir,
-  backend: null,
-};
-stopEverythingOnExit(ctx);
-try {
-  await bench();
-} catch (err) {
-  console.error(`bench: ${err.message}`);
-  process.exitCode = 1;
-} finally {
-  await ctx.procs.stopAll();
-  rmSync(ctx.tmp, { recursive: true, force: true });
-}
+const ctx = openSession({ logs: 'logs', backendCpu: options.backendCpu });
+const { tools, machine, pin } = ctx;
+const revision = cutoverRevision(ctx.root);
+await runSession(ctx, 'bench', bench);
 
 async function bench() {
   machine.busyBeforeStart = await busyShare();
-  if (pin) pinSelf(tools, ctx.cpu.loadgen);
   ctx.backend = await startBackend(ctx, options.backend);
   const loadgen = chooseLoadGenerator(ctx, options.loadgen, options.threads);
   printSetup(loadgen);
@@ -74,7 +47,7 @@ async function bench() {
   if (warning !== null) console.log(`\n${warning}`);
   const file = join(resultsDir, 'latest.json');
   writeJson(file, report({ loadgen, started, skipped, runs, summaries }));
-  console.log(`\nresults: ${file}\nlogs:    ${join(resultsDir, 'logs')}/`);
+  console.log(`\nresults: ${file}\nlogs:    ${ctx.logDir}/`);
 }
 
 /** Starts each contender and checks it really forwards; one that fails is skipped, with the reason shown. */
@@ -116,7 +89,7 @@ async function checkAnswer(url) {
 async function warmUp(started, loadgen, connections) {
   console.log(`\nwarming up each contender for ${options.warmup} s at ${connections} connections`);
   for (const c of started) {
-    stopIfStopping();
+    stopIfStopping(ctx);
     await loadgen.run(c.url, { duration: options.warmup, connections }).catch(() => null);
   }
 }
@@ -129,7 +102,7 @@ async function measure(started, loadgen, connections) {
   console.log(`measuring: ${total} runs of ${options.duration} s at ${connections} connections\n`);
   for (let run = 1; run <= options.runs; run++) {
     for (const c of started) {
-      stopIfStopping();
+      stopIfStopping(ctx);
       const entry = { contender: c.name, connections, run, result: null, error: null, othersCpuS: null, proxyCpuS: null };
       const proxyCpu = () => (c.child === null ? null : groupCpuSeconds(c.child.proc.pid));
       const before = { others: foreign.snapshot(), proxy: proxyCpu() };
@@ -165,10 +138,6 @@ function printTables(connections, rows, loadgen) {
   console.log(formatTable(rows));
   console.log(`\nlatency distribution at ${connections} connections (${loadgen.kind}):\n`);
   console.log(formatDistribution(rows));
-}
-
-function stopIfStopping() {
-  if (ctx.procs.closing) throw new Error('stopped before the end: no table');
 }
 
 function describeRun({ result, error, othersCpuS }) {
@@ -242,24 +211,4 @@ function parseOptionsOrExit() {
     console.error(`bench: ${err.message}\n${USAGE}`);
     process.exit(2);
   }
-}
-
-/**
- * Ctrl-C or SIGTERM stops every child, then exits; a second one kills them at once. On any exit, whatever is
- * still running is killed: the children run in their own process groups, so nobody else would.
- */
-function stopEverythingOnExit({ procs, tmp }) {
-  let stopping = false;
-  const onSignal = (signal) => {
-    if (stopping) return process.exit(130);
-    stopping = true;
-    console.error(`\nbench: ${signal}, stopping every process it started`);
-    procs.stopAll().finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('exit', () => {
-    procs.killAllNow();
-    rmSync(tmp, { recursive: true, force: true });
-  });
 }

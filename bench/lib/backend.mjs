@@ -39,8 +39,13 @@ async function startNginxBackend(ctx) {
 }
 
 async function startNodeBackend(ctx, why) {
-  const child = ctx.procs.start('backend', process.execPath, [join(ctx.benchDir, 'node-backend.mjs')], { cpu: ctx.cpu.backend });
-  const [, url] = await child.waitFor(/listening on (http:\/\/\S+)/, READY_MS);
-  const port = Number(new URL(url).port);
+  const { url, port } = await startNodeServer(ctx, 'backend', EXPECTED_BODY);
   return { kind: 'node', url, port, description: `Node ${process.version} http server (${why})` };
+}
+
+/** bench/node-backend.mjs on the backend's CPU, answering `body` (and `ok` on /healthz); resolves once listening. */
+export async function startNodeServer(ctx, name, body) {
+  const child = ctx.procs.start(name, process.execPath, [join(ctx.benchDir, 'node-backend.mjs'), '--body', body], { cpu: ctx.cpu.backend });
+  const [, url] = await child.waitFor(/listening on (http:\/\/\S+)/, READY_MS);
+  return { url, port: Number(new URL(url).port), child };
 }

@@ -4,11 +4,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startNginx } from './backend.mjs';
-import { freePort, httpRequest, sleep, waitForHttp } from './http.mjs';
+import { deploy, startCutoverServe } from './cutover.mjs';
+import { freePort, waitForHttp } from './http.mjs';
 import { haproxyConf, nginxProxyConf } from './server-configs.mjs';
 
 const READY_MS = 15_000;
-const DEPLOY_MS = 30_000;
 
 export const CONTENDERS = Object.freeze([
   { name: 'direct', what: 'no proxy: the load generator straight to the backend (the ceiling)', start: async (ctx) => ({ url: ctx.backend.url, child: null }) },
@@ -40,44 +40,11 @@ async function startNodeScript(ctx, name, script) {
   return readyAt(url, child);
 }
 
-/** `cutover serve` on ports 0, then the backend deployed through the admin API as the live environment. */
+/** `cutover serve` with one data-path worker (goal 1 is "on one core"), the backend deployed as live. */
 async function startCutover(ctx) {
-  const config = join(ctx.tmp, 'cutover.yaml');
-  writeFileSync(config, cutoverYaml(join(ctx.tmp, 'cutover.db')));
-  const child = ctx.procs.start('cutover', process.execPath, [join(ctx.root, 'bin', 'cutover.js'), 'serve', '-c', config], {
-    cpu: ctx.cpu.proxy,
-    cwd: ctx.root,
-    env: { CUTOVER_LOG_LEVEL: 'warn' },
-  });
-  const [, proxyUrl, adminUrl] = await child.waitFor(/proxy on (http:\/\/[^\s,]+), admin API on (http:\/\/\S+)/, READY_MS);
-  await deploy(adminUrl, ctx.backend.url);
+  const { child, proxyUrl, adminUrl } = await startCutoverServe(ctx, { extraYaml: 'workers: 1' });
+  await deploy(adminUrl, { version: 'bench', targets: [ctx.backend.url] });
   return readyAt(proxyUrl, child);
-}
-
-function cutoverYaml(dbFile) {
-  return `listen: 127.0.0.1:0
-admin: { listen: 127.0.0.1:0 }
-state: { sqlite: ${dbFile} }
-apps:
-  web:
-    health: { path: /healthz, interval: 500ms, healthy: 1 }
-    drain: 1s
-`;
-}
-
-async function deploy(adminUrl, backendUrl) {
-  const created = await httpRequest(`${adminUrl}/api/apps/web/deployments`, {
-    method: 'POST',
-    json: { version: 'bench', targets: [backendUrl] },
-  });
-  if (created.status >= 300) throw new Error(`cutover refused the deployment: ${created.status} ${created.body.trim()}`);
-  const deadline = Date.now() + DEPLOY_MS;
-  while (Date.now() < deadline) {
-    const { status, body } = await httpRequest(`${adminUrl}/api/apps/web`);
-    if (status === 200 && JSON.parse(body).live !== null) return;
-    await sleep(200);
-  }
-  throw new Error(`cutover: the backend was not live ${DEPLOY_MS} ms after the deployment`);
 }
 
 async function readyAt(url, child) {

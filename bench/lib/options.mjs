@@ -60,7 +60,8 @@ const ARG_SPEC = {
   help: { type: 'boolean', short: 'h' },
 };
 
-function positiveInt(raw, fallback, name, problems) {
+/** `raw` as a whole number above 0; `fallback` when absent; a problem (and `fallback`) when it is not one. */
+export function positiveInt(raw, fallback, name, problems) {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (Number.isInteger(n) && n > 0) return n;
@@ -84,4 +85,26 @@ function oneOf(raw, allowed, name, problems) {
 function list(raw) {
   if (raw === undefined || raw === '') return null;
   return raw.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * The options of a bench script whose flags are all positive whole numbers (switch.mjs, memory.mjs): each name in
+ * `defaults` is a flag. Prints `usage` and exits on --help (0) or on a bad flag (2).
+ */
+export function readNumberOptionsOrExit(script, defaults, usage, argv = process.argv.slice(2)) {
+  try {
+    const spec = Object.fromEntries(Object.keys(defaults).map((name) => [name, { type: 'string' }]));
+    const { values } = parseArgs({ args: argv, options: { ...spec, help: { type: 'boolean', short: 'h' } } });
+    if (values.help) {
+      console.log(usage);
+      process.exit(0);
+    }
+    const problems = [];
+    const parsed = Object.fromEntries(Object.entries(defaults).map(([name, fallback]) => [name, positiveInt(values[name], fallback, name, problems)]));
+    if (problems.length > 0) throw new OptionsError(problems.join('\n'));
+    return Object.freeze(parsed);
+  } catch (err) {
+    console.error(`${script}: ${err.message}\n${usage}`);
+    process.exit(2);
+  }
 }

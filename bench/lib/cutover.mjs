@@ -1,0 +1,56 @@
+// Starting `cutover serve` and deploying through its admin API, for every bench script that measures cutover.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { httpRequest, sleep } from './http.mjs';
+
+const READY_MS = 15_000;
+const DEPLOY_MS = 30_000;
+const POLL_MS = 100;
+
+/**
+ * `cutover serve` on ports 0 with one app, `web`, on the proxy's CPU. `extraYaml` adds top-level keys (workers,
+ * limits, timeouts); `prefix` is a command that execs the rest (e.g. prlimit), so the pid stays cutover's.
+ * @returns {Promise<{ child, proxyUrl: string, adminUrl: string }>}
+ */
+export async function startCutoverServe(ctx, { name = 'cutover', extraYaml = '', prefix = [] } = {}) {
+  const config = join(ctx.tmp, `${name}.yaml`);
+  writeFileSync(config, cutoverYaml(join(ctx.tmp, `${name}.db`), extraYaml));
+  const [command, ...args] = [...prefix, process.execPath, join(ctx.root, 'bin', 'cutover.js'), 'serve', '-c', config];
+  const child = ctx.procs.start(name, command, args, { cpu: ctx.cpu.proxy, cwd: ctx.root, env: { CUTOVER_LOG_LEVEL: 'warn' } });
+  const [, proxyUrl, adminUrl] = await child.waitFor(/proxy on (http:\/\/[^\s,]+), admin API on (http:\/\/\S+)/, READY_MS);
+  return { child, proxyUrl, adminUrl };
+}
+
+/**
+ * Deploys `targets` as `version` of app web and waits until it is live (`switchNow`) or ready and waiting for a
+ * switch (`switchNow: false`, i.e. `cutover deploy --no-switch`).
+ */
+export async function deploy(adminUrl, { version, targets, switchNow = true }) {
+  const created = await httpRequest(`${adminUrl}/api/apps/web/deployments`, {
+    method: 'POST',
+    json: { version, targets, switch: switchNow },
+  });
+  if (created.status >= 300) throw new Error(`cutover refused the deployment: ${created.status} ${created.body.trim()}`);
+  const done = switchNow
+    ? (app) => app.live !== null && app.envs[app.live].version === version
+    : (app) => app.deployment?.version === version && app.deployment.phase === 'ready';
+  const deadline = Date.now() + DEPLOY_MS;
+  while (Date.now() < deadline) {
+    const { status, body } = await httpRequest(`${adminUrl}/api/apps/web`);
+    if (status === 200 && done(JSON.parse(body))) return;
+    await sleep(POLL_MS);
+  }
+  throw new Error(`cutover: ${version} was not ${switchNow ? 'live' : 'ready'} ${DEPLOY_MS} ms after the deployment`);
+}
+
+function cutoverYaml(dbFile, extraYaml) {
+  return `listen: 127.0.0.1:0
+admin: { listen: 127.0.0.1:0 }
+state: { sqlite: ${dbFile} }
+${extraYaml}
+apps:
+  web:
+    health: { path: /healthz, interval: 500ms, healthy: 1 }
+    drain: 1s
+`;
+}

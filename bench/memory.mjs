@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// `npm run bench:memory`: cutover's memory and idle connections (issue #7, goal 4). Holds 10,000 keep-alive client
+// connections, each with one request answered, then puts wrk -c50 on top of them; reports cutover's RSS (its
+// process and every child: data-path workers too) idle, with the connections open, and under load, and checks
+// that every idle connection is still open and answers once more at the end. See bench/README.md.
+import { spawnSync } from 'node:child_process';
+import { startBackend } from './lib/backend.mjs';
+import { deploy, startCutoverServe } from './lib/cutover.mjs';
+import { IdleConnections } from './lib/idle-connections.mjs';
+import { chooseLoadGenerator } from './lib/load.mjs';
+import { cutoverRevision, findExecutable } from './lib/machine.mjs';
+import { readNumberOptionsOrExit } from './lib/options.mjs';
+import { treeRssMb } from './lib/proc-stat.mjs';
+import { markdownTable, writeJson } from './lib/report.mjs';
+import { openSession, resultsDir, runSession } from './lib/session.mjs';
+
+const DEFAULTS = Object.freeze({ idle: 10_000, duration: 10, connections: 50, workers: 1 });
+/** Open files wanted for the bench and for cutover: each idle connection is one socket on both sides. */
+const OPEN_FILES = 65_536;
+/** RSS is read this often during the load; the table shows the highest reading. */
+const SAMPLE_MS = 250;
+const USAGE = `usage: npm run bench:memory -- [--idle ${DEFAULTS.idle}] [--duration ${DEFAULTS.duration}] [--connections ${DEFAULTS.connections}] [--workers ${DEFAULTS.workers}]
+  --idle         keep-alive client connections held open, each after one answered request
+  --duration     seconds of wrk load on top of them
+  --connections  wrk's connections
+  --workers      written into cutover's config as \`workers: N\``;
+
+const options = readNumberOptionsOrExit('bench:memory', DEFAULTS, USAGE);
+raiseOwnOpenFiles();
+const ctx = openSession({ logs: 'logs-memory' });
+await runSession(ctx, 'bench:memory', measureMemory);
+
+async function measureMemory() {
+  const revision = cutoverRevision(ctx.root);
+  console.log(`cutover memory bench, ${new Date().toISOString()}, cutover ${revision}`);
+  console.log(`${options.idle} idle connections, then wrk -c${options.connections} for ${options.duration} s; workers: ${options.workers}\n`);
+  ctx.backend = await startBackend(ctx, null);
+  const cutover = await startCutoverServe(ctx, { extraYaml: cutoverLimits(), prefix: openFilesPrefix() });
+  await deploy(cutover.adminUrl, { version: 'bench', targets: [ctx.backend.url] });
+  const rss = () => treeRssMb(cutover.child.proc.pid);
+  const phases = [{ phase: 'idle, no client connection', rssMb: rss(), open: 0 }];
+  const idle = new IdleConnections(cutover.proxyUrl);
+  try {
+    const openStart = performance.now();
+    await idle.openMany(options.idle);
+    const openS = (performance.now() - openStart) / 1000;
+    phases.push({ phase: `${idle.open} idle connections (opened in ${openS.toFixed(1)} s)`, rssMb: rss(), open: idle.open });
+    const load = await underLoad(cutover.proxyUrl, rss);
+    phases.push({ phase: `+ wrk -c${options.connections}: ${Math.round(load.result.rps)} req/s, ${load.result.errors} errors (highest RSS)`, rssMb: load.peakMb, open: idle.open });
+    phases.push({ phase: 'after the load', rssMb: rss(), open: idle.open });
+    const answered = await idle.askAll();
+    report({ phases, idle, answered, load: load.result, revision });
+  } finally {
+    idle.closeAll();
+  }
+}
+
+/** wrk on top of the idle connections, with cutover's RSS read every SAMPLE_MS. */
+async function underLoad(url, rss) {
+  let peakMb = rss();
+  const sampler = setInterval(() => (peakMb = Math.max(peakMb, rss() ?? 0)), SAMPLE_MS);
+  try {
+    const result = await chooseLoadGenerator(ctx, null).run(url, { duration: options.duration, connections: options.connections });
+    return { result, peakMb };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+function report({ phases, idle, answered, load, revision }) {
+  console.log(markdownTable(['phase', 'cutover RSS', 'idle connections open'], phases.map((p) => [p.phase, p.rssMb === null ? '–' : `${p.rssMb.toFixed(0)} MB`, String(p.open)])));
+  const failures = [...idle.failures].map(([why, n]) => `${why}: ${n}`).join(', ');
+  console.log(`\nidle connections failed: ${idle.failed}${failures === '' ? '' : ` (${failures})`}`);
+  console.log(`idle connections that answered one more request at the end: ${answered} of ${options.idle}`);
+  const file = `${resultsDir}/memory.json`;
+  writeJson(file, { date: new Date().toISOString(), command: ['npm run bench:memory --', ...process.argv.slice(2)].join(' '), cutover: revision, machine: ctx.machine, options, phases, idleFailures: Object.fromEntries(idle.failures), answeredAtEnd: answered, load });
+  console.log(`\nresults: ${file}\nlogs:    ${ctx.logDir}/`);
+}
+
+/** cutover's own limits (README: limits.maxConnections defaults to 10,000; idle keep-alive closes after 60 s). */
+function cutoverLimits() {
+  return `workers: ${options.workers}
+limits: { maxConnections: ${options.idle * 2 + options.connections} }
+timeouts: { keepAlive: 10m }`;
+}
+
+/**
+ * cutover is started through prlimit, which sets its open-file limit and execs it (the pid stays cutover's). The
+ * soft limit is raised as far as the hard limit allows: raising the hard limit needs CAP_SYS_RESOURCE, which even
+ * root may lack in a container.
+ */
+function openFilesPrefix() {
+  const prlimit = findExecutable('prlimit');
+  return prlimit === null ? [] : [prlimit, `--nofile=${openFilesLimit()}`];
+}
+
+/** The bench holds the client side of every idle connection, so it needs about as many open files as cutover. */
+function raiseOwnOpenFiles() {
+  const prlimit = findExecutable('prlimit');
+  const limit = prlimit === null ? null : openFilesLimit();
+  const out = prlimit === null ? null : spawnSync(prlimit, ['--pid', String(process.pid), `--nofile=${limit}`], { encoding: 'utf8' });
+  const needed = options.idle + options.connections + 100;
+  if (out === null || out.status !== 0 || Number(limit.split(':')[0]) < needed) {
+    console.log(`note: the open-file limit is ${limit ?? 'unknown'} (${out?.stderr?.trim() || 'prlimit not found'}); ${options.idle} connections need about ${needed}, so some may fail with EMFILE`);
+  }
+}
+
+/** "SOFT:HARD" for prlimit: OPEN_FILES, or the current hard limit when that is lower. */
+function openFilesLimit() {
+  const out = spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim();
+  const hard = out === 'unlimited' ? Infinity : Number(out) || OPEN_FILES;
+  const limit = Math.min(OPEN_FILES, hard);
+  return `${limit}:${limit}`;
+}

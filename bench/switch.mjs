@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// `npm run bench:switch`: how long a switch takes (issue #7, goal 5). Two backends answer "blue" and "green";
+// cutover serves blue live and green deployed with no switch; a few keep-alive clients poll the proxy back to
+// back while the bench flips between them (switch, rollback, switch, ...) and times, per flip, from sending the
+// admin request to (a) the first response that came from the new environment and (b) the admin request's own
+// response. See bench/README.md.
+import { startNodeServer } from './lib/backend.mjs';
+import { deploy, startCutoverServe } from './lib/cutover.mjs';
+import { httpRequest, sleep } from './lib/http.mjs';
+import { cutoverRevision } from './lib/machine.mjs';
+import { readNumberOptionsOrExit } from './lib/options.mjs';
+import { Polling } from './lib/polling.mjs';
+import { markdownTable, quantile, writeJson } from './lib/report.mjs';
+import { openSession, resultsDir, runSession, stopIfStopping } from './lib/session.mjs';
+
+const DEFAULTS = Object.freeze({ flips: 50, pollers: 4, workers: 1 });
+/** A flip whose new environment has not answered after this long is recorded as not seen, and the bench moves on. */
+const FLIP_TIMEOUT_MS = 5_000;
+/** Between flips: lets the drain of the previous one start, so flips do not pile up on each other. */
+const BETWEEN_FLIPS_MS = 100;
+const USAGE = `usage: npm run bench:switch -- [--flips ${DEFAULTS.flips}] [--pollers ${DEFAULTS.pollers}] [--workers ${DEFAULTS.workers}]
+  --flips    switches back and forth (switch, rollback, switch, ...)
+  --pollers  keep-alive clients requesting back to back through the proxy during the flips
+  --workers  written into cutover's config as \`workers: N\` (data-path processes)`;
+
+const options = readNumberOptionsOrExit('bench:switch', DEFAULTS, USAGE);
+const ctx = openSession({ logs: 'logs-switch' });
+await runSession(ctx, 'bench:switch', measureSwitches);
+
+async function measureSwitches() {
+  const revision = cutoverRevision(ctx.root);
+  console.log(`cutover switch bench, ${new Date().toISOString()}, cutover ${revision}`);
+  console.log(`${options.flips} flips, ${options.pollers} pollers, workers: ${options.workers}; cutover on CPU ${ctx.cpu.proxy}, backends and pollers on CPU ${ctx.cpu.loadgen}${ctx.pin ? '' : ' (not pinned)'}\n`);
+  const blue = await startNodeServer(ctx, 'blue', 'blue');
+  const green = await startNodeServer(ctx, 'green', 'green');
+  const cutover = await startCutoverOrExplain();
+  if (cutover === null) return;
+  await deploy(cutover.adminUrl, { version: 'blue', targets: [blue.url] });
+  await deploy(cutover.adminUrl, { version: 'green', targets: [green.url], switchNow: false });
+  const polling = new Polling(cutover.proxyUrl, options.pollers);
+  const flips = [];
+  try {
+    await polling.started;
+    for (let i = 0; i < options.flips; i++) {
+      stopIfStopping(ctx);
+      flips.push(await flip(cutover.adminUrl, polling, i % 2 === 0 ? 'switch' : 'rollback', i % 2 === 0 ? 'green' : 'blue'));
+      await sleep(BETWEEN_FLIPS_MS);
+    }
+  } finally {
+    await polling.stop();
+  }
+  report(flips, polling, revision);
+}
+
+/** One flip, timed from the bench's side: the pollers mark the first response from `expected`. */
+async function flip(adminUrl, polling, action, expected) {
+  const watch = polling.watchFor(expected);
+  const sentAt = performance.now();
+  const answer = await httpRequest(`${adminUrl}/api/apps/web/${action}`, { method: 'POST', json: {} });
+  const answeredMs = performance.now() - sentAt;
+  if (answer.status !== 200) throw new Error(`${action} answered ${answer.status}: ${answer.body.trim().slice(0, 300)}`);
+  polling.staleAfter(expected, performance.now());
+  const seenAt = await watch.seen(FLIP_TIMEOUT_MS);
+  return { action, to: expected, answeredMs, firstResponseMs: seenAt === null ? null : seenAt - sentAt };
+}
+
+/** Starts cutover with `workers: N`; null (and a message, exit 0) when this cutover does not know that key. */
+async function startCutoverOrExplain() {
+  try {
+    return await startCutoverServe(ctx, { extraYaml: `workers: ${options.workers}` });
+  } catch (err) {
+    if (!/workers/.test(err.message)) throw err;
+    console.log(`SKIPPED: this cutover does not accept \`workers: ${options.workers}\` in its config:\n    ${err.message.split('\n').slice(-3).join('\n    ')}`);
+    return null;
+  }
+}
+
+function report(flips, polling, revision) {
+  const seen = flips.filter((f) => f.firstResponseMs !== null);
+  const row = (name, values) => [name, ...[0.5, 0.99, 1].map((q) => (values.length === 0 ? '–' : `${quantile(values, q).toFixed(2)} ms`))];
+  console.log(`${flips.length} flips; each time from sending the switch or rollback request:\n`);
+  console.log(markdownTable(['time to', 'p50', 'p99', 'max'], [
+    row('first response from the new env', seen.map((f) => f.firstResponseMs)),
+    row('the switch request\'s own response', flips.map((f) => f.answeredMs)),
+  ]));
+  console.log(`\nnew env never seen within ${FLIP_TIMEOUT_MS} ms: ${flips.length - seen.length} flip(s)`);
+  console.log(`requests through the proxy during the flips: ${polling.responses}, failed: ${polling.failures.length}${summarizeFailures(polling.failures)}`);
+  console.log(`stale responses (old env, to a request sent after the switch had answered): ${polling.stale}`);
+  const file = `${resultsDir}/switch.json`;
+  writeJson(file, { date: new Date().toISOString(), command: ['npm run bench:switch --', ...process.argv.slice(2)].join(' '), cutover: revision, machine: ctx.machine, options, requests: polling.responses, failures: polling.failures.length, stale: polling.stale, flips });
+  console.log(`\nresults: ${file}\nlogs:    ${ctx.logDir}/`);
+}
+
+function summarizeFailures(failures) {
+  if (failures.length === 0) return '';
+  const counts = new Map();
+  for (const f of failures) counts.set(f, (counts.get(f) ?? 0) + 1);
+  return ` (${[...counts].map(([what, n]) => `${what}: ${n}`).join(', ')})`;
+}
