@@ -33,7 +33,8 @@ export class AppElections implements MirrorListener {
   readonly #mirror: KeyMirror;
   readonly #apps = new Set<string>();
   readonly #held = new Set<string>();
-  readonly #campaigning = new Set<string>();
+  /** Campaigns under way, by app: a second call for the same app joins the first. */
+  readonly #campaigning = new Map<string, Promise<void>>();
   #stopped = false;
 
   constructor(private readonly options: AppElectionsOptions) {
@@ -72,9 +73,9 @@ export class AppElections implements MirrorListener {
     }
   }
 
-  /** After a new lease: campaign for every app again. */
-  campaignAll(): void {
-    for (const app of this.#apps) void this.#campaign(app);
+  /** After a new lease: campaign for every app again; resolves when each campaign is decided (or failed). */
+  async campaignAll(): Promise<void> {
+    await Promise.all([...this.#apps].map((app) => this.#campaign(app)));
   }
 
   /** The lease is gone, and with it every election this instance had won. */
@@ -91,18 +92,22 @@ export class AppElections implements MirrorListener {
     if (this.#apps.has(app)) void this.#campaign(app);
   }
 
-  async #campaign(app: string): Promise<void> {
+  #campaign(app: string): Promise<void> {
     const lease = this.options.lease();
-    if (this.#stopped || lease === null || this.#held.has(app) || this.#campaigning.has(app)) return;
-    this.#campaigning.add(app);
-    try {
-      if (await this.#take(app, lease)) this.#elect(app);
-    } catch (err) {
-      this.options.log.warn({ err, app }, 'could not campaign for the app; trying again');
-      setTimeout(() => void this.#campaign(app), RETRY_AFTER_MS).unref();
-    } finally {
-      this.#campaigning.delete(app);
-    }
+    if (this.#stopped || lease === null || this.#held.has(app)) return Promise.resolve();
+    const running = this.#campaigning.get(app);
+    if (running !== undefined) return running;
+    const campaign = this.#take(app, lease)
+      .then((won) => {
+        if (won) this.#elect(app);
+      })
+      .catch((err) => {
+        this.options.log.warn({ err, app }, 'could not campaign for the app; trying again');
+        setTimeout(() => void this.#campaign(app), RETRY_AFTER_MS).unref();
+      })
+      .finally(() => this.#campaigning.delete(app));
+    this.#campaigning.set(app, campaign);
+    return campaign;
   }
 
   /** One compare-and-swap: true when this instance now holds the app's key under `lease`. */

@@ -98,6 +98,8 @@ export class Fleet implements ControlGate, FleetView {
     this.#joined = true;
     this.#elections.want(this.options.apps.list().map((a) => a.name));
     await this.#membership.start();
+    // Serving starts with every election decided (when etcd answers), so the first control call finds its leader.
+    await this.#elections.campaignAll();
   }
 
   /** After the data path applied a route table: the instance record says which. */
@@ -114,7 +116,11 @@ export class Fleet implements ControlGate, FleetView {
       const where = this.options.settings.endpoints.join(', ');
       throw new StoreUnavailableError(`this instance cannot reach etcd at ${where}: control calls are refused until it answers again (traffic keeps its last routes)`);
     }
-    if (this.#elections.holds(app)) return false;
+    if (this.#elections.holds(app)) {
+      // Just elected: what the previous leader left open is settled before anything new starts.
+      await this.#takeovers.get(app);
+      return false;
+    }
     const leader = this.leaderOf(app);
     if (leader === null) throw new NoLeaderError(app, 'the instance that ran it is gone and the election is not decided yet');
     if (isForwarded(req)) throw new NotLeaderError(app, leader);
@@ -158,7 +164,7 @@ export class Fleet implements ControlGate, FleetView {
   #membershipListener() {
     return {
       onJoined: () => {
-        this.#elections.campaignAll();
+        void this.#elections.campaignAll();
         this.#resync();
       },
       onLost: () => this.#elections.deposeAll(),
