@@ -32,6 +32,11 @@ export async function handOver(cutover: Cutover, configPath: string, log: Logger
 }
 
 async function handOverOnce(cutover: Cutover, configPath: string, log: Logger): Promise<boolean> {
+  // The listening sockets live in node:cluster's primary handles, which cannot be passed on.
+  if (cutover.workers !== null) {
+    log.warn({ workers: cutover.workers.size }, 'hand-over refused: it needs `workers: 1`; with data-path workers, restart behind a second instance instead');
+    return false;
+  }
   const busy = cutover.controller.list().find((app) => app.busyWith !== null);
   if (busy) {
     log.warn({ app: busy.name, busy: busy.busyWith }, 'hand-over refused: an operation is in progress; try again when it ends');

@@ -19,6 +19,8 @@ import { DataPath } from './proxy/data-path.ts';
 import { Listeners } from './proxy/listeners.ts';
 import { StatsRegistry } from './stats/stats-registry.ts';
 import { Fleet } from './scaleout/fleet.ts';
+import { targetSettings } from './pool/target-settings.ts';
+import { DataPathWorkers } from './workers/worker-pool.ts';
 import { EtcdStore } from './store/etcd-store.ts';
 import { openStore } from './store/open-store.ts';
 import type { StateLock } from './store/state-lock.ts';
@@ -48,6 +50,7 @@ interface Parts {
   readonly accessLog: AccessLog | null;
   readonly lock: StateLock | null;
   readonly fleet: Fleet | null;
+  readonly workers: DataPathWorkers | null;
 }
 
 export interface ReloadOutcome {
@@ -63,6 +66,8 @@ export class Cutover {
   private readonly lock: StateLock | null;
   /** With state in etcd: this instance's part in the fleet sharing it. */
   readonly fleet: Fleet | null;
+  /** With `workers` > 1: the data-path processes serving the listeners; null when this process serves them. */
+  readonly workers: DataPathWorkers | null;
   /** Settles after start what a restart interrupted; tests may await it. */
   settling: Promise<void> = Promise.resolve();
 
@@ -86,6 +91,7 @@ export class Cutover {
     this.accessLog = parts.accessLog;
     this.lock = parts.lock;
     this.fleet = parts.fleet;
+    this.workers = parts.workers;
     this.metrics = createMetrics({
       controller: parts.controller,
       targets: parts.registry,
@@ -101,7 +107,7 @@ export class Cutover {
       events: parts.events,
       log: parts.log.child({ part: 'admin' }),
       reload: () => this.reload(),
-      held: (app) => parts.dataPath.held(app),
+      held: (app) => parts.workers?.held(app) ?? parts.dataPath.held(app),
       metrics: this.metrics,
       stats: parts.stats,
       audit: new AuditLog({ store: parts.store, log: parts.log.child({ part: 'audit' }) }),
@@ -121,9 +127,20 @@ export class Cutover {
     const events = new EventHub(clock.now);
     const { store, lock } = await openStore(settings.config.state, { handoverFrom: options.handover?.from ?? null });
     const alarm = new HealthAlarm(log, events);
-    const registry = new TargetRegistry({ listener: alarm, clock: clock.now, settings: (app) => targetSettings(settings.config, app) });
+    // A hand-over passes listening sockets to one process: it keeps the data path in that process.
+    const workerCount = options.handover === undefined ? settings.config.workers : 1;
+    let workers: DataPathWorkers | null = null;
+    const health = { onTargetHealth: (...verdict: Parameters<HealthAlarm['onTargetHealth']>) => {
+      alarm.onTargetHealth(...verdict);
+      workers?.onTargetHealth(...verdict);
+    } };
+    const registry = new TargetRegistry({ listener: health, clock: clock.now, settings: (app) => targetSettings(settings.config, app) });
     const stats = new StatsRegistry({ clock });
     const upstreamErrors = new UpstreamErrorCounter();
+    if (workerCount > 1) {
+      const workerLog = log.child({ part: 'workers' });
+      workers = new DataPathWorkers({ count: workerCount, config: () => settings.config, registry, stats, upstreamErrors, events, log: workerLog });
+    }
     const access = settings.config.accessLog;
     const accessLog = access === null ? null : new AccessLog({ path: access.path, log: log.child({ part: 'access-log' }) });
     const dataPath = new DataPath({ registry, stats, upstreamErrors, accessLog });
@@ -145,6 +162,7 @@ export class Cutover {
         onRouteTable: (table) => {
           dataPath.apply(table);
           fleet?.onRouteTable();
+          return workers?.apply(table);
         },
       },
     });
@@ -153,12 +171,13 @@ export class Cutover {
     }
     await drivers.reapOrphans();
     alarm.watch(controller, registry);
-    const parts = { settings, log, events, store, registry, stats, dataPath, listeners, controller, drivers, upstreamErrors, accessLog, lock, fleet };
+    const parts = { settings, log, events, store, registry, stats, dataPath, listeners, controller, drivers, upstreamErrors, accessLog, lock, fleet, workers };
     const cutover = new Cutover(parts);
     try {
       const inherited = options.handover?.listeners ?? new Map<string, unknown>();
       await cutover.admin.listen(inherited.get('admin'));
-      await listeners.listen(inherited);
+      if (workers === null) await listeners.listen(inherited);
+      else listeners.servedBy(await workers.start());
     } catch (err) {
       // What the drivers started must not outlive a start that failed.
       await cutover.stop();
@@ -197,6 +216,7 @@ export class Cutover {
     const needsRestart = restartOnlyChanges(before, next);
     this.settings.config = next;
     this.accessLog?.reopen();
+    this.workers?.reconfigure(next);
     const { added, removed } = await this.controller.reload(next);
     this.registry.reconfigure();
     this.log.info({ added, removed, needsRestart }, 'config reloaded');
@@ -225,6 +245,7 @@ export class Cutover {
   /** Stops accepting, lets requests in flight finish for up to the longest drain, then closes everything. */
   async stop(options: { keepProcesses?: boolean } = {}): Promise<void> {
     const drainMs = Math.max(0, ...Object.values(this.settings.config.apps).map((a) => a.drainMs));
+    await this.workers?.stop(drainMs);
     await this.listeners.close(drainMs);
     await this.accessLog?.close();
     this.metrics.close();
@@ -239,15 +260,6 @@ export class Cutover {
   }
 }
 
-
-function targetSettings(config: Config, app: string) {
-  const a = config.apps[app];
-  return {
-    health: a!.health,
-    connectTimeoutMs: config.timeouts.upstreamConnectMs,
-    responseTimeoutMs: config.timeouts.upstreamResponseMs,
-  };
-}
 
 function restartOnlyChanges(before: Config, after: Config): string[] {
   const changed: string[] = [];

@@ -22,7 +22,8 @@ import { WebhookSender } from './webhooks.ts';
 
 /** Told after every stored change of an app (and every pause or resume), so the route table can be rebuilt. */
 export interface AppChangeListener {
-  onAppChanged(app: AppRecord): void;
+  /** Resolves once the new route table is applied everywhere (every data-path worker). */
+  onAppChanged(app: AppRecord): void | Promise<void>;
 }
 
 export interface AppControllerOptions {
@@ -278,7 +279,8 @@ export class AppController implements RunHost {
       if (err instanceof RevisionConflictError) await this.refresh();
       throw err;
     }
-    this.options.listener.onAppChanged(this.appRecord);
+    // A switch returns only once every data-path worker routes by the new table.
+    await this.options.listener.onAppChanged(this.appRecord);
   }
 
   /**

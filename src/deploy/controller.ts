@@ -14,7 +14,8 @@ import type { PreviewRoute } from './verifier.ts';
 
 /** Where the controller sends each new route table: the proxy in this process, workers or peers later. */
 export interface RouteTableListener {
-  onRouteTable(table: RouteTable): void;
+  /** May return when the table is applied everywhere it goes (every data-path worker); a switch waits for it. */
+  onRouteTable(table: RouteTable): void | Promise<void>;
 }
 
 export interface ControllerOptions {
@@ -50,7 +51,7 @@ export class Controller {
   static async start(options: ControllerOptions): Promise<Controller> {
     const controller = new Controller(options);
     for (const app of Object.values(options.config.apps)) await controller.addApp(app);
-    controller.publish();
+    await controller.publish();
     return controller;
   }
 
@@ -89,7 +90,7 @@ export class Controller {
       await app.options.driver.close();
     }
     for (const [name, app] of this.apps) app.reconfigure(config.apps[name]!);
-    this.publish();
+    await this.publish();
     return { added, removed };
   }
 
@@ -120,9 +121,9 @@ export class Controller {
     this.apps.set(config.name, app);
   }
 
-  private publish(): void {
+  private publish(): Promise<void> {
     const records: AppRecord[] = this.list().map((a) => a.state);
     const pausedUntil = (name: string) => this.apps.get(name)?.pausedUntil ?? null;
-    this.options.routes.onRouteTable(buildRouteTable(++this.generation, records, this.config.apps, pausedUntil));
+    return Promise.resolve(this.options.routes.onRouteTable(buildRouteTable(++this.generation, records, this.config.apps, pausedUntil)));
   }
 }

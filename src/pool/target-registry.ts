@@ -17,6 +17,8 @@ export interface TargetRegistryOptions {
   readonly clock: () => number;
   /** Read at each sync, so a config reload changes the checks of targets created after it. */
   readonly settings: (app: string) => { health: HealthConfig; connectTimeoutMs: number; responseTimeoutMs: number };
+  /** False in a data-path worker: the primary probes, and sends each verdict. Default true. */
+  readonly probes?: boolean;
 }
 
 /**
@@ -44,7 +46,7 @@ export class TargetRegistry implements HealthView {
     for (const [key, entry] of this.entries) {
       if (wanted.has(key)) continue;
       this.entries.delete(key);
-      entry.probe.stop();
+      entry.probe?.stop();
       const app = entry.target.app;
       void entry.target.close(drainMs(app), jitterMs(app));
     }
@@ -63,11 +65,16 @@ export class TargetRegistry implements HealthView {
     for (const entry of this.entries.values()) {
       const { health } = this.options.settings(entry.target.app);
       if (JSON.stringify(health) === JSON.stringify(entry.health)) continue;
-      entry.probe.stop();
+      entry.probe?.stop();
       entry.target.setThresholds(health);
       entry.health = health;
       entry.probe = this.probe(entry.target, health);
     }
+  }
+
+  /** Every target, for a data-path worker's reports and the primary's health verdicts. */
+  all(): Target[] {
+    return [...this.entries.values()].map((e) => e.target);
   }
 
   statuses(app: string, color: Color, urls: readonly string[]): TargetStatus[] {
@@ -78,7 +85,7 @@ export class TargetRegistry implements HealthView {
   async close(drainMs: number): Promise<void> {
     const entries = [...this.entries.values()];
     this.entries.clear();
-    for (const e of entries) e.probe.stop();
+    for (const e of entries) e.probe?.stop();
     await Promise.all(entries.map((e) => e.target.close(drainMs)));
     await this.probeAgent.close();
   }
@@ -98,7 +105,8 @@ export class TargetRegistry implements HealthView {
     this.entries.set(key, { target, probe: this.probe(target, s.health), health: s.health });
   }
 
-  private probe(target: Target, health: HealthConfig): HealthProbe {
+  private probe(target: Target, health: HealthConfig): HealthProbe | null {
+    if (this.options.probes === false) return null;
     const probe = new HealthProbe({ url: target.url, config: health, listener: target, dispatcher: this.probeAgent });
     probe.start();
     return probe;
@@ -107,7 +115,7 @@ export class TargetRegistry implements HealthView {
 
 interface Entry {
   readonly target: Target;
-  probe: HealthProbe;
+  probe: HealthProbe | null;
   health: HealthConfig;
 }
 

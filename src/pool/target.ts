@@ -8,6 +8,18 @@ import { PoolGeneration, type Drainable } from './pool-generation.ts';
 /** Told when a target enters or leaves the balancer. */
 export interface TargetListener {
   onTargetHealth(target: Target, healthy: boolean, reason: string | null): void;
+  /**
+   * A connection error seen in live traffic. A listener that takes these (a data-path worker, reporting them to the
+   * primary that judges health for every worker) decides; without one the target counts it against its own health.
+   */
+  onTrafficFailure?(target: Target, error: string): void;
+}
+
+/** What data-path workers report of a target in the primary: their in-flight work, for status. */
+export interface RemoteLoad {
+  inflight: number;
+  websockets: number;
+  draining: number;
 }
 
 export interface TargetOptions {
@@ -51,6 +63,8 @@ export class Target implements ProbeListener {
   requests = 0;
   /** Upgraded connections (WebSockets) open to this target. */
   websockets = 0;
+  /** In the primary of data-path workers: the sum of what the workers last reported. */
+  readonly remote: RemoteLoad = { inflight: 0, websockets: 0, draining: 0 };
   private current: PoolGeneration;
   private readonly draining = new Set<PoolGeneration>();
   private health: HealthState;
@@ -105,7 +119,13 @@ export class Target implements ProbeListener {
   /** A connection refused or reset in live traffic counts like a failed probe. */
   onTrafficFailure(error: string): void {
     this.trafficFailures++;
-    this.record(false, error);
+    if (this.options.listener.onTrafficFailure !== undefined) this.options.listener.onTrafficFailure(this, error);
+    else this.record(false, error);
+  }
+
+  /** Health as judged elsewhere (in a data-path worker: by the primary), taken as it is. */
+  assumeHealth(healthy: boolean, reason: string | null): void {
+    this.health = { ...this.health, healthy, lastError: healthy ? null : reason };
   }
 
   /**
@@ -135,10 +155,10 @@ export class Target implements ProbeListener {
     return {
       url: this.url,
       healthy: this.health.healthy,
-      inflight: this.inflight,
+      inflight: this.inflight + this.remote.inflight,
       requests: this.requests,
-      websockets: this.websockets,
-      draining: this.drainingCount,
+      websockets: this.websockets + this.remote.websockets,
+      draining: this.drainingCount + this.remote.draining,
       failures: this.trafficFailures,
       lastError: this.health.lastError,
       checkedAt: this.health.checkedAt,

@@ -1,5 +1,6 @@
 import type { AppConfig, Config } from '../config/config.ts';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
 import { localUrl } from '../core/listen.ts';
 import type { Logger } from '../core/logger.ts';
@@ -56,6 +57,26 @@ export class Listeners {
     for (const [app, server] of this.previews) await server.listen(inherited.get(`preview:${app}`));
     if (this.certificates !== null) this.openCertificates(this.certificates);
     await this.public.listen(inherited.get('public'));
+  }
+
+  /** Where each listener listens, by name (`public`, `preview:<app>`): what a data-path worker tells its primary. */
+  addresses(): Map<string, AddressInfo> {
+    const addresses = new Map<string, AddressInfo>([['public', this.public.address()]]);
+    for (const [app, server] of this.previews) addresses.set(`preview:${app}`, server.address());
+    return addresses;
+  }
+
+  /**
+   * In the primary of data-path workers: the workers listen (node:cluster shares their ports), this process never
+   * does; its URLs (status, checks through the preview route) are theirs.
+   */
+  servedBy(addresses: ReadonlyMap<string, AddressInfo>): void {
+    const address = addresses.get('public');
+    if (address !== undefined) this.public.servedElsewhere(address);
+    for (const [app, server] of this.previews) {
+      const preview = addresses.get(`preview:${app}`);
+      if (preview !== undefined) server.servedElsewhere(preview);
+    }
   }
 
   /** Every listening server by name, to hand over to the cutover that replaces this one. */

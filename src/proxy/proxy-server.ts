@@ -56,6 +56,8 @@ export class ProxyServer implements ForwardFailureSink {
   /** Upgraded connections: the HTTP server no longer sees them, so a shutdown ends them itself. */
   private readonly tunnels = new Set<Tunnel>();
   private closing = false;
+  /** Where data-path workers listen on this server's behalf (node:cluster shares their port); null: here. */
+  private elsewhere: AddressInfo | null = null;
 
   constructor(private readonly options: ProxyServerOptions) {
     const client = options.client ?? DEFAULT_CLIENT_LIMITS;
@@ -72,7 +74,12 @@ export class ProxyServer implements ForwardFailureSink {
   }
 
   address(): AddressInfo {
-    return this.server.address() as AddressInfo;
+    return this.elsewhere ?? (this.server.address() as AddressInfo);
+  }
+
+  /** This listener's port is served by data-path workers at `address`; this process does not listen itself. */
+  servedElsewhere(address: AddressInfo): void {
+    this.elsewhere = address;
   }
 
   /** The listening server, to hand over to the cutover that replaces this one. */

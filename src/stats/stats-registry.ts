@@ -35,6 +35,11 @@ export class StatsRegistry {
     return this.envs.get(envKey(app, color))?.stats;
   }
 
+  /** Every environment's stats object, in no particular order. */
+  entries(): { app: string; color: Color; stats: EnvStats }[] {
+    return [...this.envs.values()];
+  }
+
   /** Forgets an environment's figures when a new version is deployed to it; the object stays the same. */
   reset(app: string, color: Color): void {
     this.envs.get(envKey(app, color))?.stats.clear();

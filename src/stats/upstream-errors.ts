@@ -12,6 +12,23 @@ export interface UpstreamErrorSink {
   count(app: string, color: Color, kind: UpstreamErrorKind): void;
 }
 
+/** Counts between two reports of a data-path worker; `take` hands them over and starts again from zero. */
+export class UpstreamErrorTally implements UpstreamErrorSink {
+  private readonly counts = new Map<string, UpstreamErrorCount>();
+
+  count(app: string, color: Color, kind: UpstreamErrorKind): void {
+    const key = `${app}/${color}/${kind}`;
+    const seen = this.counts.get(key);
+    this.counts.set(key, { app, color, kind, count: (seen?.count ?? 0) + 1 });
+  }
+
+  take(): UpstreamErrorCount[] {
+    const taken = [...this.counts.values()];
+    this.counts.clear();
+    return taken;
+  }
+}
+
 export interface UpstreamErrorCount {
   readonly app: string;
   readonly color: Color;
@@ -25,10 +42,10 @@ export class UpstreamErrorCounter implements UpstreamErrorSink {
   /** Per app: one row of kinds per color, blue then green. */
   private readonly byApp = new Map<string, Float64Array>();
 
-  count(app: string, color: Color, kind: UpstreamErrorKind): void {
+  count(app: string, color: Color, kind: UpstreamErrorKind, n = 1): void {
     let counts = this.byApp.get(app);
     if (counts === undefined) this.byApp.set(app, (counts = new Float64Array(COLORS.length * KINDS)));
-    counts[(color === 'blue' ? 0 : KINDS) + kindIndex(kind)]++;
+    counts[(color === 'blue' ? 0 : KINDS) + kindIndex(kind)] += n;
   }
 
   /** Every app, color and kind counted so far, zeros included once the app had a failure; by app then color. */

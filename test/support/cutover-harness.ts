@@ -16,8 +16,11 @@ export const BIN = join(ROOT, 'bin/cutover.js');
 /** A config with free ports, a temp state file and the given `apps:` block (YAML, indented by two). */
 export function configText(dir: string, apps: string, extra = ''): string {
   const admin = /^admin:/m.test(extra) ? '' : 'admin: { listen: 127.0.0.1:0 }';
+  // One process unless a test asks for data-path workers: most tests look inside the one data path.
+  const workers = /^workers:/m.test(extra) ? '' : 'workers: 1';
   return `listen: 127.0.0.1:0
 ${admin}
+${workers}
 state: { sqlite: ${join(dir, 'cutover.db')} }
 ${extra}
 apps:

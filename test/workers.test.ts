@@ -1,0 +1,142 @@
+// `workers: N`: N data-path processes on the same ports, the control plane in the primary. A switch returns once
+// every worker routes by it; their figures add up in the primary; a worker that dies is replaced while the others
+// go on serving.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { callApi, configText, deploy, eventually, spawnServe, tempDir, WEB_APP, type ServeProcess } from './support/cutover-harness.ts';
+import { countBy, runLoad } from './support/load.ts';
+import { startUpstream } from './support/upstream.ts';
+
+async function serveWithWorkers(t: Parameters<typeof tempDir>[0], workers: number): Promise<ServeProcess> {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'cutover.yaml'), configText(dir, WEB_APP, `workers: ${workers}`));
+  return spawnServe(t, join(dir, 'cutover.yaml'));
+}
+
+/** The pids of a process's children (its data-path workers), from /proc. */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(entry));
+    } catch {
+      // Gone since readdir.
+    }
+  }
+  return children;
+}
+
+/** One request on a new connection: node:cluster hands connections to the workers in turn. */
+async function freshGet(url: string): Promise<string> {
+  const res = await request(url, { reset: true });
+  return `${res.statusCode} ${await res.body.text()}`;
+}
+
+test('two workers: each switch is routed by every worker when it returns, under load with no failed request', async (t) => {
+  const serve = await serveWithWorkers(t, 2);
+  await eventually(() => childrenOf(serve.child.pid!).length === 2, 10_000, 'two data-path workers');
+  const blue = await startUpstream(t, 'blue');
+  const green = await startUpstream(t, 'green');
+  assert.equal((await deploy(serve, 'v1', [blue.url])).phase, 'done');
+  assert.equal((await deploy(serve, 'v2', [green.url])).phase, 'done');
+
+  const load = runLoad({ url: serve.proxyUrl, clients: 20, durationMs: 6_000 });
+  let stale = 0;
+  for (let i = 0; i < 16; i++) {
+    const action = i % 2 === 0 ? 'rollback' : 'switch';
+    const res = await callApi<{ live: string }>(serve.adminUrl, 'POST', `/api/apps/web/${action}`, {});
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    // Right after the switch returns, new connections land on both workers in turn: each must route to the new env.
+    const answers = await Promise.all(Array.from({ length: 6 }, () => freshGet(serve.proxyUrl)));
+    stale += answers.filter((a) => a !== `200 ${res.body.live}`).length;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const samples = await load;
+  const statuses = countBy(samples, (s) => (s.error ? `error: ${s.error}` : String(s.status)));
+  t.diagnostic(`${samples.length} requests through 2 workers over 16 switches; statuses ${JSON.stringify(statuses)}; stale answers after a switch returned: ${stale}`);
+  assert.deepEqual(Object.keys(statuses), ['200']);
+  assert.equal(stale, 0, 'a worker still routed by the previous table after the switch returned');
+
+  // The figures of both workers add up in the primary (they report every 250 ms).
+  const before = samples.length + 16 * 6;
+  await eventually(async () => {
+    const metrics = await (await request(`${serve.adminUrl}/metrics`)).body.text();
+    const total = [...metrics.matchAll(/^cutover_requests_total\{app="web",env="(?:blue|green)"[^}]*class="2xx"\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    return total >= before;
+  }, 5_000, `cutover_requests_total to reach the ${before} requests sent`);
+});
+
+test('a switch returns only after every worker applied it: one worker stopped for 600 ms holds it back', async (t) => {
+  const serve = await serveWithWorkers(t, 2);
+  await eventually(() => childrenOf(serve.child.pid!).length === 2, 10_000, 'two data-path workers');
+  const blue = await startUpstream(t, 'blue');
+  const green = await startUpstream(t, 'green');
+  await deploy(serve, 'v1', [blue.url]);
+  await deploy(serve, 'v2', [green.url]);
+  const [frozen] = childrenOf(serve.child.pid!);
+  process.kill(frozen!, 'SIGSTOP');
+  const thawed = setTimeout(() => process.kill(frozen!, 'SIGCONT'), 600);
+  t.after(() => {
+    clearTimeout(thawed);
+    process.kill(frozen!, 'SIGCONT');
+  });
+  const started = performance.now();
+  const res = await callApi<{ live: string }>(serve.adminUrl, 'POST', '/api/apps/web/rollback', {});
+  const tookMs = performance.now() - started;
+  t.diagnostic(`the rollback returned after ${tookMs.toFixed(0)} ms with one worker stopped for 600 ms`);
+  assert.equal(res.status, 200);
+  assert.ok(tookMs >= 550, `returned after ${tookMs.toFixed(0)} ms, before the stopped worker could apply the table`);
+  const answers = await Promise.all(Array.from({ length: 6 }, () => freshGet(serve.proxyUrl)));
+  assert.deepEqual(new Set(answers), new Set(['200 blue']));
+});
+
+test('a worker killed under load is replaced; the other worker keeps serving', async (t) => {
+  const serve = await serveWithWorkers(t, 2);
+  await eventually(() => childrenOf(serve.child.pid!).length === 2, 10_000, 'two data-path workers');
+  const blue = await startUpstream(t, 'blue');
+  assert.equal((await deploy(serve, 'v1', [blue.url])).phase, 'done');
+  const [victim, survivor] = childrenOf(serve.child.pid!);
+
+  const load = runLoad({ url: serve.proxyUrl, clients: 10, durationMs: 5_000 });
+  await new Promise((r) => setTimeout(r, 1_500));
+  process.kill(victim!, 'SIGKILL');
+  const killedAt = performance.now();
+  const samples = await load;
+
+  const after = samples.filter((s) => s.start > killedAt + 100);
+  const failed = samples.filter((s) => s.status !== 200);
+  t.diagnostic(`${samples.length} requests; ${failed.length} failed (connections of the killed worker); ${after.length} after the kill, ${after.filter((s) => s.status === 200).length} of them 200`);
+  // Only requests in flight on the killed worker's connections can fail: at most one per client.
+  assert.ok(failed.length <= 10, `${failed.length} failures`);
+  assert.ok(after.length > 100 && after.every((s) => s.status === 200), 'requests after the kill are all served');
+  await eventually(() => {
+    const now = childrenOf(serve.child.pid!);
+    return now.length === 2 && now.includes(survivor!) && !now.includes(victim!);
+  }, 10_000, 'a replacement worker');
+  assert.equal(await freshGet(serve.proxyUrl), '200 blue');
+  assert.match(serve.output(), /a data-path worker died; starting another/);
+});
+
+test('stopping the primary stops its workers', async (t) => {
+  const serve = await serveWithWorkers(t, 2);
+  await eventually(() => childrenOf(serve.child.pid!).length === 2, 10_000, 'two data-path workers');
+  const workers = childrenOf(serve.child.pid!);
+  const exited = new Promise((resolve) => serve.child.once('exit', resolve));
+  serve.child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+  await eventually(() => workers.every((pid) => !isAlive(pid)), 5_000, 'the workers to exit');
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
