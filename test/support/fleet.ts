@@ -25,8 +25,10 @@ export interface InstanceView {
 }
 
 export function fleetConfig(options: FleetOptions): string {
+  // One data-path process per instance: three instances (and etcd, and the load) share two cores here.
   return `listen: 127.0.0.1:0
 admin: { listen: 127.0.0.1:0 }
+workers: 1
 state: { etcd: { endpoints: [${options.endpoints.join(', ')}], prefix: /fleet, timeout: 1s, lease: ${options.lease ?? '2s'} } }
 apps:
   web:
