@@ -269,6 +269,7 @@ function restartOnlyChanges(before: Config, after: Config): string[] {
   if (JSON.stringify(before.accessLog) !== JSON.stringify(after.accessLog)) changed.push('accessLog');
   // Certificate file contents are watched; which files, or TLS on or off, takes a restart (or a hand-over).
   if (JSON.stringify(before.tls) !== JSON.stringify(after.tls)) changed.push('tls');
+  if (before.workers !== after.workers) changed.push('workers');
   for (const [name, app] of Object.entries(after.apps)) {
     const old = before.apps[name];
     if (old === undefined) continue;
