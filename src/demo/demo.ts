@@ -89,6 +89,8 @@ async function deploy(cutover: Cutover, version: string, print: (line: string) =
     await new Promise((r) => setTimeout(r, 200));
     d = app.current?.deployment ?? d;
   }
+  // The phase is stored before its effects run: a rollback's switch back (and its event) may still be under way.
+  for (let i = 0; i < 100 && app.busyWith !== null; i++) await new Promise((r) => setTimeout(r, 50));
   return d;
 }
 
