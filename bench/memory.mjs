@@ -10,7 +10,7 @@ import { IdleConnections } from './lib/idle-connections.mjs';
 import { chooseLoadGenerator } from './lib/load.mjs';
 import { cutoverRevision, findExecutable } from './lib/machine.mjs';
 import { readNumberOptionsOrExit } from './lib/options.mjs';
-import { treeRssMb } from './lib/proc-stat.mjs';
+import { treeRss } from './lib/proc-stat.mjs';
 import { markdownTable, writeJson } from './lib/report.mjs';
 import { openSession, resultsDir, runSession } from './lib/session.mjs';
 
@@ -37,7 +37,7 @@ async function measureMemory() {
   ctx.backend = await startBackend(ctx, null);
   const cutover = await startCutoverServe(ctx, { extraYaml: cutoverLimits(), prefix: openFilesPrefix() });
   await deploy(cutover.adminUrl, { version: 'bench', targets: [ctx.backend.url] });
-  const rss = () => treeRssMb(cutover.child.proc.pid);
+  const rss = () => treeRss(cutover.child.proc.pid)?.mb ?? null;
   const phases = [{ phase: 'idle, no client connection', rssMb: rss(), open: 0 }];
   const idle = new IdleConnections(cutover.proxyUrl);
   try {
@@ -49,7 +49,7 @@ async function measureMemory() {
     phases.push({ phase: `+ wrk -c${options.connections}: ${Math.round(load.result.rps)} req/s, ${load.result.errors} errors (highest RSS)`, rssMb: load.peakMb, open: idle.open });
     phases.push({ phase: 'after the load', rssMb: rss(), open: idle.open });
     const answered = await idle.askAll();
-    report({ phases, idle, answered, load: load.result, revision });
+    report({ phases, idle, answered, load: load.result, revision, processes: treeRss(cutover.child.proc.pid)?.processes ?? null });
   } finally {
     idle.closeAll();
   }
@@ -67,13 +67,14 @@ async function underLoad(url, rss) {
   }
 }
 
-function report({ phases, idle, answered, load, revision }) {
+function report({ phases, idle, answered, load, revision, processes }) {
+  console.log(`cutover ran as ${processes ?? '?'} process(es) (RSS is their sum)\n`);
   console.log(markdownTable(['phase', 'cutover RSS', 'idle connections open'], phases.map((p) => [p.phase, p.rssMb === null ? '–' : `${p.rssMb.toFixed(0)} MB`, String(p.open)])));
   const failures = [...idle.failures].map(([why, n]) => `${why}: ${n}`).join(', ');
   console.log(`\nidle connections failed: ${idle.failed}${failures === '' ? '' : ` (${failures})`}`);
   console.log(`idle connections that answered one more request at the end: ${answered} of ${options.idle}`);
   const file = `${resultsDir}/memory.json`;
-  writeJson(file, { date: new Date().toISOString(), command: ['npm run bench:memory --', ...process.argv.slice(2)].join(' '), cutover: revision, machine: ctx.machine, options, phases, idleFailures: Object.fromEntries(idle.failures), answeredAtEnd: answered, load });
+  writeJson(file, { date: new Date().toISOString(), command: ['npm run bench:memory --', ...process.argv.slice(2)].join(' '), cutover: revision, machine: ctx.machine, options, processes, phases, idleFailures: Object.fromEntries(idle.failures), answeredAtEnd: answered, load });
   console.log(`\nresults: ${file}\nlogs:    ${ctx.logDir}/`);
 }
 

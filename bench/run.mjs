@@ -19,6 +19,8 @@ const BETWEEN_RUNS_MS = 500;
 const BUSY_WARNING = 0.1;
 /** A run in which other processes used more than this share of all CPU time is flagged under the table. */
 const DISTURBED_SHARE = 0.05;
+/** A proxy that used less of its core than this under closed-loop load was held back: flagged under the table. */
+const STARVED_BUSY = 0.85;
 
 const options = parseOptionsOrExit();
 const contenders = selectedContendersOrExit();
@@ -43,8 +45,7 @@ async function bench() {
     summaries.push({ connections, rows: summarize(mine, started.map((c) => c.name)) });
   }
   for (const { connections, rows } of summaries) printTables(connections, rows, loadgen);
-  const warning = disturbedRuns(runs);
-  if (warning !== null) console.log(`\n${warning}`);
+  for (const warning of [disturbedRuns(runs), starvedRuns(runs)]) if (warning !== null) console.log(`\n${warning}`);
   const file = join(resultsDir, 'latest.json');
   writeJson(file, report({ loadgen, started, skipped, runs, summaries }));
   console.log(`\nresults: ${file}\nlogs:    ${ctx.logDir}/`);
@@ -125,12 +126,14 @@ async function measure(started, loadgen, connections) {
 
 /**
  * The proxy's own CPU time per request: far steadier than req/s on a shared machine, because another
- * process taking CPU 1 away slows the proxy down but does not make each request cost more.
+ * process taking CPU 1 away slows the proxy down but does not make each request cost as much more. And how
+ * busy the proxy was: under wrk's closed loop a proxy that has its core to itself uses all of it.
  */
 function recordProxyCpu(entry, before, after) {
-  if (before === null || after === null) return;
+  if (before === null || after === null || entry.result === null) return;
   entry.proxyCpuS = after - before;
-  if (entry.result !== null) entry.result.cpuUsPerRequest = entry.result.requests > 0 ? (entry.proxyCpuS * 1e6) / entry.result.requests : null;
+  entry.result.proxyBusy = entry.proxyCpuS / options.duration;
+  entry.result.cpuUsPerRequest = entry.result.requests > 0 ? (entry.proxyCpuS * 1e6) / entry.result.requests : null;
 }
 
 function printTables(connections, rows, loadgen) {
@@ -140,12 +143,27 @@ function printTables(connections, rows, loadgen) {
   console.log(formatDistribution(rows));
 }
 
+/**
+ * One run in a line. "proxy busy N %" is the proxy's CPU time over the run's duration: near 100 % it was
+ * saturated and its latency is mostly its own queueing; well below, something else was the limit.
+ */
 function describeRun({ result, error, othersCpuS }) {
   const others = othersCpuS === null ? '' : `; other processes used ${othersCpuS.toFixed(1)} CPU-s`;
   if (result === null) return `FAILED: ${error}${others}`;
-  const { rps, p50Ms, p99Ms, errors, non2xx, cpuUsPerRequest } = result;
-  const cpu = cpuUsPerRequest === undefined || cpuUsPerRequest === null ? '' : `, CPU ${cpuUsPerRequest.toFixed(1)} µs/req`;
+  const { rps, p50Ms, p99Ms, errors, non2xx, cpuUsPerRequest, proxyBusy } = result;
+  const cpu = cpuUsPerRequest === undefined || cpuUsPerRequest === null ? '' : `, CPU ${cpuUsPerRequest.toFixed(1)} µs/req, proxy busy ${Math.round(proxyBusy * 100)} %`;
   return `${Math.round(rps)} req/s, p50 ${p50Ms.toFixed(2)} ms, p99 ${p99Ms.toFixed(2)} ms${cpu}, errors ${errors} (non-2xx ${non2xx})${others}`;
+}
+
+/**
+ * Runs in which the proxy used well under its core: it was runnable but did not get the CPU (other processes on
+ * CPU 1), or the load generator on CPU 0 was held back. Its latency then measures the machine, not the proxy.
+ */
+function starvedRuns(runs) {
+  const starved = runs.filter((r) => r.result?.proxyBusy !== undefined && r.result.proxyBusy < STARVED_BUSY);
+  if (starved.length === 0) return null;
+  const list = starved.map((r) => `${r.contender} c${r.connections} run ${r.run} (${Math.round(r.result.proxyBusy * 100)} %)`).join(', ');
+  return `WARNING: the proxy was busy less than ${STARVED_BUSY * 100} % of the run in ${starved.length} run(s): ${list}. It was held back, so these runs' latency and req/s say more about the machine than about the proxy.`;
 }
 
 /** Runs during which processes the bench did not start took a noticeable share of the machine. */

@@ -10,6 +10,7 @@ import { httpRequest, sleep } from './lib/http.mjs';
 import { cutoverRevision } from './lib/machine.mjs';
 import { readNumberOptionsOrExit } from './lib/options.mjs';
 import { Polling } from './lib/polling.mjs';
+import { treeRss } from './lib/proc-stat.mjs';
 import { markdownTable, quantile, writeJson } from './lib/report.mjs';
 import { openSession, resultsDir, runSession, stopIfStopping } from './lib/session.mjs';
 
@@ -35,6 +36,8 @@ async function measureSwitches() {
   const green = await startNodeServer(ctx, 'green', 'green');
   const cutover = await startCutoverOrExplain();
   if (cutover === null) return;
+  const processes = treeRss(cutover.child.proc.pid)?.processes ?? null;
+  console.log(`cutover runs as ${processes ?? '?'} process(es)`);
   await deploy(cutover.adminUrl, { version: 'blue', targets: [blue.url] });
   await deploy(cutover.adminUrl, { version: 'green', targets: [green.url], switchNow: false });
   const polling = new Polling(cutover.proxyUrl, options.pollers);

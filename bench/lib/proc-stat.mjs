@@ -43,8 +43,11 @@ export function groupCpuSeconds(group) {
   return ticks / TICKS_PER_SECOND;
 }
 
-/** VmRSS of `root` and all its descendants, in MB; null without /proc. (Shared pages count once per process.) */
-export function treeRssMb(root) {
+/**
+ * VmRSS of `root` and all its descendants: { mb, processes }, or null without /proc. Pages shared between
+ * processes (a forked worker's) count once per process, as in `ps`.
+ */
+export function treeRss(root) {
   const pids = listPids();
   if (pids === null) return null;
   const children = new Map();
@@ -55,13 +58,15 @@ export function treeRssMb(root) {
     children.get(stat.parent).push(pid);
   }
   let kb = 0;
+  let processes = 0;
   const queue = [root];
   while (queue.length > 0) {
     const pid = queue.pop();
     kb += rssKb(pid);
+    processes++;
     queue.push(...(children.get(pid) ?? []));
   }
-  return kb / 1024;
+  return { mb: kb / 1024, processes };
 }
 
 function rssKb(pid) {

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-const MEDIAN_FIELDS = ['rps', 'p50Ms', 'p75Ms', 'p90Ms', 'p99Ms', 'cpuUsPerRequest'];
+const MEDIAN_FIELDS = ['rps', 'p50Ms', 'p75Ms', 'p90Ms', 'p99Ms', 'cpuUsPerRequest', 'proxyBusy'];
 
 /**
  * One row per contender that was measured: the median of each figure over its runs, errors summed over them.
@@ -28,15 +28,16 @@ export function summarize(runs, names) {
   }));
 }
 
-/** req/s, p50, p99, CPU per request, errors and ratios: the table to compare contenders by. */
+/** req/s, p50, p99, CPU per request, how busy the proxy was, errors and ratios: the table to compare by. */
 export function formatTable(rows) {
-  const header = ['contender', 'req/s', 'p50', 'p99', 'CPU µs/req', 'errors', 'vs nginx', 'vs bare-undici', 'CPU vs bare-undici'];
+  const header = ['contender', 'req/s', 'p50', 'p99', 'CPU µs/req', 'proxy busy', 'errors', 'vs nginx', 'vs bare-undici', 'CPU vs bare-undici'];
   return markdownTable(header, rows.map((r) => [
     r.contender + (r.failedRuns > 0 ? ` (${r.failedRuns} run(s) failed)` : ''),
     Math.round(r.rps).toLocaleString('en-US'),
     ms(r.p50Ms),
     ms(r.p99Ms),
     fixed(r.cpuUsPerRequest, 1),
+    r.proxyBusy === null ? '–' : `${Math.round(r.proxyBusy * 100)} %`,
     String(r.errors),
     fixed(r.vsNginx, 2),
     fixed(r.vsBare, 2),
