@@ -161,8 +161,9 @@ export class Cutover {
       routes: {
         onRouteTable: (table) => {
           dataPath.apply(table);
-          fleet?.onRouteTable();
-          return workers?.apply(table);
+          // The generation this instance reports to its fleet is the one its workers route by.
+          if (workers === null) return fleet?.onRouteTable();
+          return workers.apply(table).then(() => fleet?.onRouteTable());
         },
       },
     });
