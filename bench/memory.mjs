@@ -37,44 +37,48 @@ async function measureMemory() {
   ctx.backend = await startBackend(ctx, null);
   const cutover = await startCutoverServe(ctx, { extraYaml: cutoverLimits(), prefix: openFilesPrefix() });
   await deploy(cutover.adminUrl, { version: 'bench', targets: [ctx.backend.url] });
-  const rss = () => treeRss(cutover.child.proc.pid)?.mb ?? null;
-  const phases = [{ phase: 'idle, no client connection', rssMb: rss(), open: 0 }];
+  const rss = () => treeRss(cutover.child.proc.pid);
+  const phases = [{ phase: 'idle, no client connection', rss: rss(), open: 0 }];
   const idle = new IdleConnections(cutover.proxyUrl);
   try {
     const openStart = performance.now();
     await idle.openMany(options.idle);
     const openS = (performance.now() - openStart) / 1000;
-    phases.push({ phase: `${idle.open} idle connections (opened in ${openS.toFixed(1)} s)`, rssMb: rss(), open: idle.open });
+    phases.push({ phase: `${idle.open} idle connections (opened in ${openS.toFixed(1)} s)`, rss: rss(), open: idle.open });
     const load = await underLoad(cutover.proxyUrl, rss);
-    phases.push({ phase: `+ wrk -c${options.connections}: ${Math.round(load.result.rps)} req/s, ${load.result.errors} errors (highest RSS)`, rssMb: load.peakMb, open: idle.open });
-    phases.push({ phase: 'after the load', rssMb: rss(), open: idle.open });
+    phases.push({ phase: `+ wrk -c${options.connections}: ${Math.round(load.result.rps)} req/s, ${load.result.errors} errors (highest RSS)`, rss: load.peak, open: idle.open });
+    phases.push({ phase: 'after the load', rss: rss(), open: idle.open });
     const answered = await idle.askAll();
-    report({ phases, idle, answered, load: load.result, revision, processes: treeRss(cutover.child.proc.pid)?.processes ?? null });
+    report({ phases, idle, answered, load: load.result, revision });
   } finally {
     idle.closeAll();
   }
 }
 
-/** wrk on top of the idle connections, with cutover's RSS read every SAMPLE_MS. */
+/** wrk on top of the idle connections, with cutover's RSS read every SAMPLE_MS: the reading with the highest sum. */
 async function underLoad(url, rss) {
-  let peakMb = rss();
-  const sampler = setInterval(() => (peakMb = Math.max(peakMb, rss() ?? 0)), SAMPLE_MS);
+  let peak = rss();
+  const sampler = setInterval(() => {
+    const now = rss();
+    if (now !== null && (peak === null || now.mb > peak.mb)) peak = now;
+  }, SAMPLE_MS);
   try {
     const result = await chooseLoadGenerator(ctx, null).run(url, { duration: options.duration, connections: options.connections });
-    return { result, peakMb };
+    return { result, peak };
   } finally {
     clearInterval(sampler);
   }
 }
 
-function report({ phases, idle, answered, load, revision, processes }) {
-  console.log(`cutover ran as ${processes ?? '?'} process(es) (RSS is their sum)\n`);
-  console.log(markdownTable(['phase', 'cutover RSS', 'idle connections open'], phases.map((p) => [p.phase, p.rssMb === null ? '–' : `${p.rssMb.toFixed(0)} MB`, String(p.open)])));
+function report({ phases, idle, answered, load, revision }) {
+  const mb = (value) => (value === undefined ? '–' : `${value.toFixed(0)} MB`);
+  console.log(markdownTable(['phase', 'cutover RSS (all processes)', 'largest process', 'processes', 'idle connections open'],
+    phases.map((p) => [p.phase, mb(p.rss?.mb), mb(p.rss?.largestMb), String(p.rss?.processes ?? '–'), String(p.open)])));
   const failures = [...idle.failures].map(([why, n]) => `${why}: ${n}`).join(', ');
   console.log(`\nidle connections failed: ${idle.failed}${failures === '' ? '' : ` (${failures})`}`);
   console.log(`idle connections that answered one more request at the end: ${answered} of ${options.idle}`);
   const file = `${resultsDir}/memory.json`;
-  writeJson(file, { date: new Date().toISOString(), command: ['npm run bench:memory --', ...process.argv.slice(2)].join(' '), cutover: revision, machine: ctx.machine, options, processes, phases, idleFailures: Object.fromEntries(idle.failures), answeredAtEnd: answered, load });
+  writeJson(file, { date: new Date().toISOString(), command: ['npm run bench:memory --', ...process.argv.slice(2)].join(' '), cutover: revision, machine: ctx.machine, options, phases, idleFailures: Object.fromEntries(idle.failures), answeredAtEnd: answered, load });
   console.log(`\nresults: ${file}\nlogs:    ${ctx.logDir}/`);
 }
 

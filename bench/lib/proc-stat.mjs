@@ -44,8 +44,8 @@ export function groupCpuSeconds(group) {
 }
 
 /**
- * VmRSS of `root` and all its descendants: { mb, processes }, or null without /proc. Pages shared between
- * processes (a forked worker's) count once per process, as in `ps`.
+ * VmRSS of `root` and all its descendants: { mb, largestMb, processes }, or null without /proc. Pages shared
+ * between processes (a forked worker's) count once per process, as in `ps`.
  */
 export function treeRss(root) {
   const pids = listPids();
@@ -57,16 +57,14 @@ export function treeRss(root) {
     if (!children.has(stat.parent)) children.set(stat.parent, []);
     children.get(stat.parent).push(pid);
   }
-  let kb = 0;
-  let processes = 0;
+  const kbs = [];
   const queue = [root];
   while (queue.length > 0) {
     const pid = queue.pop();
-    kb += rssKb(pid);
-    processes++;
+    kbs.push(rssKb(pid));
     queue.push(...(children.get(pid) ?? []));
   }
-  return { mb: kb / 1024, processes };
+  return { mb: kbs.reduce((a, b) => a + b, 0) / 1024, largestMb: Math.max(...kbs) / 1024, processes: kbs.length };
 }
 
 function rssKb(pid) {
