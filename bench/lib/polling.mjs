@@ -2,6 +2,9 @@
 import { Client } from 'undici';
 import { sleep } from './http.mjs';
 
+/** A poll the proxy has not answered in this long fails, so that stopping never waits on a wedged request. */
+const POLL_TIMEOUT_MS = 10_000;
+
 /**
  * `count` keep-alive clients, each sending GET / back to back. Counts every response by body and status, finds
  * the first response from a given environment, and counts stale ones: responses from the old environment to
@@ -17,7 +20,7 @@ export class Polling {
     this.responses = 0;
     this.failures = [];
     this.stale = 0;
-    this.clients = Array.from({ length: count }, () => new Client(url, { pipelining: 1 }));
+    this.clients = Array.from({ length: count }, () => new Client(url, { pipelining: 1, headersTimeout: POLL_TIMEOUT_MS, bodyTimeout: POLL_TIMEOUT_MS }));
     const answered = [];
     this.#loops = this.clients.map((client) => {
       let onAnswer;
@@ -28,14 +31,25 @@ export class Polling {
     this.started = Promise.all(answered);
   }
 
+  /**
+   * Starts a flip to `body`: `seen(ms)` resolves with when the first response from it arrived, or null after
+   * `ms`. Until `staleAfter` is called again, no response counts as stale: during a flip both are right.
+   */
   watchFor(body) {
     let resolve;
     const seen = new Promise((r) => (resolve = r));
     this.#watch = { body, resolve };
-    return { seen: (ms) => Promise.race([seen, sleep(ms).then(() => null)]) };
+    this.#fresh = null;
+    return {
+      seen: (ms) => {
+        let timer;
+        const timeout = new Promise((r) => (timer = setTimeout(() => r(null), ms)));
+        return Promise.race([seen, timeout]).finally(() => clearTimeout(timer));
+      },
+    };
   }
 
-  /** From `since` on, a response to a request sent later must come from `body`. */
+  /** From `since` on (the switch was answered), a response to a request sent later must come from `body`. */
   staleAfter(body, since) {
     this.#fresh = { body, since };
   }
