@@ -194,7 +194,7 @@ describe('EtcdStore while etcd hangs', () => {
     const store = await openIn(t, { timeoutMs: 500 });
     await store.putApp(newAppRecord('web', 1_000), 0);
     const member = etcd.members[0]!;
-    member.pause();
+    await member.pause();
     t.after(() => member.resume());
     const started = Date.now();
     await assertUnavailable(store.getApp('web'), [`cannot read app "web" in the etcd store at ${etcd.endpoint}`]);

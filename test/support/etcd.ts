@@ -5,7 +5,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,8 +83,12 @@ export class EtcdMember {
   }
 
   /** SIGSTOP: the member keeps its connections open but answers nothing, like a hung machine. */
-  pause(): void {
+  async pause(): Promise<void> {
+    const pid = this.#child?.pid;
     this.#child?.kill('SIGSTOP');
+    // The stop reaches each of etcd's threads when it is next scheduled: wait until every one is stopped, so no
+    // request sent from now on can still be answered.
+    for (let i = 0; i < 200 && pid !== undefined && !allThreadsStopped(pid); i++) await new Promise((r) => setTimeout(r, 5));
   }
 
   /** SIGCONT after `pause`. */
@@ -256,5 +260,16 @@ async function freePorts(count: number): Promise<number[]> {
     return servers.map((s) => (s.address() as AddressInfo).port);
   } finally {
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  }
+}
+
+function allThreadsStopped(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/task`).every((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return /^[Tt]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+    });
+  } catch {
+    return true;
   }
 }
