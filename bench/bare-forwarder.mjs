@@ -3,7 +3,8 @@
 // tells how much of cutover's cost is its own (routing, headers, stats, retries) and how much is Node's.
 //   node:http server → one undici Pool → pool.dispatch() with a legacy handler → res.writeHead/write/end,
 //   pausing the upstream while the client socket is full, aborting it when the client goes away.
-// Usage: node bench/bare-forwarder.mjs --target http://127.0.0.1:8081 [--port 0] [--timing]
+// Usage: node bench/bare-forwarder.mjs --target http://127.0.0.1:8081 [--port 0] [--pool 128] [--timing]
+//   --pool: upstream connections (the bench's contender uses the default, 128, as cutover does).
 //   --timing: on exit, print the time from each request's 'request' event to its response's 'finish', and the
 //   event loop's delay: what the forwarder itself adds to a latency the load generator reports.
 import { createServer } from 'node:http';
@@ -11,14 +12,16 @@ import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 
-const { values } = parseArgs({ options: { target: { type: 'string' }, port: { type: 'string', default: '0' }, timing: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { target: { type: 'string' }, port: { type: 'string', default: '0' }, pool: { type: 'string', default: '128' }, timing: { type: 'boolean' } },
+});
 if (values.target === undefined) {
   console.error('bare-forwarder: --target http://host:port is required');
   process.exit(2);
 }
 
 // PERF-NOTES: pool size 50/128/unlimited and pipelining > 1 made no clear difference; 128 matches cutover.
-const pool = new Pool(values.target, { connections: 128, pipelining: 1 });
+const pool = new Pool(values.target, { connections: Number(values.pool), pipelining: 1 });
 
 // RFC 9110 §7.6.1: connection-specific fields describe one hop and must not be forwarded.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// `npm run bench:memory`: cutover's memory and idle connections (issue #7, goal 4). Holds 10,000 keep-alive client
-// connections, each with one request answered, then puts wrk -c50 on top of them; reports cutover's RSS (its
-// process and every child: data-path workers too) idle, with the connections open, and under load, and checks
-// that every idle connection is still open and answers once more at the end. See bench/README.md.
+// `npm run bench:memory`: cutover's memory and idle connections (issue #7, goal 4). Puts wrk -c50 on cutover
+// alone, then holds 10,000 keep-alive client connections, each with one request answered, and puts wrk -c50 on
+// top of them. Reports cutover's RSS (its process and every child: data-path workers too) at each step, and
+// checks that every idle connection is still open and answers once more at the end. See bench/README.md.
 import { spawnSync } from 'node:child_process';
 import { startBackend } from './lib/backend.mjs';
 import { deploy, startCutoverServe } from './lib/cutover.mjs';
@@ -39,6 +39,9 @@ async function measureMemory() {
   await deploy(cutover.adminUrl, { version: 'bench', targets: [ctx.backend.url] });
   const rss = () => treeRss(cutover.child.proc.pid);
   const phases = [{ phase: 'idle, no client connection', rss: rss(), open: 0 }];
+  // Goal 4 has two parts: RSS under load (first, alone), and idle connections held (then, with load on top).
+  const loadAlone = await underLoad(cutover.proxyUrl, rss);
+  phases.push({ phase: `wrk -c${options.connections} alone: ${describeLoad(loadAlone.result)} (highest RSS)`, rss: loadAlone.peak, open: 0 });
   const idle = new IdleConnections(cutover.proxyUrl);
   try {
     const openStart = performance.now();
@@ -46,10 +49,10 @@ async function measureMemory() {
     const openS = (performance.now() - openStart) / 1000;
     phases.push({ phase: `${idle.open} idle connections (opened in ${openS.toFixed(1)} s)`, rss: rss(), open: idle.open });
     const load = await underLoad(cutover.proxyUrl, rss);
-    phases.push({ phase: `+ wrk -c${options.connections}: ${Math.round(load.result.rps)} req/s, ${load.result.errors} errors (highest RSS)`, rss: load.peak, open: idle.open });
+    phases.push({ phase: `+ wrk -c${options.connections}: ${describeLoad(load.result)} (highest RSS)`, rss: load.peak, open: idle.open });
     phases.push({ phase: 'after the load', rss: rss(), open: idle.open });
     const answered = await idle.askAll();
-    report({ phases, idle, answered, load: load.result, revision });
+    report({ phases, idle, answered, loads: [loadAlone.result, load.result], revision });
   } finally {
     idle.closeAll();
   }
@@ -70,7 +73,11 @@ async function underLoad(url, rss) {
   }
 }
 
-function report({ phases, idle, answered, load, revision }) {
+function describeLoad({ rps, errors }) {
+  return `${Math.round(rps)} req/s, ${errors} errors`;
+}
+
+function report({ phases, idle, answered, loads, revision }) {
   const mb = (value) => (value === undefined ? '–' : `${value.toFixed(0)} MB`);
   console.log(markdownTable(['phase', 'cutover RSS (all processes)', 'largest process', 'processes', 'idle connections open'],
     phases.map((p) => [p.phase, mb(p.rss?.mb), mb(p.rss?.largestMb), String(p.rss?.processes ?? '–'), String(p.open)])));
@@ -78,7 +85,7 @@ function report({ phases, idle, answered, load, revision }) {
   console.log(`\nidle connections failed: ${idle.failed}${failures === '' ? '' : ` (${failures})`}`);
   console.log(`idle connections that answered one more request at the end: ${answered} of ${options.idle}`);
   const file = `${resultsDir}/memory.json`;
-  writeJson(file, { date: new Date().toISOString(), command: ['npm run bench:memory --', ...process.argv.slice(2)].join(' '), cutover: revision, machine: ctx.machine, options, phases, idleFailures: Object.fromEntries(idle.failures), answeredAtEnd: answered, load });
+  writeJson(file, { date: new Date().toISOString(), command: ['npm run bench:memory --', ...process.argv.slice(2)].join(' '), cutover: revision, machine: ctx.machine, options, phases, idleFailures: Object.fromEntries(idle.failures), answeredAtEnd: answered, loads });
   console.log(`\nresults: ${file}\nlogs:    ${ctx.logDir}/`);
 }
 
