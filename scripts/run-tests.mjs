@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: type-checks, then runs every *.test.ts under src/ and test/ with node:test.
+// `npm test`: type-checks and builds (scripts/build.mjs), then runs every *.test.ts under src/ and test/ with node:test.
 // Node 20's `node --test` given a directory finds nothing and exits 0, so the files are listed here, and the run
 // fails when no test ran. Extra arguments narrow the run to files whose path contains one of them.
 import { spawnSync } from 'node:child_process';
@@ -34,6 +34,9 @@ if (filters.length === 0) {
     console.error('run-tests: type-check failed');
     process.exit(1);
   }
+  // The processes tests spawn (serve, the CLI, data-path workers) run the build: it must be of these sources.
+  const build = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) process.exit(1);
 }
 
 const tap = join(mkdtempSync(join(tmpdir(), 'cutover-tests-')), 'results.tap');

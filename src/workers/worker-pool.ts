@@ -55,7 +55,7 @@ export class DataPathWorkers {
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.loads = new RemoteLoads(options.registry);
-    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-entry.js', import.meta.url)), execArgv: [], args: [] });
+    cluster.setupPrimary({ exec: fileURLToPath(new URL('../../bin/cutover-worker.js', import.meta.url)), execArgv: [], args: [] });
   }
 
   /** Forks every worker and resolves with where they listen once each one does. */
