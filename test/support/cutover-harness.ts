@@ -1,9 +1,10 @@
 // A real cutover for tests: in this process (Cutover.start) or as a `cutover serve` child process, on free ports,
 // with its SQLite file in a temp dir that is removed afterwards.
+import { killProcessesUnder } from './leftovers.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { request } from 'undici';
 import { loadConfig } from '../../src/config/load.ts';
@@ -104,8 +105,14 @@ export async function spawnServe(t: TestContext, configPath: string, env: Record
     env: { ...process.env, CUTOVER_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    // What the process driver ran outlives a SIGKILL on purpose (a restart adopts it); nothing will adopt it now.
+    killProcessesUnder(dirname(configPath));
   });
   let output = '';
   child.stdout!.on('data', (c) => (output += c));
