@@ -33,6 +33,9 @@ const FIELDS = new Map<string, Field>([
   ['cookie', Field.Cookie],
 ]);
 
+/** A `Connection` value that is only `keep-alive` or `close`, which name no field. */
+const OPTIONS_ONLY = /^\s*(?:keep-alive|close)\s*$/i;
+
 /** Pseudo-header names (`:method`, `:authority`, ...) of HTTP/2 requests start with it. */
 const COLON = 0x3a;
 
@@ -147,6 +150,8 @@ function connectionTokens(raw: readonly string[]): Set<string> | null {
 
 /** Adds the field names one `Connection` value lists; `close` and `keep-alive` are options, not fields. */
 function addConnectionTokens(tokens: Set<string> | null, value: string): Set<string> | null {
+  // Nearly every Connection field is one of the two options alone: no need to split it.
+  if (OPTIONS_ONLY.test(value)) return tokens;
   for (const token of value.split(',')) {
     const t = token.trim().toLowerCase();
     if (t === '' || t === 'close' || t === 'keep-alive') continue;
