@@ -3,7 +3,7 @@
 
 import { readAnalysis } from './analysis-schema.ts';
 import type { AppConfig, HealthConfig, ListenAddress } from './config.ts';
-import { DEFAULT_DRAIN_MS, DEFAULT_HEALTH, DEFAULT_DRAIN_JITTER_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_STANDBY_MS, DEFAULT_SWITCH } from './defaults.ts';
+import { DEFAULT_DRAIN_MS, DEFAULT_HEALTH, DEFAULT_DRAIN_JITTER_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_STANDBY_MS, DEFAULT_SWITCH, DEFAULT_UPSTREAM_CONNECTIONS } from './defaults.ts';
 import { readDriver } from './driver-schema.ts';
 import { formatDuration } from './duration.ts';
 import { readHooks, readWebhooks } from './hooks-schema.ts';
@@ -48,7 +48,7 @@ const APP_NAME_RULE =
 
 const APP_KEYS = {
   known: [
-    'hosts', 'driver', 'health', 'switch', 'drain', 'drainJitter', 'maxBodySize', 'verify', 'preview', 'analysis', 'standby', 'hooks', 'webhooks',
+    'hosts', 'driver', 'health', 'switch', 'drain', 'drainJitter', 'maxBodySize', 'upstreamConnections', 'verify', 'preview', 'analysis', 'standby', 'hooks', 'webhooks',
   ],
   notBuilt: [],
 };
@@ -76,6 +76,7 @@ function readApp(name: string, raw: unknown, r: ConfigReader, context: AppContex
     // Zero retires the old environment right after the switch: cheaper, and rollback means a redeploy.
     drainJitterMs: r.duration(app.drainJitter, `${path}.drainJitter`, DEFAULT_DRAIN_JITTER_MS, { allowZero: true }),
     maxBodyBytes: readSize(app.maxBodySize, `${path}.maxBodySize`, DEFAULT_MAX_BODY_BYTES, r, { min: 0, max: 2 ** 50 }),
+    upstreamConnections: r.integer(app.upstreamConnections, `${path}.upstreamConnections`, DEFAULT_UPSTREAM_CONNECTIONS, { min: 1, max: 100_000 }),
     standbyMs: r.duration(app.standby, `${path}.standby`, DEFAULT_STANDBY_MS, { allowZero: true }),
     hooks: readHooks(app.hooks, `${path}.hooks`, r, context.baseDir),
     webhooks: readWebhooks(app.webhooks, `${path}.webhooks`, r),

@@ -116,6 +116,8 @@ export interface AppConfig {
   readonly drainJitterMs: number;
   /** A request body larger than this gets 413; 0 is no limit. */
   readonly maxBodyBytes: number;
+  /** Connections to each target at most; requests beyond wait in a first-come queue. */
+  readonly upstreamConnections: number;
   readonly verify: VerifyConfig;
   /** Null: no preview for this app. */
   readonly preview: PreviewConfig | null;

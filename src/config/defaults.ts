@@ -114,3 +114,9 @@ export const DEFAULT_WEBHOOKS: WebhooksConfig = Object.freeze({
 
 /** With backoff doubling from 0.5 s, ten retries already span over eight minutes. */
 export const MAX_WEBHOOK_RETRIES = 10;
+
+/**
+ * Connections to one target at most. Requests beyond wait in the pool's first-come queue; long-lived ones
+ * (streams, long polls) each hold a connection, so an app with many of them needs more.
+ */
+export const DEFAULT_UPSTREAM_CONNECTIONS = 128;

@@ -39,6 +39,7 @@ const DEFAULT_WEB: AppConfig = {
   drainMs: 30_000,
   drainJitterMs: 5_000,
   maxBodyBytes: 100 * 1024 * 1024,
+  upstreamConnections: 128,
   ...DEPLOY_DEFAULTS,
 };
 
@@ -75,6 +76,7 @@ test('a full config is read with durations in ms', () => {
         drain: 0,
         drainJitter: '2s',
         maxBodySize: '1mb',
+        upstreamConnections: 32,
       },
     },
   });
@@ -94,6 +96,7 @@ test('a full config is read with durations in ms', () => {
         drainMs: 0,
         drainJitterMs: 2_000,
         maxBodyBytes: 1024 * 1024,
+        upstreamConnections: 32,
         ...DEPLOY_DEFAULTS,
       },
     },

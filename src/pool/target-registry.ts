@@ -12,11 +12,20 @@ export interface TargetSpec {
   readonly live: boolean;
 }
 
+/** What the config gives each target of an app. */
+export interface TargetSettings {
+  readonly health: HealthConfig;
+  readonly connectTimeoutMs: number;
+  readonly responseTimeoutMs: number;
+  /** Connections kept open to the target at most; requests beyond wait in the pool's first-come queue. */
+  readonly connections: number;
+}
+
 export interface TargetRegistryOptions {
   readonly listener: TargetListener;
   readonly clock: () => number;
   /** Read at each sync, so a config reload changes the checks of targets created after it. */
-  readonly settings: (app: string) => { health: HealthConfig; connectTimeoutMs: number; responseTimeoutMs: number };
+  readonly settings: (app: string) => TargetSettings;
   /** False in a data-path worker: the primary probes, and sends each verdict. Default true. */
   readonly probes?: boolean;
 }
@@ -99,6 +108,7 @@ export class TargetRegistry implements HealthView {
       initiallyHealthy: spec.live,
       connectTimeoutMs: s.connectTimeoutMs,
       responseTimeoutMs: s.responseTimeoutMs,
+      connections: s.connections,
       listener: this.options.listener,
       clock: this.options.clock,
     });

@@ -7,5 +7,6 @@ export function targetSettings(config: Config, app: string) {
     health: a!.health,
     connectTimeoutMs: config.timeouts.upstreamConnectMs,
     responseTimeoutMs: config.timeouts.upstreamResponseMs,
+    connections: a!.upstreamConnections,
   };
 }

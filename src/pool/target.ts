@@ -30,6 +30,8 @@ export interface TargetOptions {
   readonly initiallyHealthy: boolean;
   readonly connectTimeoutMs: number;
   readonly responseTimeoutMs: number;
+  /** Connections to this target at most (see `upstreamConnections` in the config). */
+  readonly connections: number;
   readonly listener: TargetListener;
   readonly clock: () => number;
 }
@@ -47,7 +49,6 @@ export interface TargetStatus {
   readonly checkedAt: number | null;
 }
 
-const POOL_CONNECTIONS = 128;
 const KEEP_ALIVE_MS = 4_000;
 
 /**
@@ -178,7 +179,7 @@ export class Target implements ProbeListener {
 
   private newPool(): Pool {
     return new Pool(this.options.url, {
-      connections: POOL_CONNECTIONS,
+      connections: this.options.connections,
       pipelining: 1,
       keepAliveTimeout: KEEP_ALIVE_MS,
       connect: { timeout: this.options.connectTimeoutMs },

@@ -147,3 +147,27 @@ test('each public request is recorded once for its environment, with its status;
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(seen, ['web/blue 200', 'web/blue 200', 'web/blue 200', 'web/green 500']);
 });
+
+test('upstreamConnections caps the connections to a target: requests beyond it wait their turn, none fails', async (t) => {
+  let inFlight = 0;
+  let most = 0;
+  // One request per connection at a time (no pipelining): requests in flight at the upstream are its connections in
+  // use. Health probes come on their own connection and are left out.
+  const slow = await startUpstream(t, 'slow', (req, res) => {
+    if (req.url !== '/') return void res.end('ok');
+    most = Math.max(most, ++inFlight);
+    setTimeout(() => {
+      inFlight--;
+      res.end('done');
+    }, 200);
+  });
+  const h = await startProxy(t, { connections: 2 });
+  h.route('blue', [slow.url], []);
+  const started = performance.now();
+  const answers = await Promise.all(Array.from({ length: 6 }, async () => (await request(h.url, { reset: true })).body.text()));
+  const tookMs = performance.now() - started;
+  assert.deepEqual(answers, Array(6).fill('done'));
+  assert.equal(most, 2, `the upstream had ${most} requests at once`);
+  // Six 200 ms requests over two connections: three rounds.
+  assert.ok(tookMs >= 550, `took ${tookMs.toFixed(0)} ms`);
+});

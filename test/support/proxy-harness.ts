@@ -39,7 +39,7 @@ export interface ProxyHarness {
 
 export async function startProxy(
   t: TestContext,
-  settings: { responseTimeoutMs?: number; health?: HealthConfig; stats?: TrafficStats; client?: ClientLimits } = {},
+  settings: { responseTimeoutMs?: number; health?: HealthConfig; stats?: TrafficStats; client?: ClientLimits; connections?: number } = {},
 ): Promise<ProxyHarness> {
   const registry = new TargetRegistry({
     listener: { onTargetHealth: () => {} },
@@ -48,6 +48,7 @@ export async function startProxy(
       health: settings.health ?? FAST_HEALTH,
       connectTimeoutMs: 1_000,
       responseTimeoutMs: settings.responseTimeoutMs ?? 10_000,
+      connections: settings.connections ?? 128,
     }),
   });
   const dataPath = new DataPath({ registry, stats: settings.stats ?? null });
