@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { callApi, configText, deploy, runCli, spawnServe, tempDir, WEB_APP } from './support/cutover-harness.ts';
+import { callApi, configText, deploy, runCli, spawnServe, startCutover, tempDir, WEB_APP } from './support/cutover-harness.ts';
 import { startUpstream } from './support/upstream.ts';
 
 const FIXED_PORTS = (proxy: number, admin: number) => (text: string) =>
@@ -85,4 +85,23 @@ test('a second cutover serve on the same state file is refused with one clear li
   assert.equal(second.code, 1);
   assert.match(second.stderr, new RegExp(`another cutover \\(pid ${first.child.pid}\\) is serving with .*cutover\\.db; stop it first`));
   assert.equal((await request(first.proxyUrl)).statusCode, 503, 'the first one still serves');
+});
+
+test('settling after start leaves alone a deployment this process runs: only an interrupted one is settled', async (t) => {
+  const running = await startCutover(t, `  web:
+    health: { path: /healthz, interval: 50ms, timeout: 1s, healthy: 1, unhealthy: 2, deadline: 3s }
+    analysis: { bake: 20s, minRequests: 1000 }
+`);
+  const blue = await startUpstream(t, 'blue');
+  const green = await startUpstream(t, 'green');
+  await deploy(running, 'v1', [blue.url], 'done');
+  // v2 is switched and watched for its bake: open, and run by this process.
+  await deploy(running, 'v2', [green.url], 'watching');
+  const app = running.cutover.controller.app('web');
+  const run = app.current;
+  assert.equal(run?.deployment.phase, 'watching');
+  // A settle that comes late (a deploy arrived right after the listeners opened) must not take it for interrupted.
+  await running.cutover.controller.settle();
+  assert.equal(app.current, run, 'the running deployment was replaced by a recovery run');
+  assert.equal(app.current?.deployment.phase, 'watching');
 });

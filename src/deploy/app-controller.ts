@@ -95,12 +95,12 @@ export class AppController implements RunHost {
 
   /**
    * Resumes or fails what a restart interrupted (or, with several instances, what the instance that ran this app
-   * before was doing when it died: `interruption` says which); holds the app's lock meanwhile (only if there is
-   * anything).
+   * before was doing when it died: `interruption` says which); holds the app's lock meanwhile.
    */
   async settle(interruption = DEFAULT_INTERRUPTION): Promise<void> {
-    const open = (await this.options.store.listOpenDeployments()).filter((d) => d.app === this.name);
-    if (open.length === 0) return settleApp(this, interruption);
+    // The lock is taken before the store is asked what is open, so no control call can start in between; one
+    // already running is waited for (a deploy that came in right after the listeners opened).
+    await this.lockFree();
     const release = this.lock.acquire(`the recovery after ${interruption}`);
     try {
       await settleApp(this, interruption);
