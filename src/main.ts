@@ -18,10 +18,9 @@ import { UpstreamErrorCounter } from './stats/upstream-errors.ts';
 import { DataPath } from './proxy/data-path.ts';
 import { Listeners } from './proxy/listeners.ts';
 import { StatsRegistry } from './stats/stats-registry.ts';
-import { Fleet } from './scaleout/fleet.ts';
+import type { Fleet } from './scaleout/fleet.ts';
 import { targetSettings } from './pool/target-settings.ts';
 import { DataPathWorkers } from './workers/worker-pool.ts';
-import { EtcdStore } from './store/etcd-store.ts';
 import { openStore } from './store/open-store.ts';
 import type { StateLock } from './store/state-lock.ts';
 import type { StateStore } from './store/state-store.ts';
@@ -125,7 +124,7 @@ export class Cutover {
     const clock = options.clock ?? systemClock;
     const settings = { config: options.config };
     const events = new EventHub(clock.now);
-    const { store, lock } = await openStore(settings.config.state, { handoverFrom: options.handover?.from ?? null });
+    const { store, etcd, lock } = await openStore(settings.config.state, { handoverFrom: options.handover?.from ?? null });
     const alarm = new HealthAlarm(log, events);
     // A hand-over passes listening sockets to one process: it keeps the data path in that process.
     const workerCount = options.handover === undefined ? settings.config.workers : 1;
@@ -167,8 +166,10 @@ export class Cutover {
         },
       },
     });
-    if (store instanceof EtcdStore && 'etcd' in settings.config.state) {
-      fleet = new Fleet({ settings: settings.config.state.etcd, store, apps: controller, events, clock, log: log.child({ part: 'fleet' }) });
+    if (etcd !== null && 'etcd' in settings.config.state) {
+      // Loaded only with etcd, like the store: the etcd client is large.
+      const { Fleet } = await import('./scaleout/fleet.ts');
+      fleet = new Fleet({ settings: settings.config.state.etcd, store: etcd, apps: controller, events, clock, log: log.child({ part: 'fleet' }) });
     }
     await drivers.reapOrphans();
     alarm.watch(controller, registry);

@@ -2,13 +2,15 @@
 // serves one state file), etcd with none (several instances share it by design).
 
 import type { StateConfig } from '../config/state-schema.ts';
-import { EtcdStore } from './etcd-store.ts';
+import type { EtcdStore } from './etcd-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import { StateLock } from './state-lock.ts';
 import type { StateStore } from './state-store.ts';
 
 export interface OpenedStore {
   readonly store: StateStore;
+  /** The same store when it is etcd (what a fleet of instances needs); null for SQLite. */
+  readonly etcd: EtcdStore | null;
   readonly lock: StateLock | null;
 }
 
@@ -18,10 +20,15 @@ export interface OpenStoreOptions {
 }
 
 export async function openStore(state: StateConfig, options: OpenStoreOptions = {}): Promise<OpenedStore> {
-  if ('etcd' in state) return { store: await EtcdStore.open(state.etcd), lock: null };
+  if ('etcd' in state) {
+    // Loaded only when asked for: the etcd client costs about 25 MB and some startup time in every process.
+    const { EtcdStore } = await import('./etcd-store.ts');
+    const etcd = await EtcdStore.open(state.etcd);
+    return { store: etcd, etcd, lock: null };
+  }
   const lock = state.sqlite === ':memory:' ? null : StateLock.acquire(state.sqlite, options.handoverFrom ?? null);
   try {
-    return { store: await SqliteStore.open(state.sqlite), lock };
+    return { store: await SqliteStore.open(state.sqlite), etcd: null, lock };
   } catch (err) {
     lock?.release();
     throw err;
