@@ -1,5 +1,4 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { runDemo } from '../demo/demo.ts';
 import { stdout } from './output.ts';
 
 /** `cutover demo [--once]`: a self-contained blue-green deploy under load, on this machine. */
@@ -10,6 +9,7 @@ export function demoCommand(): Command {
     .option('--port <port>', 'proxy port (0: any free port)', portFlag, 8080)
     .option('--admin-port <port>', 'admin API port (0: any free port)', portFlag, 9900)
     .action(async (opts: { once?: boolean; port: number; adminPort: number }) => {
+      const { runDemo } = await import('../demo/demo.ts');
       const outcome = await runDemo({ once: Boolean(opts.once), print: (line) => stdout.line(line), port: opts.port, adminPort: opts.adminPort });
       if (!outcome.ok) process.exitCode = 1;
     });

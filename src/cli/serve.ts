@@ -2,7 +2,6 @@ import { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { toCutoverError } from '../core/errors.ts';
 import { handOver, handoverDone, receiveHandover } from '../handover.ts';
-import { Cutover } from '../main.ts';
 import { stdout } from './output.ts';
 import { DEFAULT_CONFIG_PATH } from './validate.ts';
 
@@ -24,6 +23,8 @@ export function serveCommand(): Command {
     .action(async (opts: { config: string }) => {
       const config = await loadConfig(opts.config);
       const handover = await receiveHandover();
+      // Loaded here, not at the top: the other verbs only talk to the admin API and start faster without it.
+      const { Cutover } = await import('../main.ts');
       const cutover = await Cutover.start({ config, handover });
       if (handover) handoverDone();
       cutover.log.info({ proxy: cutover.proxyUrl, admin: cutover.adminUrl, config: config.source, pid: process.pid }, 'cutover is serving');
