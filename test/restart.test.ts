@@ -105,3 +105,11 @@ test('settling after start leaves alone a deployment this process runs: only an 
   assert.equal(app.current, run, 'the running deployment was replaced by a recovery run');
   assert.equal(app.current?.deployment.phase, 'watching');
 });
+
+test('a deploy sent right after start is not refused as busy by the recovery', async (t) => {
+  const blue = await startUpstream(t, 'blue');
+  const running = await startCutover(t);
+  const app = running.cutover.controller.app('web');
+  const { done } = await app.deploy({ version: 'v1', targets: [blue.url], noSwitch: false, who: 'test' });
+  assert.equal((await done).phase, 'done');
+});

@@ -95,11 +95,14 @@ export class AppController implements RunHost {
 
   /**
    * Resumes or fails what a restart interrupted (or, with several instances, what the instance that ran this app
-   * before was doing when it died: `interruption` says which); holds the app's lock meanwhile.
+   * before was doing when it died: `interruption` says which); holds the app's lock meanwhile (only if there is
+   * anything).
    */
   async settle(interruption = DEFAULT_INTERRUPTION): Promise<void> {
-    // The lock is taken before the store is asked what is open, so no control call can start in between; one
-    // already running is waited for (a deploy that came in right after the listeners opened).
+    // Nothing interrupted: no lock, so a deploy sent right after start is not refused as busy. A deployment this
+    // process started meanwhile is never taken for an interrupted one (settleApp leaves it alone).
+    const open = (await this.options.store.listOpenDeployments()).filter((d) => d.app === this.name && d.id !== this.current?.deployment.id);
+    if (open.length === 0) return settleApp(this, interruption);
     await this.lockFree();
     const release = this.lock.acquire(`the recovery after ${interruption}`);
     try {
