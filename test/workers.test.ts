@@ -3,32 +3,19 @@
 // go on serving.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { callApi, configText, deploy, eventually, spawnServe, tempDir, WEB_APP, type ServeProcess } from './support/cutover-harness.ts';
 import { countBy, runLoad } from './support/load.ts';
 import { startUpstream } from './support/upstream.ts';
+import { childrenOf } from './support/processes.ts';
+import { processStartTime } from '../src/core/process-liveness.ts';
 
 async function serveWithWorkers(t: Parameters<typeof tempDir>[0], workers: number): Promise<ServeProcess> {
   const dir = tempDir(t);
   writeFileSync(join(dir, 'cutover.yaml'), configText(dir, WEB_APP, `workers: ${workers}`));
   return spawnServe(t, join(dir, 'cutover.yaml'));
-}
-
-/** The pids of a process's children (its data-path workers), from /proc. */
-function childrenOf(pid: number): number[] {
-  const children: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(entry));
-    } catch {
-      // Gone since readdir.
-    }
-  }
-  return children;
 }
 
 /** One request on a new connection: node:cluster hands connections to the workers in turn. */
@@ -129,14 +116,6 @@ test('stopping the primary stops its workers', async (t) => {
   const exited = new Promise((resolve) => serve.child.once('exit', resolve));
   serve.child.kill('SIGTERM');
   assert.equal(await exited, 0);
-  await eventually(() => workers.every((pid) => !isAlive(pid)), 5_000, 'the workers to exit');
+  await eventually(() => workers.every((pid) => processStartTime(pid) === null), 5_000, 'the workers to exit');
 });
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -17,7 +17,7 @@ export function serveCommand(): Command {
       '\nSignals:\n  SIGHUP   re-read the config file (an invalid one is refused; the running config stays)\n' +
         '  SIGTERM  stop: finish requests in flight (up to the drain time), then exit 0 (also SIGINT)\n' +
         '  SIGUSR2  restart in place: a new cutover takes over the sockets, state and processes without a gap\n' +
-        '           (the pid to signal is in the state file\'s .lock file)',
+        '           (the pid to signal is in the state file\'s .lock file; needs `workers: 1`)',
     )
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
     .action(async (opts: { config: string }) => {

@@ -15,7 +15,7 @@ import type { DeploymentEvent } from './deployment-machine.ts';
 import { DeploymentRun, type RunDeps, type RunHost } from './deployment-run.ts';
 import { HookRunner } from './hooks.ts';
 import { OperationLock } from './operation-lock.ts';
-import { restoreApp, settleApp } from './recovery.ts';
+import { interruptedDeployments, restoreApp, settleApp } from './recovery.ts';
 import { startDeployment } from './start-deployment.ts';
 import type { PreviewRoute } from './verifier.ts';
 import { WebhookSender } from './webhooks.ts';
@@ -101,8 +101,7 @@ export class AppController implements RunHost {
   async settle(interruption = DEFAULT_INTERRUPTION): Promise<void> {
     // Nothing interrupted: no lock, so a deploy sent right after start is not refused as busy. A deployment this
     // process started meanwhile is never taken for an interrupted one (settleApp leaves it alone).
-    const open = (await this.options.store.listOpenDeployments()).filter((d) => d.app === this.name && d.id !== this.current?.deployment.id);
-    if (open.length === 0) return settleApp(this, interruption);
+    if ((await interruptedDeployments(this)).length === 0) return settleApp(this, interruption);
     await this.lockFree();
     const release = this.lock.acquire(`the recovery after ${interruption}`);
     try {

@@ -17,10 +17,14 @@ export async function restoreApp(app: AppController): Promise<void> {
  * stops may take a while, so this does not hold the listener back), and standby retirement is scheduled again.
  */
 export async function settleApp(app: AppController, interruption: string): Promise<void> {
-  // A deployment this process runs (started after the listeners opened) is not an interrupted one.
-  const open = (await app.options.store.listOpenDeployments()).filter((d) => d.app === app.name && d.id !== app.current?.deployment.id);
-  for (const d of open) await settle(app, d, interruption);
+  for (const d of await interruptedDeployments(app)) await settle(app, d, interruption);
   for (const color of COLORS) scheduleRetirement(app, color);
+}
+
+/** The app's deployments left open by a stop; one this process runs (started after the listeners opened) is not. */
+export async function interruptedDeployments(app: AppController): Promise<DeploymentRecord[]> {
+  const open = await app.options.store.listOpenDeployments();
+  return open.filter((d) => d.app === app.name && d.id !== app.current?.deployment.id);
 }
 
 async function restoreEnvironment(app: AppController, color: Color): Promise<void> {

@@ -108,6 +108,11 @@ export class Target implements ProbeListener {
     return count;
   }
 
+  /** Draining in this process and, in the primary of data-path workers, in the workers. */
+  get drainingEverywhere(): number {
+    return this.drainingCount + this.remote.draining;
+  }
+
   /** New thresholds from a config reload; the current verdict stands until observations change it. */
   setThresholds(health: HealthConfig): void {
     this.thresholds = health;
@@ -159,7 +164,7 @@ export class Target implements ProbeListener {
       inflight: this.inflight + this.remote.inflight,
       requests: this.requests,
       websockets: this.websockets + this.remote.websockets,
-      draining: this.drainingCount + this.remote.draining,
+      draining: this.drainingEverywhere,
       failures: this.trafficFailures,
       lastError: this.health.lastError,
       checkedAt: this.health.checkedAt,

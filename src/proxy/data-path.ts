@@ -92,11 +92,7 @@ export class DataPath {
     const route = this.table.apps.find((a) => a.name === app);
     if (route === undefined) return 0;
     let count = 0;
-    for (const url of route.envs[color].targets) {
-      const target = this.options.registry.get(app, color, url);
-      // With data-path workers, what they drain is reported into `remote`.
-      if (target !== undefined) count += target.drainingCount + target.remote.draining;
-    }
+    for (const url of route.envs[color].targets) count += this.options.registry.get(app, color, url)?.drainingEverywhere ?? 0;
     return count;
   }
 }

@@ -1,6 +1,6 @@
 // A real cutover for tests: in this process (Cutover.start) or as a `cutover serve` child process, on free ports,
 // with its SQLite file in a temp dir that is removed afterwards.
-import { killProcessesUnder } from './leftovers.ts';
+import { killProcessesUnder } from './processes.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
