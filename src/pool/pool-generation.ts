@@ -1,4 +1,5 @@
 import type { Pool } from 'undici';
+import { InFlight } from './in-flight.ts';
 
 /** Something long-lived a drain may have to end: a streamed response, a long poll, a WebSocket tunnel. */
 export interface Drainable {
@@ -14,7 +15,7 @@ const CUT_AFTER_MS = 1_000;
  * spread over `jitterMs` so clients do not all reconnect at once, and then the pool's sockets are closed.
  */
 export class PoolGeneration {
-  readonly active = new Set<Drainable>();
+  readonly active = new InFlight<Drainable>();
   private timers: NodeJS.Timeout[] = [];
   private closing: Promise<void> | null = null;
   private finish: () => void = () => {};
@@ -48,7 +49,7 @@ export class PoolGeneration {
 
   private arm(drainMs: number, jitterMs: number, random: () => number): void {
     this.later(drainMs, () => {
-      for (const item of [...this.active]) this.later(random() * jitterMs, () => item.endGracefully());
+      for (const item of this.active.items()) this.later(random() * jitterMs, () => item.endGracefully());
       this.later(jitterMs + CUT_AFTER_MS, () => void this.pool.destroy(new Error('drain time is over')).finally(() => this.end()));
     });
   }

@@ -3,6 +3,7 @@ import type { HealthConfig } from '../config/config.ts';
 import type { Color } from '../core/types.ts';
 import { initialHealth, observe, type HealthState } from '../health/health-state.ts';
 import type { ProbeListener } from '../health/health-probe.ts';
+import type { InFlightEntry } from './in-flight.ts';
 import { PoolGeneration, type Drainable } from './pool-generation.ts';
 
 /** Told when a target enters or leaves the balancer. */
@@ -95,10 +96,9 @@ export class Target implements ProbeListener {
     return this.current.pool;
   }
 
-  /** Registers something in flight on the current pool, so a drain can end it; returns where to unregister. */
-  track(item: Drainable): Set<Drainable> {
-    this.current.active.add(item);
-    return this.current.active;
+  /** Registers something in flight on the current pool, so a drain can end it; `remove()` the entry when it is done. */
+  track(item: Drainable): InFlightEntry<Drainable> {
+    return this.current.active.add(item);
   }
 
   /** Long-lived requests and tunnels still open on pools being drained. */

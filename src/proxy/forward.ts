@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { CutoverError, NoHealthyTargetError, UpstreamError, UpstreamTimeoutError } from '../core/errors.ts';
 import { describeError } from '../health/health-probe.ts';
 import { pickTarget } from '../pool/balancer.ts';
+import type { InFlightEntry } from '../pool/in-flight.ts';
 import type { Drainable } from '../pool/pool-generation.ts';
 import type { Target } from '../pool/target.ts';
 import { clientResponseHeaders } from './headers.ts';
@@ -49,7 +50,7 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
   /** The target whose in-flight count this request holds, until it completes or fails. */
   private counted: Target | null = null;
   /** Where this request is registered for a drain to find it. */
-  private tracked: Set<Drainable> | null = null;
+  private tracked: InFlightEntry<Drainable> | null = null;
   private abortUpstream: ((err?: Error) => void) | null = null;
   private resumeUpstream: (() => void) | null = null;
   private responded = false;
@@ -207,7 +208,7 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
   private release(): void {
     if (this.counted !== null) this.counted.inflight--;
     this.counted = null;
-    this.tracked?.delete(this);
+    this.tracked?.remove();
     this.tracked = null;
     this.resumeUpstream = null;
   }

@@ -2,6 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { pickTarget } from '../../pool/balancer.ts';
+import type { InFlightEntry } from '../../pool/in-flight.ts';
+import type { Drainable } from '../../pool/pool-generation.ts';
 import type { Target } from '../../pool/target.ts';
 import { upstreamRequestHeaders, type ForwardedFor } from '../headers.ts';
 import type { RoutedApp, RoutedEnv } from '../router.ts';
@@ -49,11 +51,11 @@ function open(target: Target, client: Duplex, upstream: Socket, tunnels: Set<Tun
   (client as Socket).setTimeout?.(0);
   (client as Socket).setNoDelay?.(true);
   target.websockets++;
-  let tracked: Set<unknown> | null = null;
+  let tracked: InFlightEntry<Drainable> | null = null;
   const tunnel = new Tunnel(client, upstream, {
     onTunnelClosed: () => {
       target.websockets--;
-      tracked?.delete(tunnel);
+      tracked?.remove();
       tunnels.delete(tunnel);
     },
   });
