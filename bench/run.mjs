@@ -32,7 +32,7 @@ await runSession(ctx, 'bench', bench);
 async function bench() {
   machine.busyBeforeStart = await busyShare();
   ctx.backend = await startBackend(ctx, options.backend);
-  const loadgen = chooseLoadGenerator(ctx, options.loadgen, options.threads);
+  const loadgen = chooseLoadGenerator(ctx, options.loadgen, { threads: options.threads, coldConnections: options.coldConnections });
   printSetup(loadgen);
   const { started, skipped } = await startContenders();
   if (started.length === 0) throw new Error('no contender could be started');
@@ -86,7 +86,10 @@ async function checkAnswer(url) {
   if (status !== 200 || body !== EXPECTED_BODY) throw new Error(`answered ${status} "${body.trim().slice(0, 200)}" instead of 200 "${EXPECTED_BODY}"`);
 }
 
-/** Node contenders need their hot paths compiled by the JIT before they are measured; the others don't mind. */
+/**
+ * Node contenders need their hot paths compiled by the JIT before they are measured; the others don't mind. The
+ * warm-up uses the same connection mode as the runs (warm: its wrk lasts 1 s more, the first one idle).
+ */
 async function warmUp(started, loadgen, connections) {
   console.log(`\nwarming up each contender for ${options.warmup} s at ${connections} connections`);
   for (const c of started) {
@@ -127,7 +130,9 @@ async function measure(started, loadgen, connections) {
 /**
  * The proxy's own CPU time per request: far steadier than req/s on a shared machine, because another
  * process taking CPU 1 away slows the proxy down but does not make each request cost as much more. And how
- * busy the proxy was: under wrk's closed loop a proxy that has its core to itself uses all of it.
+ * busy the proxy was: under wrk's closed loop a proxy that has its core to itself uses all of it. Both read the
+ * CPU over the whole wrk run; with warm connections that includes the idle first second, in which the proxy
+ * only accepts the connections: busy is over the measured duration, which is what it worked in.
  */
 function recordProxyCpu(entry, before, after) {
   if (before === null || after === null || entry.result === null) return;
@@ -139,7 +144,8 @@ function recordProxyCpu(entry, before, after) {
 function printTables(connections, rows, loadgen) {
   console.log(`\n## ${connections} connections: medians of ${options.runs} run(s) each; errors are summed over all runs\n`);
   console.log(formatTable(rows));
-  console.log(`\nlatency distribution at ${connections} connections (${loadgen.kind}):\n`);
+  console.log(`\n${loadgen.connections.note}`);
+  console.log(`\nlatency distribution at ${connections} connections (${loadgen.kind}, ${loadgen.connections.mode} connections):\n`);
   console.log(formatDistribution(rows));
 }
 
@@ -180,6 +186,7 @@ function printSetup(loadgen) {
   console.log(`machine:  ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.os}, node ${machine.node}`);
   console.log(`backend:  ${ctx.backend.description} at ${ctx.backend.url}`);
   console.log(`load:     ${loadgen.description}, ${options.connections.join(' then ')} connections, ${options.duration} s x ${options.runs} run(s) per contender, interleaved${options.quick ? ' (--quick: a smoke test, not figures)' : ''}`);
+  console.log(`          ${loadgen.connections.note}`);
   console.log(`pinning:  ${pinningText()}`);
   if (machine.busyBeforeStart !== null) console.log(`busy:     ${busyText(machine.busyBeforeStart)}`);
   console.log('');
@@ -208,6 +215,7 @@ function report({ loadgen, started, skipped, runs, summaries }) {
     setup: {
       backend: ctx.backend.description,
       loadgen: loadgen.description,
+      connections: loadgen.connections,
       pinning: pinningText(),
       tools: Object.fromEntries(Object.entries(tools).map(([k, v]) => [k, v?.version ?? null])),
     },

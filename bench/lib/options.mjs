@@ -7,13 +7,18 @@ const QUICK = Object.freeze({ duration: 3, runs: 1, warmup: 1 });
 
 export const USAGE = `usage: npm run bench -- [--duration S] [--connections N[,N...]] [--runs N] [--quick]
                        [--only a,b] [--loadgen wrk|autocannon] [--backend nginx|node]
-                       [--threads N] [--backend-cpu loadgen|proxy]
+                       [--threads N] [--backend-cpu loadgen|proxy] [--cold-connections]
   env: BENCH_DURATION, BENCH_CONNECTIONS, BENCH_RUNS, BENCH_QUICK=1, BENCH_ONLY, BENCH_LOADGEN, BENCH_BACKEND,
-       BENCH_THREADS, BENCH_BACKEND_CPU
+       BENCH_THREADS, BENCH_BACKEND_CPU, BENCH_COLD_CONNECTIONS=1
+  --duration   measured seconds per run; with wrk each run lasts 1 s more (the connections' idle first second)
   --connections  one or more counts (50,200): the whole interleaved set runs at each, one table per count
   --only       contenders to measure (direct, nginx, haproxy, bare-undici, http-proxy, cutover)
   --threads    wrk threads (default 1; all on the load generator's CPU)
   --backend-cpu  the backend's CPU: with the load generator (default) or with the proxy under test
+  --cold-connections  wrk opens its connections while measuring, as plain wrk does: the first requests then
+               wait in the proxy's accept queue and wrk's coordinated-omission correction multiplies them. To
+               measure that accept burst itself. Default: every connection is opened and accepted in a second
+               before the measurement (bench/lib/warm-connections.lua); autocannon is always cold
   --loadgen    force a load generator (default: wrk when installed, else autocannon)
   --backend    force a backend (default: nginx when installed, else a Node http server)`;
 
@@ -27,7 +32,7 @@ export function readOptions(argv = process.argv.slice(2), env = process.env) {
     throw new OptionsError(err.message);
   }
   if (values.help) return Object.freeze({ help: true });
-  const quick = values.quick ?? ['1', 'true', 'yes'].includes(env.BENCH_QUICK ?? '');
+  const quick = values.quick ?? yes(env.BENCH_QUICK);
   const base = quick ? { ...DEFAULTS, ...QUICK } : DEFAULTS;
   const problems = [];
   const number = (name) => positiveInt(values[name] ?? env[`BENCH_${name.toUpperCase()}`], base[name], name, problems);
@@ -38,6 +43,7 @@ export function readOptions(argv = process.argv.slice(2), env = process.env) {
     runs: number('runs'),
     warmup: base.warmup,
     threads: number('threads'),
+    coldConnections: values['cold-connections'] ?? yes(env.BENCH_COLD_CONNECTIONS),
     backendCpu: oneOf(values['backend-cpu'] ?? env.BENCH_BACKEND_CPU, ['loadgen', 'proxy'], 'backend-cpu', problems) ?? 'loadgen',
     only: list(values.only ?? env.BENCH_ONLY),
     loadgen: oneOf(values.loadgen ?? env.BENCH_LOADGEN, ['wrk', 'autocannon'], 'loadgen', problems),
@@ -57,6 +63,7 @@ const ARG_SPEC = {
   backend: { type: 'string' },
   threads: { type: 'string' },
   'backend-cpu': { type: 'string' },
+  'cold-connections': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -67,6 +74,10 @@ export function positiveInt(raw, fallback, name, problems) {
   if (Number.isInteger(n) && n > 0) return n;
   problems.push(`--${name} must be a positive whole number, got "${raw}"`);
   return fallback;
+}
+
+function yes(raw) {
+  return ['1', 'true', 'yes'].includes(raw ?? '');
 }
 
 function numbers(raw, fallback, name, problems) {
