@@ -1,11 +1,11 @@
 // Three `cutover serve` instances sharing one etcd: a switch made through one reaches every instance's data path
 // within milliseconds, each instance reports the generation it applied, and 20 switches under load through all
-// three fail no request.
+// three fail no request. The last test runs two instances with two data-path workers each.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { callApi, deploy, runCli } from './support/cutover-harness.ts';
+import { callApi, deploy, eventually, runCli } from './support/cutover-harness.ts';
 import { startEtcd } from './support/etcd.ts';
-import { instances, leaderOf, percentile, routedTo, startFleet, untilAllRouteTo } from './support/fleet.ts';
+import { instances, leaderOf, percentile, routedOnNewConnections, routedTo, startFleet, untilAllRouteTo } from './support/fleet.ts';
 import { countBy, runLoad } from './support/load.ts';
 import { startUpstream } from './support/upstream.ts';
 
@@ -70,4 +70,38 @@ test('20 switches through all three instances under load through all three: no r
   assert.deepEqual(Object.keys(countBy(samples, (s) => s.body)).sort(), ['v1', 'v2']);
   // Routing after the last switch (an even count from v2 ends on v2) agrees everywhere.
   for (const i of fleet) assert.equal(await routedTo(i.proxyUrl), 'v2');
+});
+
+test('two instances with two data-path workers each: every worker of both follows each switch, under load, with no failed request', async (t) => {
+  const etcd = await startEtcd(t);
+  const fleet = await startFleet(t, { endpoints: [etcd.endpoint], size: 2, workers: 2 });
+  const [v1, v2] = [await startUpstream(t, 'v1'), await startUpstream(t, 'v2')];
+  await deploy(fleet[0]!, 'v1', [v1.url]);
+  await deploy(fleet[1]!, 'v2', [v2.url]);
+  const proxies = fleet.map((i) => i.proxyUrl);
+  await untilAllRouteTo(proxies, 'v2', performance.now());
+
+  const load = Promise.all(fleet.map((i) => runLoad({ url: i.proxyUrl, clients: 4, durationMs: 4_000 })));
+  let live = 'v2';
+  for (let i = 0; i < 6; i++) {
+    const next = live === 'v2' ? 'v1' : 'v2';
+    const since = performance.now();
+    assert.equal((await callApi(fleet[i % 2]!.adminUrl, 'POST', '/api/apps/web/switch', {})).status, 200);
+    await untilAllRouteTo(proxies, next, since);
+    // New connections go to an instance's workers in turn: six in a row answered by the new version means every
+    // worker routes by the new table (a worker that never applied it would answer one of them).
+    for (const proxy of proxies) {
+      await eventually(async () => (await routedOnNewConnections(proxy, 6)).every((v) => v === next), 2_000, `every worker of ${proxy} on ${next} after switch ${i + 1}`);
+    }
+    live = next;
+  }
+  const samples = (await load).flat();
+  const outcomes = countBy(samples, (s) => (s.error ? `error: ${s.error}` : String(s.status)));
+  t.diagnostic(`${samples.length} requests through 2 instances × 2 workers during 6 switches: ${JSON.stringify(outcomes)}`);
+  assert.deepEqual(Object.keys(outcomes), ['200'], 'every request answered 200');
+
+  const record = (await callApi<{ generation: number }>(fleet[0]!.adminUrl, 'GET', '/api/apps/web')).body;
+  for (const instance of await instances(fleet[1]!)) {
+    assert.equal(instance.apps.web?.generation, record.generation, `${instance.id} reports the generation its workers applied`);
+  }
 });

@@ -13,6 +13,8 @@ export interface FleetOptions {
   /** Extra YAML lines for the app (indent 4). */
   readonly app?: string;
   readonly lease?: string;
+  /** Data-path processes per instance; default 1. */
+  readonly workers?: number;
 }
 
 export interface InstanceView {
@@ -25,10 +27,10 @@ export interface InstanceView {
 }
 
 export function fleetConfig(options: FleetOptions): string {
-  // One data-path process per instance: three instances (and etcd, and the load) share two cores here.
+  // One data-path process per instance unless asked: three instances (and etcd, and the load) share two cores here.
   return `listen: 127.0.0.1:0
 admin: { listen: 127.0.0.1:0 }
-workers: 1
+workers: ${options.workers ?? 1}
 state: { etcd: { endpoints: [${options.endpoints.join(', ')}], prefix: /fleet, timeout: 1s, lease: ${options.lease ?? '2s'} } }
 apps:
   web:
@@ -69,6 +71,20 @@ export async function routedTo(proxyUrl: string): Promise<string> {
   } catch (err) {
     return `error: ${(err as Error).message}`;
   }
+}
+
+/** What `count` requests through `proxyUrl`, each on a new connection (so each may reach another data-path worker), answered. */
+export async function routedOnNewConnections(proxyUrl: string, count: number): Promise<string[]> {
+  const answers: string[] = [];
+  for (let i = 0; i < count; i++) {
+    try {
+      const res = await request(proxyUrl, { reset: true, headersTimeout: 2_000, bodyTimeout: 2_000 });
+      answers.push(await res.body.text());
+    } catch (err) {
+      answers.push(`error: ${(err as Error).message}`);
+    }
+  }
+  return answers;
 }
 
 /** Polls every proxy until all answer `version`; resolves with the ms it took from `since`. */
