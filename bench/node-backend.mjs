@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The backend used when nginx is not installed: the same fixed small body as the nginx backend.
 // It is slower than nginx, so with it the "direct" ceiling is lower and proxies look closer to it.
-// Also the two environments of bench/switch.mjs, each answering its own body.
+// Also the two environments of bench/switch.mjs, each answering its own body and, in `x-arrived-ns`, when the
+// request arrived: process.hrtime, a monotonic clock every process on the machine shares, so the bench can tell
+// when the first request was routed to the new environment.
 // Usage: node bench/node-backend.mjs [--port 0] [--body hello]
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -12,7 +14,7 @@ const OK = Buffer.from('ok');
 
 const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
   const body = req.url === '/healthz' ? OK : BODY;
-  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length, 'x-arrived-ns': String(process.hrtime.bigint()) });
   res.end(body);
 });
 server.listen(Number(values.port), '127.0.0.1', () => {

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench:switch`: how long a switch takes (issue #7, goal 5). Two backends answer "blue" and "green";
-// cutover serves blue live and green deployed with no switch; a few keep-alive clients poll the proxy back to
-// back while the bench flips between them (switch, rollback, switch, ...) and times, per flip, from sending the
-// admin request to (a) the first response that came from the new environment and (b) the admin request's own
-// response. See bench/README.md.
+// cutover serves blue live and green deployed with no switch; a few keep-alive clients poll the proxy while the
+// bench flips between them (switch, rollback, switch, ...) and times, per flip, from sending the admin request to
+// (a) the first polling request the new environment's backend received, (b) the first response from it back at the
+// poller and (c) the admin request's own response. See bench/README.md.
 import { startNodeServer } from './lib/backend.mjs';
 import { deploy, startCutoverServe } from './lib/cutover.mjs';
 import { httpRequest, sleep } from './lib/http.mjs';
@@ -14,14 +14,16 @@ import { treeRss } from './lib/proc-stat.mjs';
 import { markdownTable, quantile, writeJson } from './lib/report.mjs';
 import { openSession, resultsDir, runSession, stopIfStopping } from './lib/session.mjs';
 
-const DEFAULTS = Object.freeze({ flips: 50, pollers: 4, workers: 1 });
+const DEFAULTS = Object.freeze({ flips: 50, pollers: 4, gap: 1, workers: 1 });
 /** A flip whose new environment has not answered after this long is recorded as not seen, and the bench moves on. */
 const FLIP_TIMEOUT_MS = 5_000;
 /** Between flips: lets the drain of the previous one start, so flips do not pile up on each other. */
 const BETWEEN_FLIPS_MS = 100;
 const USAGE = `usage: npm run bench:switch -- [--flips ${DEFAULTS.flips}] [--pollers ${DEFAULTS.pollers}] [--workers ${DEFAULTS.workers}]
   --flips    switches back and forth (switch, rollback, switch, ...)
-  --pollers  keep-alive clients requesting back to back through the proxy during the flips
+  --pollers  keep-alive clients requesting through the proxy during the flips
+  --gap      ms each poller waits after each answer (default 1; back to back, four pollers and the two Node
+             backends filled the bench's CPU, and the bench's own turns added milliseconds to what it timed)
   --workers  written into cutover's config as \`workers: N\` (data-path processes)`;
 
 const options = readNumberOptionsOrExit('bench:switch', DEFAULTS, USAGE);
@@ -31,7 +33,7 @@ await runSession(ctx, 'bench:switch', measureSwitches);
 async function measureSwitches() {
   const revision = cutoverRevision(ctx.root);
   console.log(`cutover switch bench, ${new Date().toISOString()}, cutover ${revision}`);
-  console.log(`${options.flips} flips, ${options.pollers} pollers, workers: ${options.workers}; cutover on CPU ${ctx.cpu.proxy}, backends and pollers on CPU ${ctx.cpu.loadgen}${ctx.pin ? '' : ' (not pinned)'}\n`);
+  console.log(`${options.flips} flips, ${options.pollers} pollers ${options.gap} ms apart, workers: ${options.workers}; cutover on CPU ${ctx.cpu.proxy}, backends and pollers on CPU ${ctx.cpu.loadgen}${ctx.pin ? '' : ' (not pinned)'}\n`);
   const blue = await startNodeServer(ctx, 'blue', 'blue');
   const green = await startNodeServer(ctx, 'green', 'green');
   const cutover = await startCutoverOrExplain();
@@ -40,7 +42,7 @@ async function measureSwitches() {
   console.log(`cutover runs as ${processes ?? '?'} process(es)`);
   await deploy(cutover.adminUrl, { version: 'blue', targets: [blue.url] });
   await deploy(cutover.adminUrl, { version: 'green', targets: [green.url], switchNow: false });
-  const polling = new Polling(cutover.proxyUrl, options.pollers);
+  const polling = new Polling(cutover.proxyUrl, options.pollers, options.gap);
   const flips = [];
   try {
     await polling.started;
@@ -58,13 +60,16 @@ async function measureSwitches() {
 /** One flip, timed from the bench's side: the pollers mark the first response from `expected`. */
 async function flip(adminUrl, polling, action, expected) {
   const watch = polling.watchFor(expected);
+  const sentNs = process.hrtime.bigint();
   const sentAt = performance.now();
   const answer = await httpRequest(`${adminUrl}/api/apps/web/${action}`, { method: 'POST', json: {} });
   const answeredMs = performance.now() - sentAt;
   if (answer.status !== 200) throw new Error(`${action} answered ${answer.status}: ${answer.body.trim().slice(0, 300)}`);
   polling.staleAfter(expected, performance.now());
-  const seenAt = await watch.seen(FLIP_TIMEOUT_MS);
-  return { action, to: expected, answeredMs, firstResponseMs: seenAt === null ? null : seenAt - sentAt };
+  const seen = await watch.seen(FLIP_TIMEOUT_MS);
+  // Routed: the first request the new environment's backend received, on the clock all processes share.
+  const routedMs = seen?.arrivedNs == null ? null : Number(seen.arrivedNs - sentNs) / 1e6;
+  return { action, to: expected, answeredMs, routedMs, firstResponseMs: seen === null ? null : seen.at - sentAt };
 }
 
 /** Starts cutover with `workers: N`; null (and a message, exit 0) when this cutover does not know that key. */
@@ -83,7 +88,8 @@ function report(flips, polling, revision) {
   const row = (name, values) => [name, ...[0.5, 0.99, 1].map((q) => (values.length === 0 ? '–' : `${quantile(values, q).toFixed(2)} ms`))];
   console.log(`${flips.length} flips; each time from sending the switch or rollback request:\n`);
   console.log(markdownTable(['time to', 'p50', 'p99', 'max'], [
-    row('first response from the new env', seen.map((f) => f.firstResponseMs)),
+    row('first request routed to the new env (its backend received it)', seen.filter((f) => f.routedMs !== null).map((f) => f.routedMs)),
+    row('first response from the new env (back at the poller)', seen.map((f) => f.firstResponseMs)),
     row('the switch request\'s own response', flips.map((f) => f.answeredMs)),
   ]));
   console.log(`\nnew env never seen within ${FLIP_TIMEOUT_MS} ms: ${flips.length - seen.length} flip(s)`);

@@ -1,4 +1,4 @@
-// Keep-alive clients polling the proxy back to back, for bench/switch.mjs: which environment answered, and when.
+// Keep-alive clients polling the proxy, for bench/switch.mjs: which environment answered, and when.
 import { Client } from 'undici';
 import { sleep } from './http.mjs';
 
@@ -6,7 +6,7 @@ import { sleep } from './http.mjs';
 const POLL_TIMEOUT_MS = 10_000;
 
 /**
- * `count` keep-alive clients, each sending GET / back to back. Counts every response by body and status, finds
+ * `count` keep-alive clients, each sending GET / and waiting `gapMs` after each answer. Counts every response by body and status, finds
  * the first response from a given environment, and counts stale ones: responses from the old environment to
  * requests sent after the switch request had been answered (there should be none).
  */
@@ -16,7 +16,8 @@ export class Polling {
   #fresh = null;
   #loops;
 
-  constructor(url, count) {
+  constructor(url, count, gapMs = 0) {
+    this.gapMs = gapMs;
     this.responses = 0;
     this.failures = [];
     this.stale = 0;
@@ -32,8 +33,8 @@ export class Polling {
   }
 
   /**
-   * Starts a flip to `body`: `seen(ms)` resolves with when the first response from it arrived, or null after
-   * `ms`. Until `staleAfter` is called again, no response counts as stale: during a flip both are right.
+   * Starts a flip to `body`: `seen(ms)` resolves with the first response from it, `{ at }` (performance.now() when
+   * it arrived here) and `{ arrivedNs }` (process.hrtime when its request reached the backend), or null after `ms`. Until `staleAfter` is called again, no response counts as stale: during a flip both are right.
    */
   watchFor(body) {
     let resolve;
@@ -64,19 +65,20 @@ export class Polling {
     while (this.#running) {
       await this.#one(client, performance.now());
       onAnswer();
+      if (this.gapMs > 0) await sleep(this.gapMs);
     }
   }
 
   async #one(client, sentAt) {
     try {
-      const { statusCode, body } = await client.request({ path: '/', method: 'GET' });
+      const { statusCode, headers, body } = await client.request({ path: '/', method: 'GET' });
       const text = await body.text();
       this.responses++;
       if (statusCode !== 200) return void this.failures.push(`status ${statusCode}`);
       const watch = this.#watch;
       if (watch !== null && text === watch.body) {
         this.#watch = null;
-        watch.resolve(performance.now());
+        watch.resolve({ at: performance.now(), arrivedNs: arrivedNs(headers) });
       }
       if (this.#fresh !== null && sentAt > this.#fresh.since && text !== this.#fresh.body) this.stale++;
     } catch (err) {
@@ -84,4 +86,10 @@ export class Polling {
       await sleep(10);
     }
   }
+}
+
+/** When the backend saw the request (its `x-arrived-ns`, process.hrtime in ns), or null without the header. */
+function arrivedNs(headers) {
+  const value = headers['x-arrived-ns'];
+  return typeof value === 'string' ? BigInt(value) : null;
 }
