@@ -16,11 +16,16 @@ test('a version answering 500 to half its requests is rolled back within the bak
   const s = await spawnServe(t, join(dir, 'cutover.yaml'));
   await deploy(s, 'v1', []);
 
-  const load = runLoad({ url: s.proxyUrl, clients: 20, durationMs: 6_000 });
+  // The load lasts until the deploy command returns: on a slow machine the deployment takes longer to reach its
+  // switch, and a load that ended first would leave the bake fewer requests than minRequests (a bake that saw too
+  // few is not judged, and passes).
+  const cliDone = new AbortController();
+  const load = runLoad({ url: s.proxyUrl, clients: 20, durationMs: 30_000, stop: cliDone.signal });
   await new Promise((r) => setTimeout(r, 500));
   const started = Date.now();
   const cli = await runCli(['--admin', s.adminUrl, 'deploy', 'web', '--version', 'v2', '--wait']);
   const tookMs = Date.now() - started;
+  cliDone.abort();
   const samples = await load;
 
   assert.equal(cli.code, 1, cli.stdout + cli.stderr);
@@ -45,8 +50,10 @@ test('a healthy version passes its bake and the deployment records its figures',
   writeFileSync(join(dir, 'cutover.yaml'), configText(dir, processApp('    analysis: { bake: 2s, maxErrorRate: 0.05, maxP99: 500ms, minRequests: 20 }')));
   const s = await spawnServe(t, join(dir, 'cutover.yaml'));
   await deploy(s, 'v1', []);
-  const load = runLoad({ url: s.proxyUrl, clients: 5, durationMs: 3_500 });
+  const deployed = new AbortController();
+  const load = runLoad({ url: s.proxyUrl, clients: 5, durationMs: 30_000, stop: deployed.signal });
   const d = await deploy(s, 'v2', []);
+  deployed.abort();
   await load;
   assert.equal(d.phase, 'done');
   assert.ok(d.metrics!.requests! >= 20, JSON.stringify(d.metrics));

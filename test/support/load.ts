@@ -12,8 +12,11 @@ export interface Sample {
 export interface LoadOptions {
   readonly url: string;
   readonly clients: number;
+  /** The longest the load runs. */
   readonly durationMs: number;
   readonly path?: string;
+  /** Ends the load early: for a load that must last as long as something else takes, bounded by `durationMs`. */
+  readonly stop?: AbortSignal;
 }
 
 /** Runs the load and returns every request's outcome. Bounded by time and by a hard request cap. */
@@ -23,7 +26,7 @@ export async function runLoad(options: LoadOptions): Promise<Sample[]> {
   const stopAt = performance.now() + options.durationMs;
   const maxRequests = 2_000_000;
   const client = async () => {
-    while (performance.now() < stopAt && samples.length < maxRequests) samples.push(await once(pool, options.path ?? '/'));
+    while (performance.now() < stopAt && samples.length < maxRequests && options.stop?.aborted !== true) samples.push(await once(pool, options.path ?? '/'));
   };
   await Promise.all(Array.from({ length: options.clients }, client));
   await pool.close();
