@@ -10,7 +10,7 @@ import { chooseLoadGenerator } from './lib/load.mjs';
 import { busyShare, cutoverRevision } from './lib/machine.mjs';
 import { OptionsError, readOptions, USAGE } from './lib/options.mjs';
 import { groupCpuSeconds } from './lib/proc-stat.mjs';
-import { formatDistribution, formatTable, summarize, writeJson } from './lib/report.mjs';
+import { formatBestTable, formatDistribution, formatTable, summarize, writeJson } from './lib/report.mjs';
 import { openSession, resultsDir, runSession, stopIfStopping } from './lib/session.mjs';
 
 /** Lets sockets of the last run close and GC settle before the next contender's turn. */
@@ -144,6 +144,8 @@ function recordProxyCpu(entry, before, after) {
 function printTables(connections, rows, loadgen) {
   console.log(`\n## ${connections} connections: medians of ${options.runs} run(s) each; errors are summed over all runs\n`);
   console.log(formatTable(rows));
+  console.log(`\n### ${connections} connections: best run of ${options.runs}: highest req/s and lowest CPU µs/req, each over the contender's runs without errors, so they may come from different runs ("run": the same run, or req/s's / CPU's); p99 is that of the highest-req/s run; ratios are best against best, lowest against lowest\n`);
+  console.log(formatBestTable(rows, options.runs));
   console.log(`\n${loadgen.connections.note}`);
   console.log(`\nlatency distribution at ${connections} connections (${loadgen.kind}, ${loadgen.connections.mode} connections):\n`);
   console.log(formatDistribution(rows));
