@@ -20,6 +20,7 @@ test('a version answering 500 to half its requests is rolled back within the bak
   // switch, and a load that ended first would leave the bake fewer requests than minRequests (a bake that saw too
   // few is not judged, and passes).
   const cliDone = new AbortController();
+  t.after(() => cliDone.abort());
   const load = runLoad({ url: s.proxyUrl, clients: 20, durationMs: 30_000, stop: cliDone.signal });
   await new Promise((r) => setTimeout(r, 500));
   const started = Date.now();
@@ -51,6 +52,7 @@ test('a healthy version passes its bake and the deployment records its figures',
   const s = await spawnServe(t, join(dir, 'cutover.yaml'));
   await deploy(s, 'v1', []);
   const deployed = new AbortController();
+  t.after(() => deployed.abort());
   const load = runLoad({ url: s.proxyUrl, clients: 5, durationMs: 30_000, stop: deployed.signal });
   const d = await deploy(s, 'v2', []);
   deployed.abort();

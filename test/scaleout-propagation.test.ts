@@ -81,27 +81,35 @@ test('two instances with two data-path workers each: every worker of both follow
   const proxies = fleet.map((i) => i.proxyUrl);
   await untilAllRouteTo(proxies, 'v2', performance.now());
 
-  const load = Promise.all(fleet.map((i) => runLoad({ url: i.proxyUrl, clients: 4, durationMs: 4_000 })));
+  // The load lasts until the last switch was checked (bounded at 30 s), however slow the machine.
+  const switched = new AbortController();
+  t.after(() => switched.abort());
+  const load = Promise.all(fleet.map((i) => runLoad({ url: i.proxyUrl, clients: 4, durationMs: 30_000, stop: switched.signal })));
   let live = 'v2';
   for (let i = 0; i < 6; i++) {
     const next = live === 'v2' ? 'v1' : 'v2';
     const since = performance.now();
     assert.equal((await callApi(fleet[i % 2]!.adminUrl, 'POST', '/api/apps/web/switch', {})).status, 200);
     await untilAllRouteTo(proxies, next, since);
-    // New connections go to an instance's workers in turn: six in a row answered by the new version means every
-    // worker routes by the new table (a worker that never applied it would answer one of them).
+    // New connections go to an instance's workers in turn (node:cluster's default, round robin): six in a row
+    // answered by the new version means every worker routes by the new table (one that never applied it would
+    // answer one of them).
     for (const proxy of proxies) {
       await eventually(async () => (await routedOnNewConnections(proxy, 6)).every((v) => v === next), 2_000, `every worker of ${proxy} on ${next} after switch ${i + 1}`);
     }
     live = next;
   }
+  switched.abort();
   const samples = (await load).flat();
   const outcomes = countBy(samples, (s) => (s.error ? `error: ${s.error}` : String(s.status)));
   t.diagnostic(`${samples.length} requests through 2 instances × 2 workers during 6 switches: ${JSON.stringify(outcomes)}`);
   assert.deepEqual(Object.keys(outcomes), ['200'], 'every request answered 200');
+  assert.deepEqual(Object.keys(countBy(samples, (s) => s.body)).sort(), ['v1', 'v2'], 'the load saw both versions');
 
   const record = (await callApi<{ generation: number }>(fleet[0]!.adminUrl, 'GET', '/api/apps/web')).body;
-  for (const instance of await instances(fleet[1]!)) {
+  const listed = await instances(fleet[1]!);
+  assert.equal(listed.length, 2);
+  for (const instance of listed) {
     assert.equal(instance.apps.web?.generation, record.generation, `${instance.id} reports the generation its workers applied`);
   }
 });
