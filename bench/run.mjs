@@ -132,12 +132,14 @@ async function measure(started, loadgen, connections) {
  * process taking CPU 1 away slows the proxy down but does not make each request cost as much more. And how
  * busy the proxy was: under wrk's closed loop a proxy that has its core to itself uses all of it. Both read the
  * CPU over the whole wrk run; with warm connections that includes the idle first second, in which the proxy
- * only accepts the connections: busy is over the measured duration, which is what it worked in.
+ * only accepts the connections: busy is over the run's measured time, which is what it worked in. That is wrk's
+ * run less the idle second (`measuredS`, from wrk's exact figures: a run lasts a little longer than asked), or
+ * `--duration` when the load generator does not report it (autocannon).
  */
 function recordProxyCpu(entry, before, after) {
   if (before === null || after === null || entry.result === null) return;
   entry.proxyCpuS = after - before;
-  entry.result.proxyBusy = entry.proxyCpuS / options.duration;
+  entry.result.proxyBusy = entry.proxyCpuS / (entry.result.measuredS ?? options.duration);
   entry.result.cpuUsPerRequest = entry.result.requests > 0 ? (entry.proxyCpuS * 1e6) / entry.result.requests : null;
 }
 
@@ -152,7 +154,7 @@ function printTables(connections, rows, loadgen) {
 }
 
 /**
- * One run in a line. "proxy busy N %" is the proxy's CPU time over the run's duration: near 100 % it was
+ * One run in a line. "proxy busy N %" is the proxy's CPU time over the run's measured time: near 100 % it was
  * saturated and its latency is mostly its own queueing; well below, something else was the limit.
  */
 function describeRun({ result, error, othersCpuS }) {

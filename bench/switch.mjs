@@ -2,8 +2,8 @@
 // `npm run bench:switch`: how long a switch takes (issue #7, goal 5). Two backends answer "blue" and "green";
 // cutover serves blue live and green deployed with no switch; a few keep-alive clients poll the proxy while the
 // bench flips between them (switch, rollback, switch, ...) and times, per flip, from sending the admin request to
-// (a) the first polling request the new environment's backend received, (b) the first response from it back at the
-// poller and (c) the admin request's own response. See bench/README.md.
+// (a) the earliest arrival of a polling request at the new environment's backend, (b) the first response from it
+// back at the poller and (c) the admin request's own response. See bench/README.md.
 import { startNodeServer } from './lib/backend.mjs';
 import { deploy, startCutoverServe } from './lib/cutover.mjs';
 import { httpRequest, sleep } from './lib/http.mjs';
@@ -19,23 +19,24 @@ const DEFAULTS = Object.freeze({ flips: 50, pollers: 4, gap: 1, workers: 1 });
 const FLIP_TIMEOUT_MS = 5_000;
 /** Between flips: lets the drain of the previous one start, so flips do not pile up on each other. */
 const BETWEEN_FLIPS_MS = 100;
-const USAGE = `usage: npm run bench:switch -- [--flips ${DEFAULTS.flips}] [--pollers ${DEFAULTS.pollers}] [--workers ${DEFAULTS.workers}]
+const USAGE = `usage: npm run bench:switch -- [--flips ${DEFAULTS.flips}] [--pollers ${DEFAULTS.pollers}] [--gap ${DEFAULTS.gap}] [--workers ${DEFAULTS.workers}]
   --flips    switches back and forth (switch, rollback, switch, ...)
   --pollers  keep-alive clients requesting through the proxy during the flips
-  --gap      ms each poller waits after each answer (default 1; back to back, four pollers and the two Node
-             backends filled the bench's CPU, and the bench's own turns added milliseconds to what it timed)
+  --gap      ms each poller waits after each answer; 0 = back to back (default 1: back to back, four pollers and
+             the two Node backends filled the bench's CPU, and the bench's own turns added milliseconds to what
+             it timed)
   --workers  written into cutover's config as \`workers: N\` (data-path processes)`;
 
-const options = readNumberOptionsOrExit('bench:switch', DEFAULTS, USAGE);
+const options = readNumberOptionsOrExit('bench:switch', DEFAULTS, USAGE, { mayBeZero: ['gap'] });
 const ctx = openSession({ logs: 'logs-switch' });
 await runSession(ctx, 'bench:switch', measureSwitches);
 
 async function measureSwitches() {
   const revision = cutoverRevision(ctx.root);
   console.log(`cutover switch bench, ${new Date().toISOString()}, cutover ${revision}`);
-  console.log(`${options.flips} flips, ${options.pollers} pollers ${options.gap} ms apart, workers: ${options.workers}; cutover on CPU ${ctx.cpu.proxy}, backends and pollers on CPU ${ctx.cpu.loadgen}${ctx.pin ? '' : ' (not pinned)'}\n`);
-  const blue = await startNodeServer(ctx, 'blue', 'blue');
-  const green = await startNodeServer(ctx, 'green', 'green');
+  console.log(`${options.flips} flips, ${options.pollers} pollers ${options.gap === 0 ? 'back to back' : `${options.gap} ms apart`}, workers: ${options.workers}; cutover on CPU ${ctx.cpu.proxy}, backends and pollers on CPU ${ctx.cpu.loadgen}${ctx.pin ? '' : ' (not pinned)'}\n`);
+  const blue = await startNodeServer(ctx, 'blue', 'blue', { arrivalHeader: true });
+  const green = await startNodeServer(ctx, 'green', 'green', { arrivalHeader: true });
   const cutover = await startCutoverOrExplain();
   if (cutover === null) return;
   const processes = treeRss(cutover.child.proc.pid)?.processes ?? null;
@@ -57,7 +58,10 @@ async function measureSwitches() {
   report(flips, polling, revision);
 }
 
-/** One flip, timed from the bench's side: the pollers mark the first response from `expected`. */
+/**
+ * One flip, timed from the bench's side: the pollers mark the first response from `expected` and the earliest
+ * arrival of a request at its backend (bench/lib/polling.mjs, `watchFor`).
+ */
 async function flip(adminUrl, polling, action, expected) {
   const watch = polling.watchFor(expected);
   const sentNs = process.hrtime.bigint();
@@ -67,9 +71,17 @@ async function flip(adminUrl, polling, action, expected) {
   if (answer.status !== 200) throw new Error(`${action} answered ${answer.status}: ${answer.body.trim().slice(0, 300)}`);
   polling.staleAfter(expected, performance.now());
   const seen = await watch.seen(FLIP_TIMEOUT_MS);
-  // Routed: the first request the new environment's backend received, on the clock all processes share.
-  const routedMs = seen?.arrivedNs == null ? null : Number(seen.arrivedNs - sentNs) / 1e6;
-  return { action, to: expected, answeredMs, routedMs, firstResponseMs: seen === null ? null : seen.at - sentAt };
+  // Routed: the earliest arrival of a polling request at the new environment's backend, on the clock all
+  // processes share; firstAnsweredRoutedMs: the arrival of the request answered first (kept for comparison).
+  const sinceSent = (ns) => (ns == null ? null : Number(ns - sentNs) / 1e6);
+  return {
+    action,
+    to: expected,
+    answeredMs,
+    routedMs: sinceSent(seen?.arrivedNs),
+    firstAnsweredRoutedMs: sinceSent(seen?.firstAnsweredArrivedNs),
+    firstResponseMs: seen === null ? null : seen.at - sentAt,
+  };
 }
 
 /** Starts cutover with `workers: N`; null (and a message, exit 0) when this cutover does not know that key. */
@@ -88,11 +100,14 @@ function report(flips, polling, revision) {
   const row = (name, values) => [name, ...[0.5, 0.99, 1].map((q) => (values.length === 0 ? '–' : `${quantile(values, q).toFixed(2)} ms`))];
   console.log(`${flips.length} flips; each time from sending the switch or rollback request:\n`);
   console.log(markdownTable(['time to', 'p50', 'p99', 'max'], [
-    row('first request routed to the new env (its backend received it)', seen.filter((f) => f.routedMs !== null).map((f) => f.routedMs)),
+    row('first request routed to the new env (earliest arrival at its backend)', seen.filter((f) => f.routedMs !== null).map((f) => f.routedMs)),
     row('first response from the new env (back at the poller)', seen.map((f) => f.firstResponseMs)),
     row('the switch request\'s own response', flips.map((f) => f.answeredMs)),
   ]));
-  console.log(`\nnew env never seen within ${FLIP_TIMEOUT_MS} ms: ${flips.length - seen.length} flip(s)`);
+  const earlier = seen.filter((f) => f.routedMs !== null && f.firstAnsweredRoutedMs !== null && f.routedMs < f.firstAnsweredRoutedMs);
+  const byUpTo = earlier.length === 0 ? '' : ` (up to ${Math.max(...earlier.map((f) => f.firstAnsweredRoutedMs - f.routedMs)).toFixed(2)} ms sooner)`;
+  console.log(`\nanother request reached the new env before the one answered first in ${earlier.length} of ${seen.length} flip(s)${byUpTo}`);
+  console.log(`new env never seen within ${FLIP_TIMEOUT_MS} ms: ${flips.length - seen.length} flip(s)`);
   console.log(`requests through the proxy during the flips: ${polling.responses}, failed: ${polling.failures.length}${summarizeFailures(polling.failures)}`);
   console.log(`stale responses (old env, to a request sent after the switch had answered): ${polling.stale}`);
   const file = `${resultsDir}/switch.json`;

@@ -43,9 +43,14 @@ async function startNodeBackend(ctx, why) {
   return { kind: 'node', url, port, description: `Node ${process.version} http server (${why})` };
 }
 
-/** bench/node-backend.mjs on the backend's CPU, answering `body` (and `ok` on /healthz); resolves once listening. */
-export async function startNodeServer(ctx, name, body) {
-  const child = ctx.procs.start(name, process.execPath, [join(ctx.benchDir, 'node-backend.mjs'), '--body', body], { cpu: ctx.cpu.backend });
+/**
+ * bench/node-backend.mjs on the backend's CPU, answering `body` (and `ok` on /healthz); resolves once listening.
+ * `arrivalHeader`: every response also carries `x-arrived-ns` (for bench/switch.mjs only; the main bench's backend
+ * answers without it, like the nginx one).
+ */
+export async function startNodeServer(ctx, name, body, { arrivalHeader = false } = {}) {
+  const args = [join(ctx.benchDir, 'node-backend.mjs'), '--body', body, ...(arrivalHeader ? ['--arrival-header'] : [])];
+  const child = ctx.procs.start(name, process.execPath, args, { cpu: ctx.cpu.backend });
   const [, url] = await child.waitFor(/listening on (http:\/\/\S+)/, READY_MS);
   return { url, port: Number(new URL(url).port), child };
 }

@@ -77,6 +77,10 @@ async function runWrk(ctx, url, { duration, connections, threads, warm }) {
  * `idleS`: seconds at the start of the run in which no request was sent (warm connections). wrk's Requests/sec
  * is requests over its whole run, idle second included; `rps` is then requests / (run - idleS), the rate while
  * measuring, and wrk's own figure is kept as `wrkRps`. With idleS = 0 the two are the same.
+ *
+ * The run's length: wrk prints it rounded for reading ("10.00s", "1.02m": to 0.6 s at a minute), but its
+ * Requests/sec is requests / the exact run time (µs, printed to 0.01 req/s), so `runtimeS` is requests / wrkRps.
+ * Only a run without a single request falls back to the printed time.
  */
 export function parseWrk(text, { idleS = 0 } = {}) {
   const number = (re) => Number(text.match(re)?.[1] ?? NaN);
@@ -85,8 +89,9 @@ export function parseWrk(text, { idleS = 0 } = {}) {
   const socketErrors = socket === null ? 0 : socket.slice(1).reduce((sum, n) => sum + Number(n), 0);
   const non2xx = number(/Non-2xx or 3xx responses: (\d+)/) || 0;
   const requests = number(/(\d+) requests in/);
-  const runtimeS = toMs(text.match(/\d+ requests in ([\d.]+)(us|ms|s|m|h),/)) / 1000;
+  const printedRuntimeS = toMs(text.match(/\d+ requests in ([\d.]+)(us|ms|s|m|h),/)) / 1000;
   const wrkRps = number(/Requests\/sec:\s+([\d.]+)/);
+  const runtimeS = requests > 0 && wrkRps > 0 ? requests / wrkRps : printedRuntimeS;
   const measuredS = runtimeS - idleS;
   const result = {
     rps: idleS === 0 ? wrkRps : requests / measuredS,
@@ -102,8 +107,8 @@ export function parseWrk(text, { idleS = 0 } = {}) {
     runtimeS,
     measuredS,
   };
-  if ([requests, runtimeS, wrkRps, result.p99Ms].some(Number.isNaN)) throw new Error(`could not read wrk's report:\n${text}`);
-  if (measuredS <= 0) throw new Error(`wrk ran ${runtimeS} s, not more than the ${idleS} s it idled:\n${text}`);
+  if ([requests, printedRuntimeS, wrkRps, result.p99Ms].some(Number.isNaN)) throw new Error(`could not read wrk's report:\n${text}`);
+  if (measuredS <= 0) throw new Error(`wrk ran ${runtimeS.toFixed(3)} s, not more than the ${idleS} s it idled:\n${text}`);
   return result;
 }
 

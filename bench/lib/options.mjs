@@ -69,10 +69,15 @@ const ARG_SPEC = {
 
 /** `raw` as a whole number above 0; `fallback` when absent; a problem (and `fallback`) when it is not one. */
 export function positiveInt(raw, fallback, name, problems) {
+  return wholeNumber(raw, fallback, name, problems, 1);
+}
+
+/** `raw` as a whole number of at least `min` (0 or 1); `fallback` when absent; a problem (and `fallback`) otherwise. */
+export function wholeNumber(raw, fallback, name, problems, min) {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (Number.isInteger(n) && n > 0) return n;
-  problems.push(`--${name} must be a positive whole number, got "${raw}"`);
+  if (Number.isInteger(n) && n >= min) return n;
+  problems.push(`--${name} must be ${min === 0 ? 'a whole number, 0 or more' : 'a positive whole number'}, got "${raw}"`);
   return fallback;
 }
 
@@ -99,10 +104,11 @@ function list(raw) {
 }
 
 /**
- * The options of a bench script whose flags are all positive whole numbers (switch.mjs, memory.mjs): each name in
- * `defaults` is a flag. Prints `usage` and exits on --help (0) or on a bad flag (2).
+ * The options of a bench script whose flags are all whole numbers (switch.mjs, memory.mjs): each name in
+ * `defaults` is a flag, positive unless listed in `mayBeZero` (0 or more: switch.mjs's --gap). Prints `usage` and
+ * exits on --help (0) or on a bad flag (2).
  */
-export function readNumberOptionsOrExit(script, defaults, usage, argv = process.argv.slice(2)) {
+export function readNumberOptionsOrExit(script, defaults, usage, { mayBeZero = [], argv = process.argv.slice(2) } = {}) {
   try {
     const spec = Object.fromEntries(Object.keys(defaults).map((name) => [name, { type: 'string' }]));
     const { values } = parseArgs({ args: argv, options: { ...spec, help: { type: 'boolean', short: 'h' } } });
@@ -111,7 +117,7 @@ export function readNumberOptionsOrExit(script, defaults, usage, argv = process.
       process.exit(0);
     }
     const problems = [];
-    const parsed = Object.fromEntries(Object.entries(defaults).map(([name, fallback]) => [name, positiveInt(values[name], fallback, name, problems)]));
+    const parsed = Object.fromEntries(Object.entries(defaults).map(([name, fallback]) => [name, wholeNumber(values[name], fallback, name, problems, mayBeZero.includes(name) ? 0 : 1)]));
     if (problems.length > 0) throw new OptionsError(problems.join('\n'));
     return Object.freeze(parsed);
   } catch (err) {

@@ -6,15 +6,20 @@ import { sleep } from './http.mjs';
 const POLL_TIMEOUT_MS = 10_000;
 
 /**
- * `count` keep-alive clients, each sending GET / and waiting `gapMs` after each answer. Counts every response by body and status, finds
- * the first response from a given environment, and counts stale ones: responses from the old environment to
- * requests sent after the switch request had been answered (there should be none).
+ * `count` keep-alive clients, each sending GET / and waiting `gapMs` after each answer (0: back to back). Counts
+ * every response by body and status, finds the first response from a given environment and the earliest arrival
+ * of a request at it, and counts stale ones: responses from the old environment to requests sent after the switch
+ * request had been answered (there should be none).
  */
 export class Polling {
   #running = true;
+  /** @type {Watch | null} */
   #watch = null;
   #fresh = null;
   #loops;
+  #nextId = 0;
+  /** Ids of the requests sent and not yet answered (nor failed). */
+  #inFlight = new Set();
 
   constructor(url, count, gapMs = 0) {
     this.gapMs = gapMs;
@@ -33,19 +38,31 @@ export class Polling {
   }
 
   /**
-   * Starts a flip to `body`: `seen(ms)` resolves with the first response from it, `{ at }` (performance.now() when
-   * it arrived here) and `{ arrivedNs }` (process.hrtime when its request reached the backend), or null after `ms`. Until `staleAfter` is called again, no response counts as stale: during a flip both are right.
+   * Starts a flip to `body`. `seen(ms)` resolves with null when no response from it came within `ms`; else, once
+   * every request that was in flight when the first response from it came back has been answered too (or failed),
+   * with `{ at, arrivedNs, firstAnsweredArrivedNs }`:
+   *   at: performance.now() when the first response from `body` came back here;
+   *   arrivedNs: the earliest `x-arrived-ns` (process.hrtime when the request reached the backend) over the
+   *     responses from `body` up to then. The request answered first need not be the one that arrived first: the
+   *     other pollers' requests that were in flight at that moment may have reached the new backend sooner. Any
+   *     request that reached it before the first answered one was in flight then, so waiting for those answers
+   *     finds the earliest arrival exactly (among the pollers' requests);
+   *   firstAnsweredArrivedNs: the arrival of the request answered first.
+   * Both arrivals are null without the header. Until `staleAfter` is called again, no response counts as stale:
+   * during a flip both are right.
    */
   watchFor(body) {
-    let resolve;
-    const seen = new Promise((r) => (resolve = r));
-    this.#watch = { body, resolve };
+    const watch = new Watch(body, () => {
+      if (this.#watch === watch) this.#watch = null;
+    });
+    this.#watch = watch;
     this.#fresh = null;
     return {
-      seen: (ms) => {
+      seen: async (ms) => {
         let timer;
         const timeout = new Promise((r) => (timer = setTimeout(() => r(null), ms)));
-        return Promise.race([seen, timeout]).finally(() => clearTimeout(timer));
+        const first = await Promise.race([watch.first, timeout]).finally(() => clearTimeout(timer));
+        return first === null ? null : watch.settled;
       },
     };
   }
@@ -70,21 +87,67 @@ export class Polling {
   }
 
   async #one(client, sentAt) {
+    const id = this.#nextId++;
+    this.#inFlight.add(id);
+    let failed = false;
     try {
       const { statusCode, headers, body } = await client.request({ path: '/', method: 'GET' });
       const text = await body.text();
       this.responses++;
-      if (statusCode !== 200) return void this.failures.push(`status ${statusCode}`);
-      const watch = this.#watch;
-      if (watch !== null && text === watch.body) {
-        this.#watch = null;
-        watch.resolve({ at: performance.now(), arrivedNs: arrivedNs(headers) });
-      }
-      if (this.#fresh !== null && sentAt > this.#fresh.since && text !== this.#fresh.body) this.stale++;
+      if (statusCode !== 200) this.failures.push(`status ${statusCode}`);
+      else this.#answered(id, text, headers, sentAt);
     } catch (err) {
       this.failures.push(err.code ?? err.message);
-      await sleep(10);
+      failed = true;
     }
+    this.#inFlight.delete(id);
+    this.#watch?.done(id);
+    if (failed) await sleep(10);
+  }
+
+  #answered(id, text, headers, sentAt) {
+    if (this.#watch !== null && text === this.#watch.body) this.#watch.answered(id, arrivedNs(headers), this.#inFlight);
+    if (this.#fresh !== null && sentAt > this.#fresh.since && text !== this.#fresh.body) this.stale++;
+  }
+}
+
+/**
+ * One flip's watch: `first` resolves at the first response from `body`; `settled` once the requests in flight at
+ * that moment are done, with the earliest arrival among the responses from `body` seen until then.
+ */
+class Watch {
+  #resolveFirst;
+  #resolveSettled;
+  #onSettled;
+  #result = null;
+  /** Ids still awaited after the first response; null before it. */
+  #waiting = null;
+
+  constructor(body, onSettled) {
+    this.body = body;
+    this.#onSettled = onSettled;
+    this.first = new Promise((r) => (this.#resolveFirst = r));
+    this.settled = new Promise((r) => (this.#resolveSettled = r));
+  }
+
+  answered(id, arrivedNs, inFlight) {
+    if (this.#result === null) {
+      this.#result = { at: performance.now(), arrivedNs, firstAnsweredArrivedNs: arrivedNs };
+      this.#waiting = new Set([...inFlight].filter((other) => other !== id));
+      this.#resolveFirst(this.#result);
+    } else if (arrivedNs !== null && (this.#result.arrivedNs === null || arrivedNs < this.#result.arrivedNs)) {
+      this.#result.arrivedNs = arrivedNs;
+    }
+  }
+
+  /** Request `id` was answered or failed. */
+  done(id) {
+    if (this.#waiting === null) return;
+    this.#waiting.delete(id);
+    if (this.#waiting.size > 0) return;
+    this.#waiting = null;
+    this.#onSettled();
+    this.#resolveSettled(this.#result);
   }
 }
 
