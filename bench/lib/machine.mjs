@@ -1,7 +1,7 @@
 // What this machine has: which tools are installed (the bench installs nothing), how many CPUs, and the
 // CPU plan that follows from it.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, release, type } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -99,4 +99,29 @@ export function cutoverRevision(root) {
   if (head.status !== 0) return 'unknown (not a git checkout)';
   const dirty = git(['status', '--porcelain', '--', 'src', 'bin']).stdout.trim() !== '';
   return `${head.stdout.trim()}${dirty ? '+changes' : ''}`;
+}
+
+/**
+ * Which code bin/cutover.js will run, decided as bin/sources.js decides it: the compiled dist/ while its `.built`
+ * stamp is newer than every file under src/, else the TypeScript sources through tsx (compiled on load, more
+ * memory: not what figures are taken with). { build: boolean, text } for the setup lines and the JSON.
+ */
+export function cutoverCode(root) {
+  let built;
+  try {
+    built = statSync(join(root, 'dist', '.built')).mtimeMs;
+  } catch {
+    return { build: false, text: 'its TypeScript sources through tsx (no build: run `npm run build` for figures)' };
+  }
+  if (newestUnder(join(root, 'src')) < built) return { build: true, text: `the compiled dist/ (built ${new Date(built).toISOString()})` };
+  return { build: false, text: 'its TypeScript sources through tsx (dist/ is older than src/: run `npm run build` for figures)' };
+}
+
+function newestUnder(dir) {
+  let newest = statSync(dir).mtimeMs;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestUnder(path) : statSync(path).mtimeMs);
+  }
+  return newest;
 }

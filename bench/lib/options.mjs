@@ -104,11 +104,12 @@ function list(raw) {
 }
 
 /**
- * The options of a bench script whose flags are all whole numbers (switch.mjs, memory.mjs): each name in
- * `defaults` is a flag, positive unless listed in `mayBeZero` (0 or more: switch.mjs's --gap). Prints `usage` and
- * exits on --help (0) or on a bad flag (2).
+ * The options of a bench script whose flags are all whole numbers (switch.mjs, memory.mjs, scale.mjs): each name
+ * in `defaults` is a flag, positive unless listed in `mayBeZero` (0 or more: switch.mjs's --gap); a name in
+ * `lists` takes a comma-separated list of positive numbers (scale.mjs's --workers 1,2; duplicates dropped, its
+ * default an array). Prints `usage` and exits on --help (0) or on a bad flag (2).
  */
-export function readNumberOptionsOrExit(script, defaults, usage, { mayBeZero = [], argv = process.argv.slice(2) } = {}) {
+export function readNumberOptionsOrExit(script, defaults, usage, { mayBeZero = [], lists = [], argv = process.argv.slice(2) } = {}) {
   try {
     const spec = Object.fromEntries(Object.keys(defaults).map((name) => [name, { type: 'string' }]));
     const { values } = parseArgs({ args: argv, options: { ...spec, help: { type: 'boolean', short: 'h' } } });
@@ -117,7 +118,10 @@ export function readNumberOptionsOrExit(script, defaults, usage, { mayBeZero = [
       process.exit(0);
     }
     const problems = [];
-    const parsed = Object.fromEntries(Object.entries(defaults).map(([name, fallback]) => [name, wholeNumber(values[name], fallback, name, problems, mayBeZero.includes(name) ? 0 : 1)]));
+    const read = (name, fallback) => (lists.includes(name)
+      ? numbers(values[name], fallback, name, problems)
+      : wholeNumber(values[name], fallback, name, problems, mayBeZero.includes(name) ? 0 : 1));
+    const parsed = Object.fromEntries(Object.entries(defaults).map(([name, fallback]) => [name, read(name, fallback)]));
     if (problems.length > 0) throw new OptionsError(problems.join('\n'));
     return Object.freeze(parsed);
   } catch (err) {

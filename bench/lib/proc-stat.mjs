@@ -48,6 +48,17 @@ export function groupCpuSeconds(group) {
  * between processes (a forked worker's) count once per process, as in `ps`.
  */
 export function treeRss(root) {
+  const tree = processTree(root);
+  if (tree === null) return null;
+  const mbs = tree.map((p) => p.rssMb);
+  return { mb: mbs.reduce((a, b) => a + b, 0), largestMb: Math.max(...mbs), processes: mbs.length };
+}
+
+/**
+ * `root` and all its descendants, root first, each as { pid, parent, rssMb, command } (VmRSS; command: its argv
+ * joined by spaces, '' once gone); null without /proc. For telling a primary from its forked workers.
+ */
+export function processTree(root) {
   const pids = listPids();
   if (pids === null) return null;
   const children = new Map();
@@ -57,14 +68,22 @@ export function treeRss(root) {
     if (!children.has(stat.parent)) children.set(stat.parent, []);
     children.get(stat.parent).push(pid);
   }
-  const kbs = [];
-  const queue = [root];
+  const tree = [];
+  const queue = [{ pid: root, parent: null }];
   while (queue.length > 0) {
-    const pid = queue.pop();
-    kbs.push(rssKb(pid));
-    queue.push(...(children.get(pid) ?? []));
+    const { pid, parent } = queue.shift();
+    tree.push({ pid, parent, rssMb: rssKb(pid) / 1024, command: commandOf(pid) });
+    queue.push(...(children.get(pid) ?? []).map((child) => ({ pid: child, parent: pid })));
   }
-  return { mb: kbs.reduce((a, b) => a + b, 0) / 1024, largestMb: Math.max(...kbs) / 1024, processes: kbs.length };
+  return tree;
+}
+
+function commandOf(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+  } catch {
+    return '';
+  }
 }
 
 function rssKb(pid) {

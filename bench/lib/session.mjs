@@ -11,13 +11,14 @@ export const benchDir = dirname(dirname(fileURLToPath(import.meta.url)));
 export const resultsDir = join(benchDir, 'results');
 
 /**
- * @param {{ logs: string, backendCpu?: 'loadgen'|'proxy' }} options logs: the folder under bench/results for
- *   each child's log, emptied first.
+ * @param {{ logs: string, backendCpu?: 'loadgen'|'proxy', pin?: boolean }} options logs: the folder under
+ *   bench/results for each child's log, emptied first. pin: false runs every process unpinned, on all CPUs
+ *   (bench/scale.mjs: two data-path workers need both cores); ctx.pin then says false.
  */
-export function openSession({ logs, backendCpu = 'loadgen' }) {
+export function openSession({ logs, backendCpu = 'loadgen', pin: allowPin = true }) {
   const tools = detectTools();
   const machine = describeMachine();
-  const pin = tools.taskset !== null && machine.nproc >= 2;
+  const pin = allowPin && tools.taskset !== null && machine.nproc >= 2;
   const logDir = join(resultsDir, logs);
   rmSync(logDir, { recursive: true, force: true });
   mkdirSync(logDir, { recursive: true });
