@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Pool } from 'undici';
+import { ConnectionPool } from './connection-pool.ts';
 import { PoolGeneration, type Drainable } from './pool-generation.ts';
 
 /** Something in flight that records whether the drain ended it. */
@@ -14,7 +14,7 @@ test('a drain ends exactly what is still in flight on the generation, once the d
   const server = createServer((_req, res) => res.end('ok')).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   t.after(() => server.close());
-  const generation = new PoolGeneration(new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+  const generation = new PoolGeneration(new ConnectionPool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { connections: 4 }));
   const ended: string[] = [];
   const entries = ['first', 'second', 'third', 'fourth'].map((name) => generation.active.add(inFlight(name, ended)));
   entries[1]!.remove();

@@ -1,4 +1,4 @@
-import type { Pool } from 'undici';
+import type { ConnectionPool } from './connection-pool.ts';
 import { InFlight } from './in-flight.ts';
 
 /** Something long-lived a drain may have to end: a streamed response, a long poll, a WebSocket tunnel. */
@@ -22,7 +22,7 @@ export class PoolGeneration {
   private poolClosed = false;
   private kept = false;
 
-  constructor(readonly pool: Pool) {}
+  constructor(readonly pool: ConnectionPool) {}
 
   /**
    * Stops taking new work and ends what is left after the drain time. Resolves once the pool is cut, so what is

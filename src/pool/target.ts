@@ -1,8 +1,8 @@
-import { Pool } from 'undici';
 import type { HealthConfig } from '../config/config.ts';
 import type { Color } from '../core/types.ts';
 import { initialHealth, observe, type HealthState } from '../health/health-state.ts';
 import type { ProbeListener } from '../health/health-probe.ts';
+import { ConnectionPool } from './connection-pool.ts';
 import type { InFlightEntry } from './in-flight.ts';
 import { PoolGeneration, type Drainable } from './pool-generation.ts';
 
@@ -92,7 +92,7 @@ export class Target implements ProbeListener {
   }
 
   /** The pool new requests go to. Read at dispatch time: a recycled pool is never handed out again. */
-  get dispatcher(): Pool {
+  get dispatcher(): ConnectionPool {
     return this.current.pool;
   }
 
@@ -182,8 +182,8 @@ export class Target implements ProbeListener {
     return generation.drain(drainMs, jitterMs).finally(() => this.draining.delete(generation));
   }
 
-  private newPool(): Pool {
-    return new Pool(this.options.url, {
+  private newPool(): ConnectionPool {
+    return new ConnectionPool(this.options.url, {
       connections: this.options.connections,
       pipelining: 1,
       keepAliveTimeout: KEEP_ALIVE_MS,
