@@ -113,9 +113,9 @@ test('stopping the primary stops its workers', async (t) => {
   const serve = await serveWithWorkers(t, 2);
   await eventually(() => childrenOf(serve.child.pid!).length === 2, 10_000, 'two data-path workers');
   const workers = childrenOf(serve.child.pid!);
-  const exited = new Promise((resolve) => serve.child.once('exit', resolve));
+  const exited = new Promise((resolve) => serve.child.once('exit', (code, signal) => resolve({ code, signal })));
   serve.child.kill('SIGTERM');
-  assert.equal(await exited, 0);
+  assert.deepEqual(await exited, { code: 0, signal: null }, serve.output());
   await eventually(() => workers.every((pid) => processStartTime(pid) === null), 5_000, 'the workers to exit');
 });
 
