@@ -7,7 +7,7 @@ import { CONTENDERS } from './lib/contenders.mjs';
 import { ForeignCpu } from './lib/foreign-cpu.mjs';
 import { httpRequest, sleep } from './lib/http.mjs';
 import { chooseLoadGenerator } from './lib/load.mjs';
-import { busyShare, cutoverRevision } from './lib/machine.mjs';
+import { busyShare, cutoverCode, cutoverRevision } from './lib/machine.mjs';
 import { OptionsError, readOptions, USAGE } from './lib/options.mjs';
 import { groupCpuSeconds } from './lib/proc-stat.mjs';
 import { formatBestTable, formatDistribution, formatTable, summarize, writeJson } from './lib/report.mjs';
@@ -186,7 +186,7 @@ function disturbedRuns(runs) {
 }
 
 function printSetup(loadgen) {
-  console.log(`cutover bench, ${new Date().toISOString()}, cutover ${revision}`);
+  console.log(`cutover bench, ${new Date().toISOString()}, cutover ${revision}, running ${cutoverCode(ctx.root).text}`);
   console.log(`machine:  ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.os}, node ${machine.node}`);
   console.log(`backend:  ${ctx.backend.description} at ${ctx.backend.url}`);
   console.log(`load:     ${loadgen.description}, ${options.connections.join(' then ')} connections, ${options.duration} s x ${options.runs} run(s) per contender, interleaved${options.quick ? ' (--quick: a smoke test, not figures)' : ''}`);

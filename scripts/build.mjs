@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run build` (also run by `npm ci` through `prepare`, and by `npm test`): compiles src/ to dist/ with tsc and
-// copies the dashboard's static files. bin/ runs dist/ while it is newer than every file under src/, and the
-// TypeScript sources through tsx otherwise, so a stale or missing build is never run (see bin/sources.js).
+// copies the dashboard's static files. bin/ runs dist/ while it is newer than every file under src/ it compiles,
+// and the TypeScript sources through tsx otherwise, so a stale or missing build is never run (see bin/sources.js).
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,9 +1,10 @@
 // What this machine has: which tools are installed (the bench installs nothing), how many CPUs, and the
 // CPU plan that follows from it.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, type } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { buildState } from '../../bin/sources.js';
 
 /**
  * Two cores, so each side gets one (as in PERF-NOTES): the proxy under test alone on CPU 1; the load generator
@@ -107,21 +108,8 @@ export function cutoverRevision(root) {
  * memory: not what figures are taken with). { build: boolean, text } for the setup lines and the JSON.
  */
 export function cutoverCode(root) {
-  let built;
-  try {
-    built = statSync(join(root, 'dist', '.built')).mtimeMs;
-  } catch {
-    return { build: false, text: 'its TypeScript sources through tsx (no build: run `npm run build` for figures)' };
-  }
-  if (newestUnder(join(root, 'src')) < built) return { build: true, text: `the compiled dist/ (built ${new Date(built).toISOString()})` };
+  const { builtAt, fresh } = buildState(root);
+  if (builtAt === null) return { build: false, text: 'its TypeScript sources through tsx (no build: run `npm run build` for figures)' };
+  if (fresh) return { build: true, text: `the compiled dist/ (built ${new Date(builtAt).toISOString()})` };
   return { build: false, text: 'its TypeScript sources through tsx (dist/ is older than src/: run `npm run build` for figures)' };
-}
-
-function newestUnder(dir) {
-  let newest = statSync(dir).mtimeMs;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestUnder(path) : statSync(path).mtimeMs);
-  }
-  return newest;
 }
