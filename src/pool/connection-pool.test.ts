@@ -69,3 +69,26 @@ test('a refused connection fails its request and gives its slot back: the next r
   assert.equal(await get(pool, '/'), 'error ECONNREFUSED');
   assert.equal(await get(pool, '/'), 'error ECONNREFUSED');
 });
+
+test('idle connections handed to the pool that replaces it are reused there; what runs stays and is drained', async (t) => {
+  const ports: number[] = [];
+  const url = await upstream(t, (req, res) => {
+    ports.push(req.socket.remotePort!);
+    setTimeout(() => res.end(req.url), req.url === '/slow' ? 100 : 0);
+  });
+  const old = new ConnectionPool(url, { connections: 2 });
+  const next = new ConnectionPool(url, { connections: 2 });
+  t.after(() => Promise.all([old.destroy(new Error('test over')), next.destroy(new Error('test over'))]));
+  assert.deepEqual(await Promise.all([get(old, '/a'), get(old, '/b')]), ['200 /a', '200 /b']);
+  const warm = new Set(ports);
+  const slow = get(old, '/slow'); // takes one of the two idle connections
+  await new Promise((r) => setTimeout(r, 20));
+  old.handIdleTo(next);
+  const closed = old.close();
+  assert.equal(await get(next, '/c'), '200 /c');
+  assert.ok(warm.has(ports.at(-1)!), 'the new pool sent it on a connection the old pool had opened');
+  assert.equal(await slow, '200 /slow', 'the request running on the old pool finished there');
+  await closed;
+  assert.equal(await get(next, '/d'), '200 /d', 'closing the old pool left the handed-over connection open');
+  assert.equal(ports.at(-1), ports.at(-2));
+});

@@ -22,6 +22,8 @@ export class ConnectionPool {
   private readonly clients: Client[] = [];
   private readonly free: Client[] = [];
   private readonly waiting: Waiting[] = [];
+  /** Each client's 'drain' listener, so a client handed to another pool stops reporting here. */
+  private readonly onDrain = new Map<Client, () => void>();
   private closing: Promise<void> | null = null;
   private emptied: (() => void) | null = null;
   private destroyed = false;
@@ -40,6 +42,18 @@ export class ConnectionPool {
     const client = this.free.pop() ?? this.open();
     if (client === null) this.waiting.push({ opts, handler });
     else this.send(client, opts, handler);
+  }
+
+  /**
+   * Moves the connections with nothing in flight to `next`, the pool that replaces this one: the environment it
+   * serves starts warm when it is live again, instead of opening a connection on its first request. What is
+   * running stays here, to be drained.
+   */
+  handIdleTo(next: ConnectionPool): void {
+    for (const client of this.free.splice(0)) {
+      this.release(client);
+      next.adopt(client);
+    }
   }
 
   /** Takes no new request; resolves once every waiting and running one has finished and the connections closed. */
@@ -62,9 +76,31 @@ export class ConnectionPool {
   private open(): Client | null {
     if (this.clients.length >= this.options.connections) return null;
     const client = new Client(this.url, this.options);
-    client.on('drain', () => this.onFree(client));
-    this.clients.push(client);
+    this.enlist(client);
     return client;
+  }
+
+  /** A free connection from the pool this one replaces; closed if this pool has no room or no use for it. */
+  private adopt(client: Client): void {
+    if (this.closing !== null || this.destroyed || this.clients.length >= this.options.connections) {
+      void client.close();
+      return;
+    }
+    this.enlist(client);
+    this.free.push(client);
+  }
+
+  private enlist(client: Client): void {
+    const listener = () => this.onFree(client);
+    client.on('drain', listener);
+    this.onDrain.set(client, listener);
+    this.clients.push(client);
+  }
+
+  private release(client: Client): void {
+    client.off('drain', this.onDrain.get(client)!);
+    this.onDrain.delete(client);
+    this.clients.splice(this.clients.indexOf(client), 1);
   }
 
   private send(client: Client, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {

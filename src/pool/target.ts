@@ -137,10 +137,13 @@ export class Target implements ProbeListener {
   /**
    * Hands new requests to a fresh pool and drains the old one: what is in flight has `drainMs` to finish, then what
    * is left (streams, WebSockets) is ended over `jitterMs`. Used when this target's environment stops being live.
+   * The old pool's idle connections move to the new one, so the environment is still warm if it is live again.
    */
   recyclePool(drainMs: number, jitterMs = 0): Promise<void> {
     const old = this.current;
-    this.current = new PoolGeneration(this.newPool());
+    const pool = this.newPool();
+    old.pool.handIdleTo(pool);
+    this.current = new PoolGeneration(pool);
     // Generations kept when this environment was live again go with it (their drain is armed afresh).
     for (const kept of [...this.draining]) void this.drainGeneration(kept, drainMs, jitterMs);
     return this.drainGeneration(old, drainMs, jitterMs);
