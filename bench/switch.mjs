@@ -14,27 +14,31 @@ import { treeRss } from './lib/proc-stat.mjs';
 import { markdownTable, quantile, writeJson } from './lib/report.mjs';
 import { openSession, resultsDir, runSession, stopIfStopping } from './lib/session.mjs';
 
-const DEFAULTS = Object.freeze({ flips: 50, pollers: 4, gap: 1, workers: 1 });
+const DEFAULTS = Object.freeze({ flips: 50, pollers: 8, every: 2, gap: 1, workers: 1 });
 /** A flip whose new environment has not answered after this long is recorded as not seen, and the bench moves on. */
 const FLIP_TIMEOUT_MS = 5_000;
 /** Between flips: lets the drain of the previous one start, so flips do not pile up on each other. */
 const BETWEEN_FLIPS_MS = 100;
-const USAGE = `usage: npm run bench:switch -- [--flips ${DEFAULTS.flips}] [--pollers ${DEFAULTS.pollers}] [--gap ${DEFAULTS.gap}] [--workers ${DEFAULTS.workers}]
+const USAGE = `usage: npm run bench:switch -- [--flips ${DEFAULTS.flips}] [--pollers ${DEFAULTS.pollers}] [--every ${DEFAULTS.every}] [--gap ${DEFAULTS.gap}] [--workers ${DEFAULTS.workers}]
   --flips    switches back and forth (switch, rollback, switch, ...)
   --pollers  keep-alive clients requesting through the proxy during the flips
-  --gap      ms each poller waits after each answer; 0 = back to back (default 1: back to back, four pollers and
-             the two Node backends filled the bench's CPU, and the bench's own turns added milliseconds to what
-             it timed)
+  --every    open loop: each poller sends one request every this many ms on its own schedule, the pollers'
+             schedules spread over that period, whatever the proxy is doing (default: ${DEFAULTS.pollers} pollers every
+             ${DEFAULTS.every} ms, about ${Math.round((DEFAULTS.pollers * 1000) / DEFAULTS.every)} requests/s); 0 = closed loop, see --gap
+  --gap      closed loop (--every 0): ms each poller waits after each answer; 0 = back to back (four pollers
+             back to back and the two Node backends filled the bench's CPU, and the bench's own turns added
+             milliseconds to what it timed)
   --workers  written into cutover's config as \`workers: N\` (data-path processes)`;
 
-const options = readNumberOptionsOrExit('bench:switch', DEFAULTS, USAGE, { mayBeZero: ['gap'] });
+const options = readNumberOptionsOrExit('bench:switch', DEFAULTS, USAGE, { mayBeZero: ['gap', 'every'] });
+const openLoop = options.every > 0;
 const ctx = openSession({ logs: 'logs-switch' });
 await runSession(ctx, 'bench:switch', measureSwitches);
 
 async function measureSwitches() {
   const revision = cutoverRevision(ctx.root);
   console.log(`cutover switch bench, ${new Date().toISOString()}, cutover ${revision}`);
-  console.log(`${options.flips} flips, ${options.pollers} pollers ${options.gap === 0 ? 'back to back' : `${options.gap} ms apart`}, workers: ${options.workers}; cutover on CPU ${ctx.cpu.proxy}, backends and pollers on CPU ${ctx.cpu.loadgen}${ctx.pin ? '' : ' (not pinned)'}\n`);
+  console.log(`${options.flips} flips, ${options.pollers} pollers ${pollingMode()}, workers: ${options.workers}; cutover on CPU ${ctx.cpu.proxy}, backends and pollers on CPU ${ctx.cpu.loadgen}${ctx.pin ? '' : ' (not pinned)'}\n`);
   const blue = await startNodeServer(ctx, 'blue', 'blue', { arrivalHeader: true });
   const green = await startNodeServer(ctx, 'green', 'green', { arrivalHeader: true });
   const cutover = await startCutoverOrExplain();
@@ -43,7 +47,7 @@ async function measureSwitches() {
   console.log(`cutover runs as ${processes ?? '?'} process(es)`);
   await deploy(cutover.adminUrl, { version: 'blue', targets: [blue.url] });
   await deploy(cutover.adminUrl, { version: 'green', targets: [green.url], switchNow: false });
-  const polling = new Polling(cutover.proxyUrl, options.pollers, options.gap);
+  const polling = new Polling(cutover.proxyUrl, options.pollers, openLoop ? { everyMs: options.every } : { gapMs: options.gap });
   const flips = [];
   try {
     await polling.started;
@@ -84,6 +88,11 @@ async function flip(adminUrl, polling, action, expected) {
   };
 }
 
+function pollingMode() {
+  if (openLoop) return `each sending every ${options.every} ms on its own schedule (open loop)`;
+  return `each ${options.gap === 0 ? 'back to back' : `waiting ${options.gap} ms after each answer`} (closed loop)`;
+}
+
 /** Starts cutover with `workers: N`; null (and a message, exit 0) when this cutover does not know that key. */
 async function startCutoverOrExplain() {
   try {
@@ -110,8 +119,9 @@ function report(flips, polling, revision) {
   console.log(`new env never seen within ${FLIP_TIMEOUT_MS} ms: ${flips.length - seen.length} flip(s)`);
   console.log(`requests through the proxy during the flips: ${polling.responses}, failed: ${polling.failures.length}${summarizeFailures(polling.failures)}`);
   console.log(`stale responses (old env, to a request sent after the switch had answered): ${polling.stale}`);
+  if (openLoop) console.log(`poller turns sent late (the previous answer not back yet): ${polling.late}`);
   const file = `${resultsDir}/switch.json`;
-  writeJson(file, { date: new Date().toISOString(), command: ['npm run bench:switch --', ...process.argv.slice(2)].join(' '), cutover: revision, machine: ctx.machine, options, requests: polling.responses, failures: polling.failures.length, stale: polling.stale, flips });
+  writeJson(file, { date: new Date().toISOString(), command: ['npm run bench:switch --', ...process.argv.slice(2)].join(' '), cutover: revision, machine: ctx.machine, options, polling: pollingMode(), requests: polling.responses, failures: polling.failures.length, stale: polling.stale, late: openLoop ? polling.late : null, flips });
   console.log(`\nresults: ${file}\nlogs:    ${ctx.logDir}/`);
 }
 

@@ -54,8 +54,9 @@ test('a 2 s request started before a switch completes with 200 from the old envi
   const blue = await slow('blue');
   const green = await slow('green');
   await deploy(serve, 'v1', [blue.url]);
-  await deploy(serve, 'v2', [green.url], 'ready');
-  await callApi(serve.adminUrl, 'POST', '/api/apps/web/rollback', {});
+  // v2 switches itself live (no bake: done right after); the rollback then makes blue live and green standby.
+  assert.equal((await deploy(serve, 'v2', [green.url])).phase, 'done');
+  assert.equal((await callApi(serve.adminUrl, 'POST', '/api/apps/web/rollback', {})).status, 200);
 
   const inFlight = request(serve.proxyUrl).then(async (res) => ({ status: res.statusCode, body: await res.body.text() }));
   await new Promise((r) => setTimeout(r, 300));

@@ -6,7 +6,10 @@ import { sleep } from './http.mjs';
 const POLL_TIMEOUT_MS = 10_000;
 
 /**
- * `count` keep-alive clients, each sending GET / and waiting `gapMs` after each answer (0: back to back). Counts
+ * `count` keep-alive clients sending GET /. Open loop (`everyMs` > 0): each sends on its own schedule, one request
+ * every `everyMs`, the clients' schedules spread over that period, whatever the proxy is doing; a client whose
+ * previous request is still out at its turn sends as soon as it is answered (`late` counts those turns). Closed
+ * loop (`everyMs` 0): each waits `gapMs` after each answer (0: back to back). Counts
  * every response by body and status, finds the first response from a given environment and the earliest arrival
  * of a request at it, and counts stale ones: responses from the old environment to requests sent after the switch
  * request had been answered (there should be none).
@@ -21,17 +24,19 @@ export class Polling {
   /** Ids of the requests sent and not yet answered (nor failed). */
   #inFlight = new Set();
 
-  constructor(url, count, gapMs = 0) {
+  constructor(url, count, { gapMs = 0, everyMs = 0 } = {}) {
     this.gapMs = gapMs;
+    this.everyMs = everyMs;
+    this.late = 0;
     this.responses = 0;
     this.failures = [];
     this.stale = 0;
     this.clients = Array.from({ length: count }, () => new Client(url, { pipelining: 1, headersTimeout: POLL_TIMEOUT_MS, bodyTimeout: POLL_TIMEOUT_MS }));
     const answered = [];
-    this.#loops = this.clients.map((client) => {
+    this.#loops = this.clients.map((client, i) => {
       let onAnswer;
       answered.push(new Promise((resolve) => (onAnswer = resolve)));
-      return this.#poll(client, onAnswer);
+      return everyMs > 0 ? this.#pollOnSchedule(client, onAnswer, (i * everyMs) / count) : this.#poll(client, onAnswer);
     });
     /** Every client has had one answer: connections are open before any flip is timed. */
     this.started = Promise.all(answered);
@@ -83,6 +88,22 @@ export class Polling {
       await this.#one(client, performance.now());
       onAnswer();
       if (this.gapMs > 0) await sleep(this.gapMs);
+    }
+  }
+
+  /** Open loop: a request every `everyMs` from `offsetMs` on, or at once when the previous answer came late. */
+  async #pollOnSchedule(client, onAnswer, offsetMs) {
+    let next = performance.now() + offsetMs;
+    while (this.#running) {
+      const wait = next - performance.now();
+      if (wait > 0) await sleep(wait);
+      await this.#one(client, performance.now());
+      onAnswer();
+      next += this.everyMs;
+      if (next < performance.now()) {
+        this.late++;
+        next = performance.now();
+      }
     }
   }
 

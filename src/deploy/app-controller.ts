@@ -5,6 +5,7 @@ import {
 } from '../core/errors.ts';
 import type { EventInput, EventSink } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
+import { yieldToIo } from '../core/yield-to-io.ts';
 import { newAppRecord, otherColor, type AppRecord, type Color, type DeploymentPhase, type DeploymentRecord } from '../core/types.ts';
 import type { EnvironmentDriver } from '../drivers/environment-driver.ts';
 import type { HealthView } from '../health/health-view.ts';
@@ -283,6 +284,8 @@ export class AppController implements RunHost {
     }
     // A switch returns only once every data-path worker routes by the new table.
     await this.options.listener.onAppChanged(this.appRecord);
+    // Requests waiting in this process go by the new table before what follows (history, audit) holds the loop.
+    await yieldToIo();
   }
 
   /**
