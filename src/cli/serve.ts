@@ -27,13 +27,8 @@ export function serveCommand(): Command {
       const { Cutover } = await import('../main.ts');
       const cutover = await Cutover.start({ config, handover });
       if (handover) handoverDone();
-      cutover.log.info({ proxy: cutover.proxyUrl, admin: cutover.adminUrl, config: config.source, pid: process.pid }, 'cutover is serving');
-      stdout.error(`cutover: proxy on ${cutover.proxyUrl}, admin API on ${cutover.adminUrl}`);
-      for (const [app, url] of Object.entries(cutover.listeners.previewUrls())) stdout.error(`cutover: preview of ${app} on ${url}`);
-      process.on('SIGHUP', () => {
-        cutover.reload().catch((err) => cutover.log.error({ code: toCutoverError(err).code }, `reload refused, the running config stays: ${toCutoverError(err).message}`));
-      });
-      await new Promise<void>((resolve) => {
+      // The signals are handled before the ready line is printed: whoever waits for that line may stop it at once.
+      const stopped = new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           cutover.log.info({ signal }, 'shutting down: finishing requests in flight');
           cutover.stop().then(resolve, resolve);
@@ -43,6 +38,13 @@ export function serveCommand(): Command {
         // SIGUSR2: restart or upgrade in place, without refusing a connection or failing a request in flight.
         process.on('SIGUSR2', () => void handOver(cutover, opts.config, cutover.log).then((done) => done && resolve()));
       });
+      process.on('SIGHUP', () => {
+        cutover.reload().catch((err) => cutover.log.error({ code: toCutoverError(err).code }, `reload refused, the running config stays: ${toCutoverError(err).message}`));
+      });
+      cutover.log.info({ proxy: cutover.proxyUrl, admin: cutover.adminUrl, config: config.source, pid: process.pid }, 'cutover is serving');
+      stdout.error(`cutover: proxy on ${cutover.proxyUrl}, admin API on ${cutover.adminUrl}`);
+      for (const [app, url] of Object.entries(cutover.listeners.previewUrls())) stdout.error(`cutover: preview of ${app} on ${url}`);
+      await stopped;
       cutover.log.info('stopped');
     });
 }
