@@ -22,8 +22,8 @@ const BETWEEN_FLIPS_MS = 100;
 const USAGE = `usage: npm run bench:switch -- [--flips ${DEFAULTS.flips}] [--pollers ${DEFAULTS.pollers}] [--every ${DEFAULTS.every}] [--gap ${DEFAULTS.gap}] [--workers ${DEFAULTS.workers}]
   --flips    switches back and forth (switch, rollback, switch, ...)
   --pollers  keep-alive clients requesting through the proxy during the flips
-  --every    open loop: each poller sends one request every this many ms on its own schedule, the pollers'
-             schedules spread over that period, whatever the proxy is doing (default: ${DEFAULTS.pollers} pollers every
+  --every    paced: each poller sends one request every this many ms on its own schedule, the pollers'
+             schedules spread over that period, whether or not the others are answered (default: ${DEFAULTS.pollers} pollers every
              ${DEFAULTS.every} ms, about ${Math.round((DEFAULTS.pollers * 1000) / DEFAULTS.every)} requests/s); 0 = closed loop, see --gap
   --gap      closed loop (--every 0): ms each poller waits after each answer; 0 = back to back (four pollers
              back to back and the two Node backends filled the bench's CPU, and the bench's own turns added
@@ -89,7 +89,7 @@ async function flip(adminUrl, polling, action, expected) {
 }
 
 function pollingMode() {
-  if (openLoop) return `each sending every ${options.every} ms on its own schedule (open loop)`;
+  if (openLoop) return `each sending every ${options.every} ms on its own schedule (paced)`;
   return `each ${options.gap === 0 ? 'back to back' : `waiting ${options.gap} ms after each answer`} (closed loop)`;
 }
 

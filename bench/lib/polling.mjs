@@ -6,9 +6,10 @@ import { sleep } from './http.mjs';
 const POLL_TIMEOUT_MS = 10_000;
 
 /**
- * `count` keep-alive clients sending GET /. Open loop (`everyMs` > 0): each sends on its own schedule, one request
- * every `everyMs`, the clients' schedules spread over that period, whatever the proxy is doing; a client whose
- * previous request is still out at its turn sends as soon as it is answered (`late` counts those turns). Closed
+ * `count` keep-alive clients sending GET /. Paced (`everyMs` > 0): each sends on its own schedule, one request
+ * every `everyMs`, the clients' schedules spread over that period, whether or not the others are answered; each
+ * has at most one request out, so a client whose previous request is still out at its turn sends as soon as it is
+ * answered (`late` counts those turns). Closed
  * loop (`everyMs` 0): each waits `gapMs` after each answer (0: back to back). Counts
  * every response by body and status, finds the first response from a given environment and the earliest arrival
  * of a request at it, and counts stale ones: responses from the old environment to requests sent after the switch
@@ -91,7 +92,7 @@ export class Polling {
     }
   }
 
-  /** Open loop: a request every `everyMs` from `offsetMs` on, or at once when the previous answer came late. */
+  /** Paced: a request every `everyMs` from `offsetMs` on, or at once when the previous answer came late. */
   async #pollOnSchedule(client, onAnswer, offsetMs) {
     let next = performance.now() + offsetMs;
     while (this.#running) {

@@ -36,7 +36,12 @@ export function serveCommand(): Command {
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
         // SIGUSR2: restart or upgrade in place, without refusing a connection or failing a request in flight.
-        process.on('SIGUSR2', () => void handOver(cutover, opts.config, cutover.log).then((done) => done && resolve()));
+        process.on('SIGUSR2', () => {
+          handOver(cutover, opts.config, cutover.log).then(
+            (done) => done && resolve(),
+            (err) => cutover.log.error({ err }, 'the hand-over failed; this cutover goes on serving'),
+          );
+        });
       });
       process.on('SIGHUP', () => {
         cutover.reload().catch((err) => cutover.log.error({ code: toCutoverError(err).code }, `reload refused, the running config stays: ${toCutoverError(err).message}`));

@@ -71,24 +71,47 @@ test('a refused connection fails its request and gives its slot back: the next r
 });
 
 test('idle connections handed to the pool that replaces it are reused there; what runs stays and is drained', async (t) => {
-  const ports: number[] = [];
+  const portOf = new Map<string, number>();
   const url = await upstream(t, (req, res) => {
-    ports.push(req.socket.remotePort!);
-    setTimeout(() => res.end(req.url), req.url === '/slow' ? 100 : 0);
+    portOf.set(req.url!, req.socket.remotePort!);
+    setTimeout(() => res.end(req.url), req.url === '/slow' ? 150 : 0);
   });
   const old = new ConnectionPool(url, { connections: 2 });
   const next = new ConnectionPool(url, { connections: 2 });
   t.after(() => Promise.all([old.destroy(new Error('test over')), next.destroy(new Error('test over'))]));
   assert.deepEqual(await Promise.all([get(old, '/a'), get(old, '/b')]), ['200 /a', '200 /b']);
-  const warm = new Set(ports);
-  const slow = get(old, '/slow'); // takes one of the two idle connections
-  await new Promise((r) => setTimeout(r, 20));
+  const warm = new Set(portOf.values());
+  const answered: string[] = [];
+  const note = (answer: string) => (answered.push(answer), answer);
+  const slow = get(old, '/slow').then(note); // takes one of the two idle connections
+  await new Promise((r) => setTimeout(r, 30));
   old.handIdleTo(next);
   const closed = old.close();
-  assert.equal(await get(next, '/c'), '200 /c');
-  assert.ok(warm.has(ports.at(-1)!), 'the new pool sent it on a connection the old pool had opened');
+  // Two at once: had the connection busy with /slow been handed over too, one of them would wait behind it.
+  assert.deepEqual(await Promise.all([get(next, '/c').then(note), get(next, '/c2').then(note)]), ['200 /c', '200 /c2']);
+  assert.deepEqual(answered.slice(0, 2).sort(), ['200 /c', '200 /c2'], 'neither waited behind /slow');
+  assert.ok(warm.has(portOf.get('/c')!) || warm.has(portOf.get('/c2')!), 'one went on a connection the old pool had opened');
+  assert.ok(portOf.get('/c') !== portOf.get('/slow') && portOf.get('/c2') !== portOf.get('/slow'));
   assert.equal(await slow, '200 /slow', 'the request running on the old pool finished there');
   await closed;
-  assert.equal(await get(next, '/d'), '200 /d', 'closing the old pool left the handed-over connection open');
-  assert.equal(ports.at(-1), ports.at(-2));
+  assert.equal(await get(next, '/d'), '200 /d', 'closing the old pool left the handed-over connections open');
+});
+
+test('a pool handed more idle connections than its limit keeps only what the limit allows', async (t) => {
+  const ports = new Set<number>();
+  const url = await upstream(t, (req, res) => {
+    ports.add(req.socket.remotePort!);
+    setTimeout(() => res.end(req.url), 20);
+  });
+  const old = new ConnectionPool(url, { connections: 3 });
+  const next = new ConnectionPool(url, { connections: 1 });
+  t.after(() => Promise.all([old.destroy(new Error('test over')), next.destroy(new Error('test over'))]));
+  await Promise.all([get(old, '/1'), get(old, '/2'), get(old, '/3')]);
+  assert.equal(ports.size, 3);
+  await new Promise((r) => setTimeout(r, 20)); // a client is free again at its 'drain', just after its answer
+  old.handIdleTo(next);
+  await old.close();
+  ports.clear();
+  assert.deepEqual(await Promise.all([get(next, '/x'), get(next, '/y'), get(next, '/z')]), ['200 /x', '200 /y', '200 /z']);
+  assert.equal(ports.size, 1, 'one connection, as the limit says');
 });

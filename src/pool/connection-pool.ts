@@ -50,6 +50,7 @@ export class ConnectionPool {
    * running stays here, to be drained.
    */
   handIdleTo(next: ConnectionPool): void {
+    if (this.closing !== null || this.destroyed) return;
     for (const client of this.free.splice(0)) {
       this.release(client);
       next.adopt(client);
@@ -83,7 +84,7 @@ export class ConnectionPool {
   /** A free connection from the pool this one replaces; closed if this pool has no room or no use for it. */
   private adopt(client: Client): void {
     if (this.closing !== null || this.destroyed || this.clients.length >= this.options.connections) {
-      void client.close();
+      client.close().catch(() => {});
       return;
     }
     this.enlist(client);
@@ -98,7 +99,9 @@ export class ConnectionPool {
   }
 
   private release(client: Client): void {
-    client.off('drain', this.onDrain.get(client)!);
+    const listener = this.onDrain.get(client);
+    if (listener === undefined) return;
+    client.off('drain', listener);
     this.onDrain.delete(client);
     this.clients.splice(this.clients.indexOf(client), 1);
   }
