@@ -4,6 +4,8 @@
 // bench flips between them (switch, rollback, switch, ...) and times, per flip, from sending the admin request to
 // (a) the earliest arrival of a polling request at the new environment's backend, (b) the first response from it
 // back at the poller and (c) the admin request's own response. See bench/README.md.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startNodeServer } from './lib/backend.mjs';
 import { deploy, startCutoverServe } from './lib/cutover.mjs';
 import { httpRequest, sleep } from './lib/http.mjs';
@@ -32,6 +34,8 @@ const USAGE = `usage: npm run bench:switch -- [--flips ${DEFAULTS.flips}] [--pol
 
 const options = readNumberOptionsOrExit('bench:switch', DEFAULTS, USAGE, { mayBeZero: ['gap', 'every'] });
 const openLoop = options.every > 0;
+/** BENCH_SWITCH_TRACE=1: also time each flip inside cutover (bench/lib/switch-trace.mjs); one process only. */
+const tracing = process.env.BENCH_SWITCH_TRACE === '1' && options.workers === 1;
 const ctx = openSession({ logs: 'logs-switch' });
 await runSession(ctx, 'bench:switch', measureSwitches);
 
@@ -39,6 +43,7 @@ async function measureSwitches() {
   const revision = cutoverRevision(ctx.root);
   console.log(`cutover switch bench, ${new Date().toISOString()}, cutover ${revision}`);
   console.log(`${options.flips} flips, ${options.pollers} pollers ${pollingMode()}, workers: ${options.workers}; cutover on CPU ${ctx.cpu.proxy}, backends and pollers on CPU ${ctx.cpu.loadgen}${ctx.pin ? '' : ' (not pinned)'}\n`);
+  if (process.env.BENCH_SWITCH_TRACE === '1' && !tracing) console.log('BENCH_SWITCH_TRACE=1: not traced: the trace needs --workers 1 (the admin API and the data path in one process)\n');
   const blue = await startNodeServer(ctx, 'blue', 'blue', { arrivalHeader: true });
   const green = await startNodeServer(ctx, 'green', 'green', { arrivalHeader: true });
   const cutover = await startCutoverOrExplain();
@@ -96,7 +101,8 @@ function pollingMode() {
 /** Starts cutover with `workers: N`; null (and a message, exit 0) when this cutover does not know that key. */
 async function startCutoverOrExplain() {
   try {
-    return await startCutoverServe(ctx, { extraYaml: `workers: ${options.workers}` });
+    const trace = tracing ? { nodeArgs: ['--import', join(ctx.root, 'bench', 'lib', 'switch-trace.mjs')], env: { BENCH_SWITCH_TRACE_FILE: traceFile() } } : {};
+    return await startCutoverServe(ctx, { extraYaml: `workers: ${options.workers}`, ...trace });
   } catch (err) {
     if (!/workers/.test(err.message)) throw err;
     console.log(`SKIPPED: this cutover does not accept \`workers: ${options.workers}\` in its config:\n    ${err.message.split('\n').slice(-3).join('\n    ')}`);
@@ -120,9 +126,29 @@ function report(flips, polling, revision) {
   console.log(`requests through the proxy during the flips: ${polling.responses}, failed: ${polling.failures.length}${summarizeFailures(polling.failures)}`);
   console.log(`stale responses (old env, to a request sent after the switch had answered): ${polling.stale}`);
   if (openLoop) console.log(`poller turns sent late (the previous answer not back yet): ${polling.late}`);
+  const inside = tracing ? reportTrace(row) : null;
   const file = `${resultsDir}/switch.json`;
-  writeJson(file, { date: new Date().toISOString(), command: ['npm run bench:switch --', ...process.argv.slice(2)].join(' '), cutover: revision, machine: ctx.machine, options, polling: pollingMode(), requests: polling.responses, failures: polling.failures.length, stale: polling.stale, late: openLoop ? polling.late : null, flips });
+  writeJson(file, { date: new Date().toISOString(), command: ['npm run bench:switch --', ...process.argv.slice(2)].join(' '), cutover: revision, machine: ctx.machine, options, polling: pollingMode(), requests: polling.responses, failures: polling.failures.length, stale: polling.stale, late: openLoop ? polling.late : null, flips, inside });
   console.log(`\nresults: ${file}\nlogs:    ${ctx.logDir}/`);
+}
+
+function traceFile() {
+  return join(ctx.tmp, 'switch-trace.jsonl');
+}
+
+/** The flips as bench/lib/switch-trace.mjs timed them inside cutover: a table, and the lines for the JSON. */
+function reportTrace(row) {
+  const lines = existsSync(traceFile()) ? readFileSync(traceFile(), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+  const of = (key) => lines.map((l) => l[key]).filter((v) => typeof v === 'number');
+  console.log(`\ninside cutover (BENCH_SWITCH_TRACE=1), ${lines.length} flip(s), from the admin request's arrival:\n`);
+  console.log(markdownTable(['time to', 'p50', 'p99', 'max'], [
+    row('the admin request answered', of('answered')),
+    row('the first data request read', of('read')),
+    row('the first request handed to the new env\'s pool', of('dispatched')),
+    row('that request written upstream', of('written')),
+  ]));
+  console.log(`\non a connection never used before: ${lines.filter((l) => l.fresh).length} of ${lines.length}`);
+  return lines;
 }
 
 function summarizeFailures(failures) {
