@@ -142,6 +142,7 @@ function reportTrace(row) {
   const of = (key) => lines.map((l) => l[key]).filter((v) => typeof v === 'number');
   console.log(`\ninside cutover (BENCH_SWITCH_TRACE=1), ${lines.length} flip(s), from the admin request's arrival:\n`);
   console.log(markdownTable(['time to', 'p50', 'p99', 'max'], [
+    row('the new route table applied', of('applied')),
     row('the admin request answered', of('answered')),
     row('the first data request read', of('read')),
     row('the first request handed to the new env\'s pool', of('dispatched')),

@@ -2,7 +2,8 @@
 // cutover, on node:diagnostics_channel, and appends one JSON line per flip to $BENCH_SWITCH_TRACE_FILE. One process
 // only (`workers: 1`): with workers the data path is in other processes than the admin API. Times are ms after the
 // admin request's arrival in cutover:
-//   answered: its response finished; read: the first data request read after it; dispatched: the first request
+//   applied: the new route table applied (cutover's own channel, src/proxy/data-path.ts); answered: its response
+//   finished; read: the first data request read after it; dispatched: the first request
 //   handed to the new environment's pool; connected: a new upstream connection opened meanwhile (else absent);
 //   written: that request's head written upstream. `fresh`: it went on a connection never used before.
 import diagnostics from 'node:diagnostics_channel';
@@ -37,6 +38,9 @@ function trace(out) {
     } else if (flip !== null && flip.read === undefined && !request.url?.startsWith('/api/')) {
       flip.read = since();
     }
+  });
+  subscribe('cutover:route-table:applied', () => {
+    if (flip !== null) flip.applied ??= since();
   });
   subscribe('undici:request:create', ({ request }) => {
     if (request.path.startsWith('/healthz')) return;

@@ -1,3 +1,4 @@
+import { channel } from 'node:diagnostics_channel';
 import type { Color } from '../core/types.ts';
 import type { AccessLogSink } from '../log/access-log.ts';
 import type { TargetRegistry } from '../pool/target-registry.ts';
@@ -6,6 +7,13 @@ import { PauseGate } from './pause-gate.ts';
 import { EMPTY_ROUTE_TABLE, type RouteTable } from './route-table.ts';
 import { Router, targetSpecs } from './router.ts';
 import type { TrafficStats } from './traffic.ts';
+
+/**
+ * Publishes `{ generation }` when a route table is applied, for tracing tools (`bench:switch` with
+ * BENCH_SWITCH_TRACE=1); nothing is built when nobody subscribes.
+ */
+export const ROUTE_TABLE_CHANNEL = 'cutover:route-table:applied';
+const applied = channel(ROUTE_TABLE_CHANNEL);
 
 export interface DataPathOptions {
   readonly registry: TargetRegistry;
@@ -46,6 +54,7 @@ export class DataPath {
     this.options.registry.sync(targetSpecs(table), drainMs, jitterMs);
     this.router = new Router(table, this.options.registry, this.parts());
     this.table = table;
+    if (applied.hasSubscribers) applied.publish({ generation: table.generation });
     this.drainLeftLive(previous, table);
     for (const app of table.apps) this.gate(app.name).set(app.pausedUntil);
     for (const [name, gate] of this.gates) {
