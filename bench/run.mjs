@@ -10,7 +10,7 @@ import { chooseLoadGenerator } from './lib/load.mjs';
 import { busyShare, cutoverCode, cutoverRevision } from './lib/machine.mjs';
 import { OptionsError, readOptions, USAGE } from './lib/options.mjs';
 import { groupCpuSeconds } from './lib/proc-stat.mjs';
-import { formatBestTable, formatDistribution, formatTable, summarize, writeJson } from './lib/report.mjs';
+import { formatBestTable, formatDistribution, formatPairedTable, formatTable, pairedWithBare, summarize, writeJson } from './lib/report.mjs';
 import { openSession, resultsDir, runSession, stopIfStopping } from './lib/session.mjs';
 
 /** Lets sockets of the last run close and GC settle before the next contender's turn. */
@@ -42,9 +42,10 @@ async function bench() {
     await warmUp(started, loadgen, connections);
     const mine = await measure(started, loadgen, connections);
     runs.push(...mine);
-    summaries.push({ connections, rows: summarize(mine, started.map((c) => c.name)) });
+    const names = started.map((c) => c.name);
+    summaries.push({ connections, rows: summarize(mine, names), paired: pairedWithBare(mine, names) });
   }
-  for (const { connections, rows } of summaries) printTables(connections, rows, loadgen);
+  for (const { connections, rows, paired } of summaries) printTables(connections, rows, paired, loadgen);
   for (const warning of [disturbedRuns(runs), starvedRuns(runs)]) if (warning !== null) console.log(`\n${warning}`);
   const file = join(resultsDir, 'latest.json');
   writeJson(file, report({ loadgen, started, skipped, runs, summaries }));
@@ -143,11 +144,15 @@ function recordProxyCpu(entry, before, after) {
   entry.result.cpuUsPerRequest = entry.result.requests > 0 ? (entry.proxyCpuS * 1e6) / entry.result.requests : null;
 }
 
-function printTables(connections, rows, loadgen) {
+function printTables(connections, rows, paired, loadgen) {
   console.log(`\n## ${connections} connections: medians of ${options.runs} run(s) each; errors are summed over all runs\n`);
   console.log(formatTable(rows));
   console.log(`\n### ${connections} connections: best run of ${options.runs}: highest req/s and lowest CPU µs/req, each over the contender's runs without errors, so they may come from different runs ("run": the same run, or req/s's / CPU's); p99 is that of the highest-req/s run; ratios are best against best, lowest against lowest\n`);
   console.log(formatBestTable(rows, options.runs));
+  if (paired.length > 0) {
+    console.log(`\n### ${connections} connections: run by run against bare-undici (run N of each, taken in the same round): median (lowest–highest) of the pairs' ratios\n`);
+    console.log(formatPairedTable(paired));
+  }
   console.log(`\n${loadgen.connections.note}`);
   console.log(`\nlatency distribution at ${connections} connections (${loadgen.kind}, ${loadgen.connections.mode} connections):\n`);
   console.log(formatDistribution(rows));

@@ -71,6 +71,39 @@ function pick(runs, value, better) {
   return chosen;
 }
 
+/**
+ * Each contender against bare-undici run by run. Run N of every contender is taken within the same round of the
+ * interleaving, so the ratio of a pair cancels most of the machine's drift between rounds, which a ratio of
+ * medians does not. Per contender: how many pairs, and the median, lowest and highest ratio of req/s, CPU µs/req
+ * and p99. Runs with errors are left out. Empty without bare-undici.
+ */
+export function pairedWithBare(runs, names) {
+  const clean = (r) => r.result !== null && r.result.errors === 0;
+  const bare = new Map(runs.filter((r) => r.contender === 'bare-undici' && clean(r)).map((r) => [r.run, r.result]));
+  if (bare.size === 0) return [];
+  const rows = [];
+  for (const name of names) {
+    if (name === 'bare-undici' || name === 'direct') continue;
+    const pairs = runs.filter((r) => r.contender === name && clean(r) && bare.has(r.run)).map((r) => [r.result, bare.get(r.run)]);
+    if (pairs.length === 0) continue;
+    const of = (field) => spread(pairs.map(([mine, theirs]) => ratio(mine[field], theirs[field])));
+    rows.push({ contender: name, pairs: pairs.length, rps: of('rps'), cpuUsPerRequest: of('cpuUsPerRequest'), p99Ms: of('p99Ms') });
+  }
+  return rows;
+}
+
+/** The pairs' ratios: median (lowest–highest). */
+export function formatPairedTable(rows) {
+  const cell = (s) => (s === null ? '–' : `${s.median.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})`);
+  const header = ['contender', 'pairs', 'req/s vs bare-undici', 'CPU µs/req vs bare-undici', 'p99 vs bare-undici'];
+  return markdownTable(header, rows.map((r) => [r.contender, String(r.pairs), cell(r.rps), cell(r.cpuUsPerRequest), cell(r.p99Ms)]));
+}
+
+function spread(values) {
+  const finite = values.filter(Number.isFinite);
+  return finite.length === 0 ? null : { median: median(finite), min: Math.min(...finite), max: Math.max(...finite) };
+}
+
 /** req/s, p50, p99, CPU per request, how busy the proxy was, errors and ratios: the table to compare by. */
 export function formatTable(rows) {
   const header = ['contender', 'req/s', 'p50', 'p99', 'CPU µs/req', 'proxy busy', 'errors', 'vs nginx', 'vs bare-undici', 'CPU vs bare-undici'];
