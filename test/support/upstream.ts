@@ -50,11 +50,14 @@ export function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** A loopback URL on which nothing listens. */
+let deadUrls = 0;
+
+/**
+ * A URL nothing listens on: port 1 (never bound by the tests) on an address of its own in 127.0.0.0/8, so each
+ * call gives a distinct target and a connection to it is refused at once. Not an ephemeral port opened and closed
+ * again: under parallel test files another test's server could be given that port meanwhile, and answer.
+ */
 export async function deadUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await closeServer(server);
-  return `http://127.0.0.1:${port}`;
+  deadUrls++;
+  return `http://127.0.${1 + Math.floor(deadUrls / 250)}.${1 + (deadUrls % 250)}:1`;
 }
