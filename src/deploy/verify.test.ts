@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { VerifyCheck } from '../config/config.ts';
+import { deadUrl } from '../../test/support/upstream.ts';
 import { firstFailure, MAX_OUTPUT_BYTES, runChecks, runCommand } from './verify.ts';
 
 const VARS = { version: 'v2', env: 'green' };
@@ -35,14 +36,6 @@ async function startTarget(t: TestContext): Promise<string> {
     server.close();
   });
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function closedPort(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}`;
 }
 
 function check(fields: Partial<VerifyCheck> & { path: string }): VerifyCheck {
@@ -88,7 +81,7 @@ test('each check compares what it is told to, and says what it got', async (t) =
 });
 
 test('a target that refuses connections fails every check with the reason', async () => {
-  const baseUrl = await closedPort();
+  const baseUrl = await deadUrl();
   const results = await runChecks([check({ path: '/ok' }), check({ path: '/json' })], { baseUrl, vars: VARS });
   assert.deepEqual(results.map((r) => [r.ok, r.got]), [[false, 'failed: connection refused'], [false, 'failed: connection refused']]);
   assert.equal(firstFailure(results), results[0]);
