@@ -5,8 +5,8 @@ import {
 } from '../core/errors.ts';
 import type { EventInput, EventSink } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
-import { yieldToIo } from '../core/yield-to-io.ts';
 import { newAppRecord, otherColor, type AppRecord, type Color, type DeploymentPhase, type DeploymentRecord } from '../core/types.ts';
+import { yieldToIo } from '../core/yield-to-io.ts';
 import type { EnvironmentDriver } from '../drivers/environment-driver.ts';
 import type { HealthView } from '../health/health-view.ts';
 import type { StateStore } from '../store/state-store.ts';
