@@ -30,7 +30,8 @@ const USAGE = `usage: npm run bench:switch -- [--flips ${DEFAULTS.flips}] [--pol
   --gap      closed loop (--every 0): ms each poller waits after each answer; 0 = back to back (four pollers
              back to back and the two Node backends filled the bench's CPU, and the bench's own turns added
              milliseconds to what it timed)
-  --workers  written into cutover's config as \`workers: N\` (data-path processes)`;
+  --workers  written into cutover's config as \`workers: N\` (data-path processes)
+BENCH_SWITCH_TRACE=1 also times each flip inside cutover (bench/lib/switch-trace.mjs; with --workers 1 only)`;
 
 const options = readNumberOptionsOrExit('bench:switch', DEFAULTS, USAGE, { mayBeZero: ['gap', 'every'] });
 const openLoop = options.every > 0;
