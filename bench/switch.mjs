@@ -116,7 +116,9 @@ function report(flips, polling, revision) {
   const row = (name, values) => [name, ...[0.5, 0.99, 1].map((q) => (values.length === 0 ? '–' : `${quantile(values, q).toFixed(2)} ms`))];
   console.log(`${flips.length} flips; each time from sending the switch or rollback request:\n`);
   console.log(markdownTable(['time to', 'p50', 'p99', 'max'], [
-    row('first request routed to the new env (earliest arrival at its backend)', seen.filter((f) => f.routedMs !== null).map((f) => f.routedMs)),
+    row('first request routed to the new env (earliest arrival at its backend)', routed(seen)),
+    row('… of the switches', routed(seen.filter((f) => f.action === 'switch'))),
+    row('… of the rollbacks', routed(seen.filter((f) => f.action === 'rollback'))),
     row('first response from the new env (back at the poller)', seen.map((f) => f.firstResponseMs)),
     row('the switch request\'s own response', flips.map((f) => f.answeredMs)),
   ]));
@@ -131,6 +133,10 @@ function report(flips, polling, revision) {
   const file = `${resultsDir}/switch.json`;
   writeJson(file, { date: new Date().toISOString(), command: ['npm run bench:switch --', ...process.argv.slice(2)].join(' '), cutover: revision, machine: ctx.machine, options, polling: pollingMode(), requests: polling.responses, failures: polling.failures.length, stale: polling.stale, late: openLoop ? polling.late : null, flips, inside });
   console.log(`\nresults: ${file}\nlogs:    ${ctx.logDir}/`);
+}
+
+function routed(flips) {
+  return flips.filter((f) => f.routedMs !== null).map((f) => f.routedMs);
 }
 
 function traceFile() {

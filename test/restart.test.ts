@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { callApi, configText, deploy, runCli, spawnServe, startCutover, tempDir, WEB_APP } from './support/cutover-harness.ts';
+import { flipLive } from '../src/deploy/app-state.ts';
+import { SqliteStore } from '../src/store/sqlite-store.ts';
+import { callApi, configText, deploy, runCli, spawnServe, startCutover, tempDir, waitForDeployment, WEB_APP } from './support/cutover-harness.ts';
 import { startUpstream } from './support/upstream.ts';
 
 const FIXED_PORTS = (proxy: number, admin: number) => (text: string) =>
@@ -74,6 +76,38 @@ test('a deployment interrupted by kill -9 is failed cleanly on restart, live unt
   assert.match(d.body.reason, /interrupted by a restart of cutover during health-gate/);
   const again = await deploy(second, 'v3', [v1.url]);
   assert.equal(again.phase, 'done', 'the app is not left locked');
+});
+
+// A rollback stores the flip back before the deployment's record (traffic first). kill -9 between the two leaves
+// the app live on the old version and the deployment still `watching`: the restart records the rollback.
+test('a rollback whose flip was stored but not its deployment record is recorded on restart', async (t) => {
+  const dir = tempDir(t);
+  const config = join(dir, 'cutover.yaml');
+  const app = `${WEB_APP}
+    analysis: { bake: 30s, minRequests: 1000 }`;
+  writeFileSync(config, configText(dir, app));
+  const first = await spawnServe(t, config);
+  const v1 = await startUpstream(t, 'v1');
+  const v2 = await startUpstream(t, 'v2');
+  await deploy(first, 'v1', [v1.url]);
+  const watching = await deploy(first, 'v2', [v2.url], 'watching');
+  assert.equal(watching.phase, 'watching');
+  first.child.kill('SIGKILL');
+  await new Promise((resolve) => first.child.once('exit', resolve));
+
+  // What the rollback had stored when the kill came: blue live again, the deployment not yet rolled back.
+  const store = await SqliteStore.open(join(dir, 'cutover.db'));
+  const stored = (await store.getApp('web'))!;
+  await store.putApp(flipLive(stored, 'blue', 'ready', Date.now()), stored.revision);
+  await store.close();
+
+  const second = await spawnServe(t, config);
+  assert.equal(await (await request(second.proxyUrl)).body.text(), 'v1');
+  const d = await waitForDeployment(second, watching.id, 'rolled-back', 5_000);
+  assert.equal(d.phase, 'rolled-back');
+  assert.equal(d.phases.at(-1)!.message, 'rolled back; recorded after a restart of cutover');
+  const status = await callApi<{ live: string }>(second.adminUrl, 'GET', '/api/apps/web');
+  assert.equal(status.body.live, 'blue');
 });
 
 test('a second cutover serve on the same state file is refused with one clear line', async (t) => {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DeploymentPhase, DeploymentRecord } from '../core/types.ts';
 import { newDeployment } from './deployment.ts';
-import { transition, type DeploymentEvent, type MachineContext } from './deployment-machine.ts';
+import { transition, type DeploymentEvent, type Effect, type MachineContext, type Transition } from './deployment-machine.ts';
 
 function at(phase: DeploymentPhase): DeploymentRecord {
   const d = newDeployment({ app: 'web', version: 'v2', color: 'green', previousVersion: 'v1', targets: ['http://127.0.0.1:1'], who: 't', at: 0 });
@@ -11,6 +11,12 @@ function at(phase: DeploymentPhase): DeploymentRecord {
 
 const auto: MachineContext = { autoSwitch: true, watch: true, at: 10 };
 const manual: MachineContext = { autoSwitch: false, watch: false, at: 10 };
+
+/** Effects as names; those performed before the new phase is stored (`first`) come first, marked with `first:`. */
+function names(t: Transition): string[] {
+  const name = (e: Effect) => (e.type === 'hook' ? `hook:${e.name}` : e.type);
+  return [...(t.first ?? []).map((e) => `first:${name(e)}`), ...t.effects.map(name)];
+}
 
 const cases: { desc: string; from: DeploymentPhase; event: DeploymentEvent; ctx?: MachineContext; to: DeploymentPhase; effects: string[] }[] = [
   { desc: 'targets started: wait for health', from: 'starting', event: { type: 'started', targets: [] }, to: 'health-gate', effects: ['await-health'] },
@@ -25,16 +31,17 @@ const cases: { desc: string; from: DeploymentPhase; event: DeploymentEvent; ctx?
   { desc: 'switched, with a bake: watch', from: 'switching', event: { type: 'switched' }, to: 'watching', effects: ['hook:postSwitch', 'watch'] },
   { desc: 'switched, no bake: done', from: 'switching', event: { type: 'switched' }, ctx: manual, to: 'done', effects: ['hook:postSwitch', 'schedule-retire'] },
   { desc: 'bake passed', from: 'watching', event: { type: 'baked', figures: { requests: 500 } }, to: 'done', effects: ['schedule-retire'] },
-  { desc: 'analysis breach rolls back', from: 'watching', event: { type: 'breach', reason: '50% errors', figures: {} }, to: 'rolled-back', effects: ['stop-watch', 'flip-back', 'stop-new', 'hook:onRollback'] },
-  { desc: 'manual rollback while watching', from: 'watching', event: { type: 'rollback', who: 'x' }, to: 'rolled-back', effects: ['stop-watch', 'flip-back', 'hook:onRollback'] },
-  { desc: 'manual rollback after done', from: 'done', event: { type: 'rollback', who: 'x' }, to: 'rolled-back', effects: ['flip-back', 'hook:onRollback'] },
+  { desc: 'analysis breach rolls back', from: 'watching', event: { type: 'breach', reason: '50% errors', figures: {} }, to: 'rolled-back', effects: ['first:stop-watch', 'first:flip-back', 'stop-new', 'hook:onRollback'] },
+  { desc: 'manual rollback while watching', from: 'watching', event: { type: 'rollback', who: 'x' }, to: 'rolled-back', effects: ['first:stop-watch', 'first:flip-back', 'hook:onRollback'] },
+  { desc: 'manual rollback after done', from: 'done', event: { type: 'rollback', who: 'x' }, to: 'rolled-back', effects: ['first:flip-back', 'hook:onRollback'] },
 ];
 
 for (const c of cases) {
   test(`${c.from} + ${c.event.type}: ${c.desc}`, () => {
-    const { deployment, effects } = transition(at(c.from), c.event, c.ctx ?? auto);
+    const t = transition(at(c.from), c.event, c.ctx ?? auto);
+    const { deployment } = t;
     assert.equal(deployment.phase, c.to);
-    assert.deepEqual(effects.map((e) => (e.type === 'hook' ? `hook:${e.name}` : e.type)), c.effects);
+    assert.deepEqual(names(t), c.effects);
     assert.equal(deployment.phases.at(-1)!.at, 10);
   });
 }
@@ -58,4 +65,12 @@ test('a failure records its reason and the finish time; a breach records the fig
   assert.deepEqual([failed.reason, failed.finishedAt], ['GET /version answered 500', 10]);
   const breach = transition(at('watching'), { type: 'breach', reason: 'p99 900ms', figures: { p99Ms: 900 } }, auto).deployment;
   assert.deepEqual([breach.reason, breach.metrics], ['analysis failed: p99 900ms', { p99Ms: 900 }]);
+});
+
+test('a rollback says why in its flip back (the rollback event is emitted before the record is stored)', () => {
+  const flipBack = (t: Transition) => t.first?.find((e) => e.type === 'flip-back');
+  assert.deepEqual(flipBack(transition(at('watching'), { type: 'breach', reason: 'p99 900ms', figures: {} }, auto)), { type: 'flip-back', reason: 'analysis failed: p99 900ms' });
+  assert.deepEqual(flipBack(transition(at('done'), { type: 'rollback', who: 'cli' }, auto)), { type: 'flip-back', reason: 'rolled back by cli' });
+  const restarted = transition(at('watching'), { type: 'rollback', who: 'cutover', reason: 'rolled back; recorded after a restart' }, auto);
+  assert.equal(restarted.deployment.phases.at(-1)!.message, 'rolled back; recorded after a restart');
 });

@@ -17,7 +17,8 @@ export type DeploymentEvent =
   | { readonly type: 'switched' }
   | { readonly type: 'baked'; readonly figures: Readonly<Record<string, number>> }
   | { readonly type: 'breach'; readonly reason: string; readonly figures: Readonly<Record<string, number>> }
-  | { readonly type: 'rollback'; readonly who: string }
+  /** `reason` replaces "rolled back by `who`" in the record (a rollback stored by a flip before a restart). */
+  | { readonly type: 'rollback'; readonly who: string; readonly reason?: string }
   /** Any step failing before the switch: the driver, the health gate, a verify check, a pre-hook, a restart. */
   | { readonly type: 'fail'; readonly reason: string };
 
@@ -35,7 +36,8 @@ export type Effect =
   | { readonly type: 'flip-to-new' }
   | { readonly type: 'watch' }
   | { readonly type: 'stop-watch' }
-  | { readonly type: 'flip-back' }
+  /** `reason`: why, for the `rollback` event (the record that says it is stored after the flip). */
+  | { readonly type: 'flip-back'; readonly reason: string }
   | { readonly type: 'stop-new' }
   | { readonly type: 'schedule-retire' };
 
@@ -49,6 +51,11 @@ export interface MachineContext {
 
 export interface Transition {
   readonly deployment: DeploymentRecord;
+  /**
+   * Performed before the new phase is stored: a rollback's flip back, so traffic leaves the failing version without
+   * waiting for the record's commit. A restart between the two finds the flip stored and records the rest.
+   */
+  readonly first?: readonly Effect[];
   readonly effects: readonly Effect[];
 }
 
@@ -72,13 +79,16 @@ const fail: Step<'fail'> = (d, e, ctx) => ({
 
 const rollback = (reason: string, d: DeploymentRecord, ctx: MachineContext, figures: Readonly<Record<string, number>> | null): Transition => ({
   deployment: { ...enterPhase(d, 'rolled-back', ctx.at, reason), metrics: figures ?? d.metrics },
-  effects: [{ type: 'stop-watch' }, { type: 'flip-back' }, { type: 'hook', name: 'onRollback' }],
+  first: [{ type: 'stop-watch' }, { type: 'flip-back', reason }],
+  effects: [{ type: 'hook', name: 'onRollback' }],
 });
+
+const rollbackReason = (e: Extract<DeploymentEvent, { type: 'rollback' }>): string => e.reason ?? `rolled back by ${e.who}`;
 
 /** A version the analysis rejected is not left warm for a casual switch back: it is stopped and marked failed. */
 const breach: Step<'breach'> = (d, e, ctx) => {
   const t = rollback(`analysis failed: ${e.reason}`, d, ctx, e.figures);
-  return { ...t, effects: [{ type: 'stop-watch' }, { type: 'flip-back' }, { type: 'stop-new' }, { type: 'hook', name: 'onRollback' }] };
+  return { ...t, effects: [{ type: 'stop-new' }, { type: 'hook', name: 'onRollback' }] };
 };
 
 const STEPS: { readonly [P in DeploymentPhase]?: Steps } = {
@@ -120,9 +130,12 @@ const STEPS: { readonly [P in DeploymentPhase]?: Steps } = {
       effects: [{ type: 'schedule-retire' }],
     }),
     breach,
-    rollback: (d, e, ctx) => rollback(`rolled back by ${e.who}`, d, ctx, null),
+    rollback: (d, e, ctx) => rollback(rollbackReason(e), d, ctx, null),
   },
   done: {
-    rollback: (d, e, ctx) => ({ ...rollback(`rolled back by ${e.who}`, d, ctx, null), effects: [{ type: 'flip-back' }, { type: 'hook', name: 'onRollback' }] }),
+    rollback: (d, e, ctx) => {
+      const reason = rollbackReason(e);
+      return { ...rollback(reason, d, ctx, null), first: [{ type: 'flip-back', reason }] };
+    },
   },
 };

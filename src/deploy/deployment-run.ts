@@ -85,7 +85,8 @@ export class DeploymentRun {
     // A first deployment has nothing to roll back to, so there is nothing to watch for.
     const watch = this.host.config.analysis.bakeMs > 0 && this.deployment.previousVersion !== null;
     const ctx = { autoSwitch: this.autoSwitch, watch, at: this.deps.now() };
-    const { deployment, effects } = transition(this.deployment, event, ctx);
+    const { deployment, first, effects } = transition(this.deployment, event, ctx);
+    if (first !== undefined) await this.perform(first);
     await this.record(deployment);
     await this.perform(effects);
   }
@@ -119,7 +120,7 @@ export class DeploymentRun {
       case 'flip-to-new': return this.flipToNew();
       case 'watch': return this.startWatch();
       case 'stop-watch': return (this.stopWatching(), null);
-      case 'flip-back': return this.flipBack();
+      case 'flip-back': return this.flipBack(effect.reason);
       case 'stop-new': return this.stopNew();
       case 'schedule-retire': return (this.host.scheduleRetire(otherColor(this.deployment.color)), null);
     }
@@ -177,12 +178,11 @@ export class DeploymentRun {
   private async flipToNew(): Promise<DeploymentEvent> {
     const d = this.deployment;
     const old = this.host.record.live;
-    if (old !== null) {
-      const baseline = takeBaseline(this.deps.stats.forEnv(d.app, old), this.deps.now());
-      await this.record({ ...this.deployment, metrics: prefixed('baseline', baseline) }, false);
-    }
+    // Taken before the flip, stored after it: the switch does not wait for a commit of figures.
+    const baseline = old === null ? null : takeBaseline(this.deps.stats.forEnv(d.app, old), this.deps.now());
     this.host.cancelRetire(d.color);
     await this.flip(d.color, 'standby', 'switch');
+    if (baseline !== null) await this.record({ ...this.deployment, metrics: prefixed('baseline', baseline) }, false);
     return { type: 'switched' };
   }
 
@@ -205,11 +205,11 @@ export class DeploymentRun {
     return null;
   }
 
-  private async flipBack(): Promise<null> {
+  private async flipBack(reason: string): Promise<null> {
     const back = otherColor(this.deployment.color);
     if (this.host.record.live !== this.deployment.color) return null;
     this.host.cancelRetire(back);
-    await this.flip(back, 'ready', 'rollback');
+    await this.flip(back, 'ready', 'rollback', reason);
     this.host.scheduleRetire(this.deployment.color);
     return null;
   }
@@ -225,12 +225,12 @@ export class DeploymentRun {
     return null;
   }
 
-  private async flip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback'): Promise<void> {
+  private async flip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback', reason?: string): Promise<void> {
     const from = this.host.record.live;
     await this.host.save(flipLive(this.host.record, color, leftAs, this.deps.now()));
     const version = this.host.record.envs[color].version;
     this.deps.log.info({ app: this.deployment.app, from, to: color, version }, `${action}: ${color} is live`);
-    this.host.emit({ type: action, app: this.deployment.app, from, to: color, version, deployment: this.deployment.id });
+    this.host.emit({ type: action, app: this.deployment.app, from, to: color, version, deployment: this.deployment.id, ...(reason === undefined ? {} : { reason }) });
   }
 
   private async setEnv(color: Color, state: 'ready' | 'failed'): Promise<null> {

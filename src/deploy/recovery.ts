@@ -50,6 +50,9 @@ async function settle(app: AppController, d: DeploymentRecord, interruption: str
   } else if (d.phase === 'switching' && live === d.color) {
     app.current = run;
     await run.dispatch({ type: 'switched' });
+  } else if (d.phase === 'watching' && live !== null && live !== d.color) {
+    // A rollback flips back before it records the deployment (traffic first); the restart came in between.
+    await run.dispatch({ type: 'rollback', who: 'cutover', reason: `rolled back; recorded after ${interruption}` });
   } else {
     await run.dispatch({ type: 'fail', reason: `interrupted by ${interruption} during ${d.phase}` });
   }

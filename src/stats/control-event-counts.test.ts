@@ -40,19 +40,19 @@ test('a rollback is manual when someone asked for it, analysis when the bake fai
       want: [['manual', 1]],
     },
     {
-      desc: 'the analysis failed during the bake',
-      events: [phase('d1', 'rolled-back', T0, 'analysis failed: error rate 0.2 > 0.01'), event('rollback', T0 + 1)],
+      desc: 'the analysis failed during the bake (the deployment flips back first, then records its phase)',
+      events: [event('rollback', T0, { reason: 'analysis failed: error rate 0.2 > 0.01' }), phase('d1', 'rolled-back', T0 + 1, 'analysis failed: error rate 0.2 > 0.01')],
       want: [['analysis', 1]],
     },
     {
-      desc: 'an operator rolled back during the bake (through the deployment, which emits no who)',
-      events: [phase('d1', 'rolled-back', T0, 'rolled back by cli'), event('rollback', T0 + 1)],
+      desc: 'an operator rolled back during the bake (through the deployment, which emits its reason, not who)',
+      events: [event('rollback', T0, { reason: 'rolled back by cli' }), phase('d1', 'rolled-back', T0 + 1, 'rolled back by cli')],
       want: [['manual', 1]],
     },
     {
       desc: 'a manual rollback after an analysis one is not taken for another analysis',
       events: [
-        phase('d1', 'rolled-back', T0, 'analysis failed: p99'), event('rollback', T0 + 1),
+        event('rollback', T0, { reason: 'analysis failed: p99' }), phase('d1', 'rolled-back', T0 + 1, 'analysis failed: p99'),
         event('rollback', T0 + 2, { who: 'api' }), phase('d2', 'rolled-back', T0 + 3, 'rolled back by api'),
         event('rollback', T0 + 4, { who: 'cli' }),
       ],

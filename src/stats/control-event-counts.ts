@@ -36,15 +36,13 @@ export class ControlEventCounts {
   private readonly phases = new Map<string, { app: string; phase: string; buckets: number[]; sum: number; count: number }>();
   /** The phase each running deployment is in, and since when. */
   private readonly open = new Map<string, { phase: string; at: number }>();
-  /** Why the app's last deployment was rolled back, for the `rollback` event that follows it. */
-  private readonly pendingReason = new Map<string, RollbackReason>();
 
   /** Counts one event from the hub; events of other types are ignored. */
   observe(event: CutoverEvent): void {
     const app = event.app;
     if (typeof app !== 'string') return;
     if (event.type === 'switch') this.switches.set(app, (this.switches.get(app) ?? 0) + 1);
-    else if (event.type === 'rollback') this.rollbacks.add(app, this.rollbackReason(app, event));
+    else if (event.type === 'rollback') this.rollbacks.add(app, rollbackReason(event));
     else if (event.type === 'deployment') this.onDeployment(app, event);
   }
 
@@ -66,17 +64,6 @@ export class ControlEventCounts {
       .map(({ app, phase, buckets, sum, count }) => ({ app, phase, buckets: [...buckets], sumSeconds: sum, count }));
   }
 
-  /**
-   * A rollback asked for by someone carries `who`. One run by a deployment does not: its reason is in the
-   * `deployment` event (phase rolled-back) emitted just before, "analysis failed: ..." or "rolled back by ...".
-   */
-  private rollbackReason(app: string, event: CutoverEvent): RollbackReason {
-    const pending = this.pendingReason.get(app);
-    this.pendingReason.delete(app);
-    if (typeof event.who === 'string') return 'manual';
-    return pending ?? 'manual';
-  }
-
   private onDeployment(app: string, event: CutoverEvent): void {
     const { deployment: id, phase } = event;
     if (typeof id !== 'string' || typeof phase !== 'string') return;
@@ -85,7 +72,6 @@ export class ControlEventCounts {
     if (TERMINAL.has(phase)) {
       this.open.delete(id);
       this.outcomes.add(app, phase);
-      if (phase === 'rolled-back') this.pendingReason.set(app, isAnalysis(event.message) ? 'analysis' : 'manual');
       return;
     }
     if (previous === undefined || previous.phase !== phase) this.open.set(id, { phase, at: event.at });
@@ -121,9 +107,13 @@ class Tally {
   }
 }
 
-function isAnalysis(message: unknown): boolean {
-  // The deployment machine's wording for a breach (src/deploy/deployment-machine.ts).
-  return typeof message === 'string' && message.startsWith('analysis failed');
+/**
+ * A rollback asked for by someone carries `who`. One run by a deployment carries its `reason`, in the deployment
+ * machine's wording (src/deploy/deployment-machine.ts): "analysis failed: ..." or "rolled back by ...".
+ */
+function rollbackReason(event: CutoverEvent): RollbackReason {
+  if (typeof event.who === 'string') return 'manual';
+  return typeof event.reason === 'string' && event.reason.startsWith('analysis failed') ? 'analysis' : 'manual';
 }
 
 function compare(a: string, b: string): number {
