@@ -6,7 +6,6 @@ import {
 import type { EventInput, EventSink } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import { newAppRecord, otherColor, type AppRecord, type Color, type DeploymentPhase, type DeploymentRecord } from '../core/types.ts';
-import { yieldToIo } from '../core/yield-to-io.ts';
 import type { EnvironmentDriver } from '../drivers/environment-driver.ts';
 import type { HealthView } from '../health/health-view.ts';
 import type { StateStore } from '../store/state-store.ts';
@@ -274,8 +273,13 @@ export class AppController implements RunHost {
   // RunHost: what a deployment needs from its app.
 
   async save(next: AppRecord): Promise<void> {
+    let applied: void | Promise<void> = undefined;
     try {
-      this.appRecord = await this.options.store.putApp(next, this.appRecord.revision);
+      // The route table follows as soon as the write is committed, while the store flushes it to disk.
+      this.appRecord = await this.options.store.putApp(next, this.appRecord.revision, (committed) => {
+        this.appRecord = committed;
+        applied = this.options.listener.onAppChanged(committed);
+      });
     } catch (err) {
       // Another writer came first (another instance, with a shared store): take what it wrote, so the caller's
       // next attempt starts from it, and let the REVISION_CONFLICT reach the caller.
@@ -283,9 +287,7 @@ export class AppController implements RunHost {
       throw err;
     }
     // A switch returns only once every data-path worker routes by the new table.
-    await this.options.listener.onAppChanged(this.appRecord);
-    // Requests waiting in this process go by the new table before what follows (history, audit) holds the loop.
-    await yieldToIo();
+    await applied;
   }
 
   /**

@@ -60,8 +60,9 @@ export class EtcdStore implements StateStore {
     });
   }
 
-  async putApp(app: AppRecord, expectedRevision: number): Promise<AppRecord> {
-    return this.#call(`write app "${app.name}"`, async () => {
+  async putApp(app: AppRecord, expectedRevision: number, onCommitted?: (stored: AppRecord) => void): Promise<AppRecord> {
+    // A commit acknowledged by etcd is already on a majority of its members' disks.
+    const stored = await this.#call(`write app "${app.name}"`, async () => {
       const key = appKey(app.name);
       const { revision: _, ...record } = app;
       const json = JSON.stringify(record);
@@ -77,6 +78,8 @@ export class EtcdStore implements StateStore {
       }
       return { ...(JSON.parse(json) as Omit<AppRecord, 'revision'>), revision: Number(result.header.revision) };
     });
+    onCommitted?.(stored);
+    return stored;
   }
 
   async deleteApp(name: string): Promise<void> {

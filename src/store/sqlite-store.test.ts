@@ -24,14 +24,63 @@ stateStoreContract('SqliteStore', async () => {
 });
 
 describe('SqliteStore', () => {
-  test('runs in WAL mode with synchronous FULL and a busy timeout', async (t) => {
+  test('runs in WAL mode with synchronous NORMAL (it flushes the WAL itself) and a busy timeout', async (t) => {
     const store = await openIn(t, 'cutover.db');
     assert.deepEqual(await store.info(), {
       path: store.path,
       journalMode: 'wal',
-      synchronous: 'full',
+      synchronous: 'normal',
       busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS,
       schemaVersion: 2,
+    });
+  });
+
+  test('a write is committed at once and resolves only once its write-ahead log is flushed', async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'cutover.db');
+    const flushed: string[] = [];
+    let endFlush = (): void => {};
+    const syncFile = async (file: string) => {
+      flushed.push(file);
+      await new Promise<void>((resolve) => (endFlush = resolve));
+    };
+    const opening = SqliteStore.open(path, { syncFile });
+    await new Promise((r) => setImmediate(r));
+    endFlush(); // the schema written on open
+    const store = await opening;
+    t.after(() => store.close());
+    let committed = false;
+    let resolved = false;
+    const write = store.putApp(newAppRecord('web', 1_000), 0, () => (committed = true)).then(() => (resolved = true));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual([committed, resolved], [true, false], 'committed, but not resolved before the flush ends');
+    assert.ok(await store.getApp('web'), 'readable before the flush ends');
+    assert.deepEqual(flushed, [`${path}-wal`, `${path}-wal`]);
+    assert.ok(existsSync(`${path}-wal`), 'the file flushed is the one SQLite writes');
+    endFlush();
+    await write;
+    for (const put of [() => store.putDeployment(sampleDeployment()), () => store.putAudit(sampleAudit()), () => store.deleteApp('web')]) {
+      const pending = put();
+      await new Promise((r) => setImmediate(r));
+      endFlush();
+      await pending;
+    }
+    assert.equal(flushed.length, 5, 'every write flushes');
+  });
+
+  test('a write whose flush fails is refused as STORE_UNAVAILABLE', async (t) => {
+    const dir = tempDir(t);
+    let fail = false;
+    const syncFile = async () => {
+      if (fail) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', syscall: 'fdatasync' });
+    };
+    const store = await SqliteStore.open(join(dir, 'cutover.db'), { syncFile });
+    t.after(() => store.close());
+    fail = true;
+    await assert.rejects(store.putDeployment(sampleDeployment()), (err: unknown) => {
+      assert.ok(err instanceof StoreUnavailableError);
+      assert.match(err.message, /write deployment "d-1".*write-ahead log could not be flushed to disk: EIO/);
+      return true;
     });
   });
 

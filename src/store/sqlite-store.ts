@@ -1,5 +1,6 @@
 // The embedded default store: one SQLite file on this machine, through better-sqlite3.
-// better-sqlite3 is synchronous; the methods are async only to share the StateStore shape with the etcd store.
+// better-sqlite3 is synchronous. A write commits at once and resolves once its commit is on disk: the write-ahead
+// log is flushed on libuv's thread pool (wal-sync.ts), so the event loop never waits for the disk.
 
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -8,6 +9,7 @@ import { RevisionConflictError, StoreUnavailableError } from '../core/errors.ts'
 import { TERMINAL_PHASES, type AppRecord, type DeploymentRecord } from '../core/types.ts';
 import type { AuditQuery, AuditRecord } from './audit-record.ts';
 import type { StateStore } from './state-store.ts';
+import { WalSync, type FileSync } from './wal-sync.ts';
 
 /** How long a write waits for another connection's lock (a second process, a backup) before giving up. */
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;
@@ -15,6 +17,8 @@ export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 export interface SqliteStoreOptions {
   /** Default SQLITE_BUSY_TIMEOUT_MS. */
   readonly busyTimeoutMs?: number;
+  /** How the write-ahead log is flushed to disk; default fdatasync on the thread pool (tests watch it). */
+  readonly syncFile?: FileSync;
 }
 
 /** What the connection is actually running with, read back from SQLite (for status output and tests). */
@@ -31,6 +35,7 @@ export class SqliteStore implements StateStore {
   readonly #db: Database.Database;
   readonly #sql: Statements;
   readonly #compareAndSwap: CompareAndSwap;
+  readonly #wal: WalSync;
   #closed = false;
 
   /** Opens (creating the file and its directory if needed) and migrates the store at `path`. */
@@ -42,18 +47,21 @@ export class SqliteStore implements StateStore {
       db = new Database(absolute);
       configure(db, options.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_MS);
       migrate(db, absolute);
-      return new SqliteStore(absolute, db);
+      const store = new SqliteStore(absolute, db, options.syncFile);
+      await store.#flushed('open');
+      return store;
     } catch (err) {
       db?.close();
       throw translate(err, `cannot open the SQLite store at ${absolute}`);
     }
   }
 
-  private constructor(path: string, db: Database.Database) {
+  private constructor(path: string, db: Database.Database, syncFile?: FileSync) {
     this.path = path;
     this.#db = db;
     this.#sql = prepareStatements(db);
     this.#compareAndSwap = compareAndSwapTransaction(db, this.#sql);
+    this.#wal = new WalSync(`${path}-wal`, syncFile);
   }
 
   async listApps(): Promise<AppRecord[]> {
@@ -64,22 +72,29 @@ export class SqliteStore implements StateStore {
     return this.#guard(`read app "${name}"`, () => parseOrNull(this.#sql.getApp.get(name), parseApp));
   }
 
-  async putApp(app: AppRecord, expectedRevision: number): Promise<AppRecord> {
-    return this.#guard(`write app "${app.name}"`, () => {
-      // IMMEDIATE takes the write lock before the read, so no other connection can slip in between check and write.
-      return parseApp(this.#compareAndSwap.immediate(app, expectedRevision));
-    });
+  async putApp(app: AppRecord, expectedRevision: number, onCommitted?: (stored: AppRecord) => void): Promise<AppRecord> {
+    const action = `write app "${app.name}"`;
+    // IMMEDIATE takes the write lock before the read, so no other connection can slip in between check and write.
+    const stored = this.#guard(action, () => parseApp(this.#compareAndSwap.immediate(app, expectedRevision)));
+    try {
+      onCommitted?.(stored);
+    } finally {
+      await this.#flushed(action);
+    }
+    return stored;
   }
 
   async deleteApp(name: string): Promise<void> {
-    this.#guard(`delete app "${name}"`, () => this.#sql.deleteApp.run(name));
+    const action = `delete app "${name}"`;
+    this.#guard(action, () => this.#sql.deleteApp.run(name));
+    await this.#flushed(action);
   }
 
   async putDeployment(deployment: DeploymentRecord): Promise<void> {
     const { id, app, createdAt, phase } = deployment;
-    this.#guard(`write deployment "${id}"`, () => {
-      this.#sql.putDeployment.run(id, app, createdAt, phase, JSON.stringify(deployment));
-    });
+    const action = `write deployment "${id}"`;
+    this.#guard(action, () => this.#sql.putDeployment.run(id, app, createdAt, phase, JSON.stringify(deployment)));
+    await this.#flushed(action);
   }
 
   async getDeployment(id: string): Promise<DeploymentRecord | null> {
@@ -99,9 +114,9 @@ export class SqliteStore implements StateStore {
   }
 
   async putAudit(entry: AuditRecord): Promise<void> {
-    this.#guard(`write an audit entry of ${entry.action}`, () => {
-      this.#sql.putAudit.run(entry.at, entry.app, JSON.stringify(entry));
-    });
+    const action = `write an audit entry of ${entry.action}`;
+    this.#guard(action, () => this.#sql.putAudit.run(entry.at, entry.app, JSON.stringify(entry)));
+    await this.#flushed(action);
   }
 
   async listAudit(query: AuditQuery): Promise<AuditRecord[]> {
@@ -126,7 +141,17 @@ export class SqliteStore implements StateStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#wal.close();
     this.#db.close();
+  }
+
+  /** Waits until every commit so far is on disk. */
+  async #flushed(action: string): Promise<void> {
+    try {
+      await this.#wal.sync();
+    } catch (err) {
+      throw translate(err, `cannot ${action} in the SQLite store at ${this.path}: its write-ahead log could not be flushed to disk`);
+    }
   }
 
   #guard<T>(action: string, work: () => T): T {
@@ -254,10 +279,12 @@ function createDirectory(path: string): void {
 function configure(db: Database.Database, busyTimeoutMs: number): void {
   // busy_timeout first, so that switching to WAL waits for a lock held by another process instead of failing.
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
-  // WAL lets readers (status, history) run during a write; FULL syncs the WAL on every commit, so a transition
-  // that was reported persisted survives a power cut, not only a crash of this process.
+  // WAL lets readers (status, history) run during a write. NORMAL: a commit is in the WAL (it survives a crash of
+  // this process) without SQLite's fsync, which would hold the event loop; every write method flushes the WAL on
+  // the thread pool before it resolves, so a transition reported persisted survives a power cut too. SQLite still
+  // syncs the WAL itself before each checkpoint copies it into the database.
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  db.pragma('synchronous = NORMAL');
 }
 
 function migrate(db: Database.Database, path: string): void {

@@ -135,6 +135,17 @@ function compareAndSwapTests(open: Open): void {
     assert.equal(await store.getApp('web'), null);
   });
 
+  test('putApp tells onCommitted the stored record, readable already, before it resolves with it', async (t) => {
+    const { store } = await fresh(t, open);
+    const base = await store.putApp(newAppRecord('web', 1_000), 0);
+    const seen: { committed: AppRecord; read: Promise<AppRecord | null> }[] = [];
+    const stored = await store.putApp({ ...base, live: 'blue' }, base.revision, (committed) => seen.push({ committed, read: store.getApp('web') }));
+    assert.equal(seen.length, 1);
+    assert.deepEqual(seen[0]!.committed, stored);
+    assert.deepEqual(await seen[0]!.read, stored);
+    await assertConflict(store.putApp({ ...base, live: 'green' }, base.revision, () => assert.fail('a refused write is not committed')));
+  });
+
   test('of two concurrent putApp with the same revision exactly one wins', async (t) => {
     const { store } = await fresh(t, open);
     const base = await store.putApp(newAppRecord('web', 1_000), 0);

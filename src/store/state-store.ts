@@ -11,9 +11,12 @@ export interface StateStore {
   getApp(name: string): Promise<AppRecord | null>;
   /**
    * Writes `app` if the stored revision still equals `expectedRevision` (0 for an app not stored yet) and returns
-   * the record as stored, with its new revision. Throws RevisionConflictError when another writer came first.
+   * the record as stored, with its new revision, once it is durable. Throws RevisionConflictError when another
+   * writer came first. `onCommitted` gets the stored record as soon as the write is committed: readable, and kept
+   * if cutover is killed, though perhaps not yet on disk (the SQLite store flushes it meanwhile), so a switch takes
+   * effect without waiting for the disk and is answered only once it is there.
    */
-  putApp(app: AppRecord, expectedRevision: number): Promise<AppRecord>;
+  putApp(app: AppRecord, expectedRevision: number, onCommitted?: (stored: AppRecord) => void): Promise<AppRecord>;
   deleteApp(name: string): Promise<void>;
 
   /** Inserts a new deployment or replaces the stored one with the same id. */
