@@ -71,6 +71,28 @@ test('a second control operation while a deployment runs gets BUSY', async (t) =
   assert.equal(status.body.busy, 'the deployment of v2');
 });
 
+// A deployment's phase is stored (and readable) before its last steps run: here v2's postSwitch hook takes 0.6 s.
+// A call sent on seeing `done` waits for them instead of being refused as BUSY; one during a deployment on its way
+// is still refused at once (above).
+test('a rollback sent as soon as a deployment is done waits for its last steps rather than getting BUSY', async (t) => {
+  const run = await startCutover(t, `${WEB_APP}
+    hooks: { postSwitch: 'if [ "$CUTOVER_VERSION" = v2 ]; then sleep 0.6; fi' }`);
+  const v1 = await startUpstream(t, 'v1');
+  const v2 = await startUpstream(t, 'v2');
+  await deploy(run, 'v1', [v1.url]);
+  const started = await run.api<{ deployment: { id: string } }>('POST', '/api/apps/web/deployments', { version: 'v2', targets: [v2.url] });
+  assert.equal(started.status, 202);
+  for (let phase = ''; phase !== 'done'; ) {
+    phase = (await run.api<{ phase: string }>('GET', `/api/apps/web/deployments/${started.body.deployment.id}`)).body.phase;
+  }
+  assert.equal((await run.api<{ busy: string | null }>('GET', '/api/apps/web')).body.busy, 'the deployment of v2', 'its hook still runs');
+  const sentAt = performance.now();
+  const rolledBack = await run.api<{ live: string }>('POST', '/api/apps/web/rollback', {});
+  assert.equal(rolledBack.status, 200, JSON.stringify(rolledBack.body));
+  assert.equal(rolledBack.body.live, 'blue');
+  t.diagnostic(`the rollback waited ${Math.round(performance.now() - sentAt)} ms for the postSwitch hook`);
+});
+
 test('with a token, every call but /healthz needs it', async (t) => {
   const run = await startCutover(t, WEB_APP, `admin: { listen: 127.0.0.1:0, token: ${TOKEN} }`);
   assert.equal((await request(`${run.adminUrl}/healthz`)).statusCode, 200);
@@ -93,7 +115,8 @@ test('the event stream delivers deployment phases and the switch', async (t) => 
   const seen = (async () => {
     for await (const chunk of stream.body) {
       text += chunk;
-      if (text.includes('event: switch')) return;
+      // The phase `done` is stored and emitted after the switch, once the switch is on disk.
+      if (text.includes('"phase":"done"')) return;
     }
   })();
   await deploy(run, 'v1', [v1.url]);

@@ -22,7 +22,8 @@ test('kill -9 of cutover serve and a restart keep the live environment and versi
   const v2 = await startUpstream(t, 'v2');
   await deploy(first, 'v1', [v1.url]);
   await deploy(first, 'v2', [v2.url]);
-  await callApi(first.adminUrl, 'POST', '/api/apps/web/rollback', {});
+  const rolledBack = await callApi(first.adminUrl, 'POST', '/api/apps/web/rollback', {});
+  assert.equal(rolledBack.status, 200, JSON.stringify(rolledBack.body));
 
   // The second run listens on the same ports, as a restarted service would.
   const port = (url: string) => Number(new URL(url).port);

@@ -5,7 +5,7 @@ import {
 } from '../core/errors.ts';
 import type { EventInput, EventSink } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
-import { newAppRecord, otherColor, type AppRecord, type Color, type DeploymentPhase, type DeploymentRecord } from '../core/types.ts';
+import { newAppRecord, otherColor, TERMINAL_PHASES, type AppRecord, type Color, type DeploymentPhase, type DeploymentRecord } from '../core/types.ts';
 import type { EnvironmentDriver } from '../drivers/environment-driver.ts';
 import type { HealthView } from '../health/health-view.ts';
 import type { StateStore } from '../store/state-store.ts';
@@ -59,6 +59,14 @@ export const DEFAULT_PAUSE_MS = 30_000;
 export const MAX_PAUSE_MS = 10 * 60_000;
 const WEBHOOK_FLUSH_MS = 5_000;
 const VERDICT_RETRY_MS = 50;
+/**
+ * How long a control call waits for the app's lock while the deployment holding it has already reached its phase
+ * (ready, watching, or its end) and only finishes what follows: its hooks and bookkeeping, or a short operation
+ * (a switch, a rollback) started just before. A deployment still on its way is refused as BUSY at once.
+ */
+export const FINISHING_WAIT_MS = 5_000;
+/** Phases in which a deployment waits for no step of its own: what holds the lock then is about to let it go. */
+const AT_REST: ReadonlySet<DeploymentPhase> = new Set([...TERMINAL_PHASES, 'ready', 'watching']);
 const DEFAULT_INTERRUPTION = 'a restart of cutover';
 
 /**
@@ -153,6 +161,7 @@ export class AppController implements RunHost {
   /** Starts a deployment; resolves once it is stored, with `done` settling when it is ready, watched or ended. */
   async deploy(req: DeployRequest): Promise<{ deployment: DeploymentRecord; done: Promise<DeploymentRecord> }> {
     validateDeploy(req, this.options.driver.kind);
+    await this.whenFinished();
     this.refuseWhileWatching();
     const release = this.lock.acquire(`the deployment of ${req.version}`);
     try {
@@ -170,6 +179,7 @@ export class AppController implements RunHost {
 
   /** Makes the candidate live (or, after a rollback, the environment left). */
   async switch(req: FlipRequest): Promise<AppRecord> {
+    await this.whenFinished();
     const release = this.lock.acquire('a switch');
     try {
       this.refuseWhileWatching();
@@ -191,6 +201,7 @@ export class AppController implements RunHost {
 
   /** Makes the standby environment live again; after its retirement, redeploys its version through the driver. */
   async rollback(req: FlipRequest): Promise<AppRecord> {
+    await this.whenFinished();
     const live = this.appRecord.live;
     if (live === null) throw new StateConflictError('NO_STANDBY', 'nothing is live, so there is nothing to roll back');
     const standby = this.appRecord.envs[otherColor(live)];
@@ -275,8 +286,12 @@ export class AppController implements RunHost {
   async save(next: AppRecord): Promise<void> {
     let applied: void | Promise<void> = undefined;
     try {
-      // The route table follows as soon as the write is committed, while the store flushes it to disk.
-      this.appRecord = await this.options.store.putApp(next, this.appRecord.revision, (committed) => {
+      // The route table follows as soon as the write is committed, while the store flushes it to disk. The record
+      // is taken there and only there: a save that starts during the flush commits a newer one, which the end of
+      // this one's flush must not put back.
+      await this.options.store.putApp(next, this.appRecord.revision, (committed) => {
+        // A newer record may have been adopted meanwhile (another instance's write, seen on a shared store).
+        if (committed.revision <= this.appRecord.revision) return;
         this.appRecord = committed;
         applied = this.options.listener.onAppChanged(committed);
       });
@@ -407,6 +422,13 @@ export class AppController implements RunHost {
 
   private refuseWhileWatching(): void {
     if (this.watching()) throw new BusyError(this.name, `the bake of ${this.current!.deployment.version}`, 'roll back, or wait for the bake to end');
+  }
+
+  /** Waits (up to FINISHING_WAIT_MS) for the lock when what holds it is a deployment that only finishes up. */
+  private async whenFinished(): Promise<void> {
+    const run = this.current;
+    if (this.lock.busyWith === null || run === null || !AT_REST.has(run.deployment.phase)) return;
+    await this.lock.whenFree(FINISHING_WAIT_MS);
   }
 
   private async lockFree(): Promise<void> {

@@ -52,8 +52,10 @@ export interface MachineContext {
 export interface Transition {
   readonly deployment: DeploymentRecord;
   /**
-   * Performed before the new phase is stored: a rollback's flip back, so traffic leaves the failing version without
-   * waiting for the record's commit. A restart between the two finds the flip stored and records the rest.
+   * Performed before the new phase is stored, so that what a phase says holds once anyone can read it: the
+   * candidate is marked ready before the deployment says `ready` (a switch sent on seeing it finds a candidate);
+   * a rollback's flip back comes before `rolled-back` (traffic leaves the failing version without waiting for the
+   * record's commit). A restart between the two finds the deployment in its old phase and settles it from there.
    */
   readonly first?: readonly Effect[];
   readonly effects: readonly Effect[];
@@ -106,7 +108,8 @@ const STEPS: { readonly [P in DeploymentPhase]?: Steps } = {
   verifying: {
     verified: (d, _e, ctx) => ({
       deployment: enterPhase(d, 'ready', ctx.at, ctx.autoSwitch ? 'verified; switching' : 'verified; waiting for `cutover switch`'),
-      effects: ctx.autoSwitch ? [{ type: 'mark-ready' }, { type: 'request-switch' }] : [{ type: 'mark-ready' }],
+      first: [{ type: 'mark-ready' }],
+      effects: ctx.autoSwitch ? [{ type: 'request-switch' }] : [],
     }),
     fail,
   },

@@ -71,7 +71,7 @@ export class DeploymentRun {
 
   /** Runs `effects` for a deployment just created (or resumed after a restart). */
   begin(effects: readonly Effect[]): Promise<void> {
-    const next = this.queue.then(() => this.perform(effects));
+    const next = this.queue.then(async () => void (await this.perform(effects)));
     this.queue = next.catch(() => {});
     return next;
   }
@@ -86,12 +86,14 @@ export class DeploymentRun {
     const watch = this.host.config.analysis.bakeMs > 0 && this.deployment.previousVersion !== null;
     const ctx = { autoSwitch: this.autoSwitch, watch, at: this.deps.now() };
     const { deployment, first, effects } = transition(this.deployment, event, ctx);
-    if (first !== undefined) await this.perform(first);
+    // One of them failing (marking the candidate ready) fails the deployment instead: the new phase never comes.
+    if (first !== undefined && (await this.perform(first))) return;
     await this.record(deployment);
     await this.perform(effects);
   }
 
-  private async perform(effects: readonly Effect[]): Promise<void> {
+  /** Performs `effects` in order; true when one's outcome became the next event (applied, so the caller stops). */
+  private async perform(effects: readonly Effect[]): Promise<boolean> {
     for (const effect of effects) {
       let next: DeploymentEvent | null;
       try {
@@ -105,8 +107,12 @@ export class DeploymentRun {
         }
         next = { type: 'fail', reason: toCutoverError(err).message };
       }
-      if (next !== null) return this.apply(next);
+      if (next !== null) {
+        await this.apply(next);
+        return true;
+      }
     }
+    return false;
   }
 
   private async effect(effect: Effect): Promise<DeploymentEvent | null> {
