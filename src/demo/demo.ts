@@ -89,7 +89,7 @@ async function deploy(cutover: Cutover, version: string, print: (line: string) =
     await new Promise((r) => setTimeout(r, 200));
     d = app.current?.deployment ?? d;
   }
-  // The phase is stored before its effects run: a rollback's switch back (and its event) may still be under way.
+  // The phase is stored before its last steps run (the onRollback hook, stopping the rejected version): wait for them.
   for (let i = 0; i < 100 && app.busyWith !== null; i++) await new Promise((r) => setTimeout(r, 50));
   return d;
 }

@@ -284,7 +284,7 @@ export class AppController implements RunHost {
   // RunHost: what a deployment needs from its app.
 
   async save(next: AppRecord): Promise<void> {
-    let applied: void | Promise<void> = undefined;
+    let applied: void | Promise<void> | null = null;
     try {
       // The route table follows as soon as the write is committed, while the store flushes it to disk. The record
       // is taken there and only there: a save that starts during the flush commits a newer one, which the end of
@@ -299,7 +299,11 @@ export class AppController implements RunHost {
       // Another writer came first (another instance, with a shared store): take what it wrote, so the caller's
       // next attempt starts from it, and let the REVISION_CONFLICT reach the caller.
       if (err instanceof RevisionConflictError) await this.refresh();
-      throw err;
+      if (applied === null) throw err;
+      // Committed and applied, but the disk refused the flush: traffic already follows the change, so the caller
+      // must not take it as not done (a deployment would fail and stop what is now live). The store refuses every
+      // write from now on, and the caller's next one says so.
+      this.options.log.error({ app: this.name, err }, 'a change of the app is in effect but may not be on disk; the state store takes no more writes: restart cutover');
     }
     // A switch returns only once every data-path worker routes by the new table.
     await applied;

@@ -38,30 +38,38 @@ export class SqliteStore implements StateStore {
   readonly #wal: WalSync;
   #closed = false;
 
-  /** Opens (creating the file and its directory if needed) and migrates the store at `path`. */
+  /**
+   * Opens (creating the file and its directory if needed) and migrates the store at `path`; `:memory:` is a
+   * database that lives as long as the store, with nothing to flush.
+   */
   static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
-    const absolute = resolve(path);
+    const inMemory = path === ':memory:';
+    const absolute = inMemory ? path : resolve(path);
     let db: Database.Database | undefined;
+    let wal: WalSync | undefined;
     try {
-      createDirectory(absolute);
+      if (!inMemory) createDirectory(absolute);
       db = new Database(absolute);
       configure(db, options.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_MS);
       migrate(db, absolute);
-      const store = new SqliteStore(absolute, db, options.syncFile);
+      // The WAL exists from here (the migration's transaction opened it) until the connection closes.
+      wal = await WalSync.open(`${absolute}-wal`, inMemory ? async () => {} : options.syncFile);
+      const store = new SqliteStore(absolute, db, wal);
       await store.#flushed('open');
       return store;
     } catch (err) {
+      await wal?.close().catch(() => {});
       db?.close();
       throw translate(err, `cannot open the SQLite store at ${absolute}`);
     }
   }
 
-  private constructor(path: string, db: Database.Database, syncFile?: FileSync) {
+  private constructor(path: string, db: Database.Database, wal: WalSync) {
     this.path = path;
     this.#db = db;
     this.#sql = prepareStatements(db);
     this.#compareAndSwap = compareAndSwapTransaction(db, this.#sql);
-    this.#wal = new WalSync(`${path}-wal`, syncFile);
+    this.#wal = wal;
   }
 
   async listApps(): Promise<AppRecord[]> {

@@ -23,7 +23,7 @@ async function settled(promises: Promise<unknown>[]): Promise<boolean[]> {
 
 test('a sync starts a flush at once, and resolves when it ends', async () => {
   const { flushes, syncFile } = controlledFlush();
-  const wal = new WalSync('/x-wal', syncFile);
+  const wal = await WalSync.open('/x-wal', syncFile);
   const first = wal.sync();
   assert.equal(flushes.length, 1);
   assert.deepEqual(await settled([first]), [false]);
@@ -33,7 +33,7 @@ test('a sync starts a flush at once, and resolves when it ends', async () => {
 
 test('syncs asked for during a flush share the next one, which starts when it ends', async () => {
   const { flushes, syncFile } = controlledFlush();
-  const wal = new WalSync('/x-wal', syncFile);
+  const wal = await WalSync.open('/x-wal', syncFile);
   const first = wal.sync();
   // These commits may have landed after the running flush began: only a later flush covers them.
   const second = wal.sync();
@@ -51,30 +51,41 @@ test('syncs asked for during a flush share the next one, which starts when it en
   await fourth;
 });
 
-test('a failed flush rejects the syncs that waited for it; the next sync flushes again', async () => {
+test('a failed flush fails its syncs and every one after: what it held may be lost though the next flush passes', async () => {
   const { flushes, syncFile } = controlledFlush();
-  const wal = new WalSync('/x-wal', syncFile);
+  const wal = await WalSync.open('/x-wal', syncFile);
   const first = wal.sync();
   const second = wal.sync();
-  flushes[0]!.end(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+  flushes[0]!.end(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', syscall: 'fdatasync' }));
   await assert.rejects(first, /EIO/);
-  flushes[1]!.end();
-  await second;
-  const third = wal.sync();
-  flushes[2]!.end();
-  await third;
+  await assert.rejects(second, /a flush of \/x-wal failed earlier \(EIO: i\/o error, fdatasync\).*restart cutover/);
+  await assert.rejects(wal.sync(), (err: NodeJS.ErrnoException) => err.code === 'EIO' && err.syscall === 'fdatasync');
+  assert.equal(flushes.length, 1, 'no flush after the failed one');
+  await wal.close();
 });
 
-test('the default flush syncs a real file, and a file that is gone has nothing to flush', async (t) => {
+test('the default flush syncs the real file, which must exist: a wrong path fails at open, not silently', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-wal-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
+  await assert.rejects(WalSync.open(join(dir, 'gone-wal')), { code: 'ENOENT' });
   const path = join(dir, 'state.db-wal');
-  const gone = new WalSync(join(dir, 'gone-wal'));
-  await gone.sync();
   writeFileSync(path, 'frames');
-  const wal = new WalSync(path);
+  const wal = await WalSync.open(path);
   await wal.sync();
-  await wal.sync();
+  await Promise.all([wal.sync(), wal.sync()]);
   await wal.close();
-  await gone.close();
+});
+
+test('close waits for the flush under way and the one queued', async () => {
+  const { flushes, syncFile } = controlledFlush();
+  const wal = await WalSync.open('/x-wal', syncFile);
+  void wal.sync();
+  void wal.sync();
+  let closed = false;
+  const closing = wal.close().then(() => (closed = true));
+  flushes[0]!.end();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(closed, false, 'the queued flush still runs');
+  flushes[1]!.end();
+  await closing;
 });

@@ -1,69 +1,78 @@
 // The SQLite store commits with `synchronous = NORMAL`: a commit is appended to the write-ahead log (kept if
 // cutover is killed, as the page cache outlives the process) and SQLite itself does not fsync it. WalSync does, on
-// libuv's thread pool, so the event loop (and with one process, the data path) never waits for the disk. Commits
-// that land while an fsync is under way share the next one.
+// libuv's thread pool, so commits do not hold the event loop (and with one process, the data path) for the disk.
+// Commits that land while an fsync is under way share the next one.
 
 import { open, type FileHandle } from 'node:fs/promises';
 
 /** Flushes one file to disk; resolves when it is there. */
-export type FileSync = (path: string) => Promise<void>;
+export type FileSync = () => Promise<void>;
 
 export class WalSync {
   /** The fsync under way, if any. */
   #running: Promise<void> | null = null;
   /** The fsync that starts when the running one ends: it covers every commit made after that one started. */
   #next: Promise<void> | null = null;
-  /** Kept open: one trip to the thread pool per flush. SQLite removes the WAL only when its last connection closes. */
-  #file: FileHandle | null = null;
-  readonly #syncFile: FileSync;
+  /**
+   * The first flush that failed. After it every sync fails too: Linux may drop the pages a failed fsync could not
+   * write and report the next fsync clean, so nothing written since can be called durable.
+   */
+  #failed: Error | null = null;
 
-  /** `syncFile`: how to flush instead of fdatasync of `path` (tests). */
-  constructor(readonly path: string, syncFile?: FileSync) {
-    this.#syncFile = syncFile ?? (() => this.#datasync());
+  private constructor(
+    readonly path: string,
+    private readonly syncFile: FileSync,
+    private readonly file: FileHandle | null,
+  ) {}
+
+  /**
+   * Opens `path`, the WAL of a database in WAL mode (SQLite creates it with the connection and removes it only when
+   * its last connection closes). `syncFile` replaces the fdatasync (tests).
+   */
+  static async open(path: string, syncFile?: FileSync): Promise<WalSync> {
+    if (syncFile !== undefined) return new WalSync(path, syncFile, null);
+    const file = await open(path, 'r');
+    // Linux flushes the file's dirty pages whoever wrote them: this descriptor is enough, one trip per flush.
+    return new WalSync(path, () => file.datasync(), file);
   }
 
-  /** Resolves once every commit made before the call is on disk; rejects when the disk refused the flush. */
+  /** Resolves once every commit made before the call is on disk; rejects when a flush failed, this or any before. */
   sync(): Promise<void> {
+    if (this.#failed !== null) return Promise.reject(this.#failed);
+    if (this.#next !== null) return this.#next;
     if (this.#running === null) return this.#start();
     // The running one may have started before the caller's commit, so only the next one is sure to cover it.
-    this.#next ??= this.#running.then(noop, noop).then(() => {
+    this.#next = this.#running.then(noop, noop).then(() => {
       this.#next = null;
       return this.#start();
     });
     return this.#next;
   }
 
-  /** After the last sync: closes the descriptor. */
+  /** After the last sync: waits for the flushes under way and queued, and closes the descriptor. */
   async close(): Promise<void> {
-    await this.#running?.catch(noop);
     await this.#next?.catch(noop);
-    const file = this.#file;
-    this.#file = null;
-    await file?.close();
+    await this.#running?.catch(noop);
+    await this.file?.close();
   }
 
   #start(): Promise<void> {
-    const run = this.#syncFile(this.path).finally(() => {
-      if (this.#running === run) this.#running = null;
-    });
+    if (this.#failed !== null) return Promise.reject(this.#failed);
+    const run = this.syncFile().then(
+      () => {
+        if (this.#running === run) this.#running = null;
+      },
+      (err: NodeJS.ErrnoException) => {
+        if (this.#running === run) this.#running = null;
+        this.#failed ??= Object.assign(
+          new Error(`a flush of ${this.path} failed earlier (${err.message}): what it held may not be on disk, so no write since counts as durable; restart cutover`, { cause: err }),
+          { code: err.code, syscall: err.syscall ?? 'fdatasync' },
+        );
+        throw err;
+      },
+    );
     this.#running = run;
     return run;
-  }
-
-  /**
-   * fdatasync through a descriptor of its own: Linux flushes the file's dirty pages whoever wrote them. No WAL yet
-   * (or any more: the last connection checkpointed it into the database and removed it): nothing to flush.
-   */
-  async #datasync(): Promise<void> {
-    if (this.#file === null) {
-      try {
-        this.#file = await open(this.path, 'r');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw err;
-      }
-    }
-    await this.#file.datasync();
   }
 }
 

@@ -1,0 +1,66 @@
+// The order in which a deployment's steps reach the app and the store: what a phase says must hold once the phase
+// can be read, and a rollback's flip back must not wait for the deployment's record.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AppConfig } from '../config/config.ts';
+import { silentLogger } from '../core/logger.ts';
+import { newAppRecord, type AppRecord, type DeploymentPhase, type DeploymentRecord } from '../core/types.ts';
+import { withEnv } from './app-state.ts';
+import { newDeployment } from './deployment.ts';
+import { DeploymentRun, type RunDeps, type RunHost } from './deployment-run.ts';
+
+/**
+ * A run of v2 on green in `phase`, against an app whose green is `green` and live is `live`, recording each call;
+ * the first `failedSaves` saves of the app fail.
+ */
+function harness(phase: DeploymentPhase, live: 'blue' | 'green', green: AppRecord['envs']['green']['state'], failedSaves = 0) {
+  const calls: string[] = [];
+  let saves = 0;
+  const base = withEnv(withEnv(newAppRecord('web', 0), 'blue', { version: 'v1', state: live === 'blue' ? 'live' : 'standby' }, 0), 'green', { version: 'v2', state: green }, 0);
+  let app: AppRecord = { ...base, live };
+  const host: RunHost = {
+    config: { analysis: { bakeMs: 0 } } as AppConfig,
+    get record() {
+      return app;
+    },
+    save: async (next) => {
+      if (saves++ < failedSaves) throw new Error('the store is unavailable');
+      calls.push(`save: ${next.live} live, green ${next.envs.green.state}`);
+      app = next;
+    },
+    persist: async (d) => void calls.push(`persist: ${d.phase}`),
+    emit: (e) => void calls.push(`emit: ${e.type}`),
+    scheduleRetire: () => {},
+    cancelRetire: () => {},
+    verdict: async () => {},
+  };
+  const deps = {
+    hooks: { run: async () => null },
+    preview: () => null,
+    now: () => 1,
+    log: silentLogger,
+    signal: new AbortController().signal,
+  } as unknown as RunDeps;
+  const d: DeploymentRecord = { ...newDeployment({ app: 'web', version: 'v2', color: 'green', previousVersion: 'v1', targets: [], who: 't', at: 0 }), phase };
+  return { run: new DeploymentRun(host, deps, d, false), calls };
+}
+
+test('a rollback flips traffic back before it stores the deployment as rolled back', async () => {
+  const { run, calls } = harness('done', 'green', 'live');
+  await run.dispatch({ type: 'rollback', who: 'cli' });
+  assert.deepEqual(calls.filter((c) => !c.startsWith('emit')), ['save: blue live, green ready', 'persist: rolled-back']);
+  assert.equal(run.deployment.phase, 'rolled-back');
+});
+
+test('a verified candidate is marked ready before the deployment says ready', async () => {
+  const { run, calls } = harness('verifying', 'blue', 'deploying');
+  await run.dispatch({ type: 'verified' });
+  assert.deepEqual(calls.filter((c) => !c.startsWith('emit')), ['save: blue live, green ready', 'persist: ready']);
+});
+
+test('a candidate that cannot be marked ready fails the deployment, which never says ready', async () => {
+  const { run, calls } = harness('verifying', 'blue', 'deploying', 1);
+  await run.dispatch({ type: 'verified' });
+  assert.equal(run.deployment.phase, 'failed');
+  assert.ok(!calls.includes('persist: ready'), calls.join('; '));
+});
