@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { callApi, deploy, startCutover, WEB_APP } from './support/cutover-harness.ts';
+import { callApi, deploy, startCutover, waitForDeployment, WEB_APP } from './support/cutover-harness.ts';
 import { startUpstream } from './support/upstream.ts';
 
 const TOKEN = 'a-test-token-of-enough-length';
@@ -82,9 +82,7 @@ test('a rollback sent as soon as a deployment is done waits for its last steps r
   await deploy(run, 'v1', [v1.url]);
   const started = await run.api<{ deployment: { id: string } }>('POST', '/api/apps/web/deployments', { version: 'v2', targets: [v2.url] });
   assert.equal(started.status, 202);
-  for (let phase = ''; phase !== 'done'; ) {
-    phase = (await run.api<{ phase: string }>('GET', `/api/apps/web/deployments/${started.body.deployment.id}`)).body.phase;
-  }
+  assert.equal((await waitForDeployment(run, started.body.deployment.id, 'done', 10_000)).phase, 'done');
   assert.equal((await run.api<{ busy: string | null }>('GET', '/api/apps/web')).body.busy, 'the deployment of v2', 'its hook still runs');
   const sentAt = performance.now();
   const rolledBack = await run.api<{ live: string }>('POST', '/api/apps/web/rollback', {});

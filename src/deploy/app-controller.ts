@@ -5,7 +5,7 @@ import {
 } from '../core/errors.ts';
 import type { EventInput, EventSink } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
-import { newAppRecord, otherColor, TERMINAL_PHASES, type AppRecord, type Color, type DeploymentPhase, type DeploymentRecord } from '../core/types.ts';
+import { newAppRecord, otherColor, type AppRecord, type Color, type DeploymentPhase, type DeploymentRecord } from '../core/types.ts';
 import type { EnvironmentDriver } from '../drivers/environment-driver.ts';
 import type { HealthView } from '../health/health-view.ts';
 import type { StateStore } from '../store/state-store.ts';
@@ -60,13 +60,13 @@ export const MAX_PAUSE_MS = 10 * 60_000;
 const WEBHOOK_FLUSH_MS = 5_000;
 const VERDICT_RETRY_MS = 50;
 /**
- * How long a control call waits for the app's lock while the deployment holding it has already reached its phase
- * (ready, watching, or its end) and only finishes what follows: its hooks and bookkeeping, or a short operation
- * (a switch, a rollback) started just before. A deployment still on its way is refused as BUSY at once.
+ * How long a control call waits for the app's lock while the current deployment is at rest (ended, watching, or
+ * ready for a switch it will not make itself) and what holds the lock only finishes up: the deployment's hooks and
+ * bookkeeping, or a short operation (a switch, a rollback) started just before. A deployment still on its way is
+ * refused as BUSY at once.
  */
 export const FINISHING_WAIT_MS = 5_000;
-/** Phases in which a deployment waits for no step of its own: what holds the lock then is about to let it go. */
-const AT_REST: ReadonlySet<DeploymentPhase> = new Set([...TERMINAL_PHASES, 'ready', 'watching']);
+
 const DEFAULT_INTERRUPTION = 'a restart of cutover';
 
 /**
@@ -161,6 +161,7 @@ export class AppController implements RunHost {
   /** Starts a deployment; resolves once it is stored, with `done` settling when it is ready, watched or ended. */
   async deploy(req: DeployRequest): Promise<{ deployment: DeploymentRecord; done: Promise<DeploymentRecord> }> {
     validateDeploy(req, this.options.driver.kind);
+    this.refuseWhileWatching();
     await this.whenFinished();
     this.refuseWhileWatching();
     const release = this.lock.acquire(`the deployment of ${req.version}`);
@@ -284,25 +285,28 @@ export class AppController implements RunHost {
   // RunHost: what a deployment needs from its app.
 
   async save(next: AppRecord): Promise<void> {
-    let applied: void | Promise<void> | null = null;
+    // Set in the callback: whether this write was committed, and the route table's change (awaited after).
+    let committed = false as boolean;
+    let applied: void | Promise<void> = undefined;
     try {
       // The route table follows as soon as the write is committed, while the store flushes it to disk. The record
       // is taken there and only there: a save that starts during the flush commits a newer one, which the end of
       // this one's flush must not put back.
-      await this.options.store.putApp(next, this.appRecord.revision, (committed) => {
+      await this.options.store.putApp(next, this.appRecord.revision, (stored) => {
         // A newer record may have been adopted meanwhile (another instance's write, seen on a shared store).
-        if (committed.revision <= this.appRecord.revision) return;
-        this.appRecord = committed;
-        applied = this.options.listener.onAppChanged(committed);
+        if (stored.revision <= this.appRecord.revision) return;
+        committed = true;
+        this.appRecord = stored;
+        applied = this.options.listener.onAppChanged(stored);
       });
     } catch (err) {
       // Another writer came first (another instance, with a shared store): take what it wrote, so the caller's
       // next attempt starts from it, and let the REVISION_CONFLICT reach the caller.
       if (err instanceof RevisionConflictError) await this.refresh();
-      if (applied === null) throw err;
+      if (!committed) throw err;
       // Committed and applied, but the disk refused the flush: traffic already follows the change, so the caller
       // must not take it as not done (a deployment would fail and stop what is now live). The store refuses every
-      // write from now on, and the caller's next one says so.
+      // write from now on, before committing it, and the caller's next one says so.
       this.options.log.error({ app: this.name, err }, 'a change of the app is in effect but may not be on disk; the state store takes no more writes: restart cutover');
     }
     // A switch returns only once every data-path worker routes by the new table.
@@ -430,8 +434,7 @@ export class AppController implements RunHost {
 
   /** Waits (up to FINISHING_WAIT_MS) for the lock when what holds it is a deployment that only finishes up. */
   private async whenFinished(): Promise<void> {
-    const run = this.current;
-    if (this.lock.busyWith === null || run === null || !AT_REST.has(run.deployment.phase)) return;
+    if (this.lock.busyWith === null || this.current?.atRest !== true) return;
     await this.lock.whenFree(FINISHING_WAIT_MS);
   }
 

@@ -62,6 +62,15 @@ export class DeploymentRun {
     return !TERMINAL_PHASES.has(this.deployment.phase);
   }
 
+  /**
+   * Waits for no step of its own: ended, watching its bake, or ready for a switch it will not make itself. What it
+   * still runs then are its last steps (hooks, bookkeeping).
+   */
+  get atRest(): boolean {
+    const { phase } = this.deployment;
+    return !this.open || phase === 'watching' || (phase === 'ready' && !this.autoSwitch);
+  }
+
   /** Applies `event` after every event queued before it; rejects when it does not fit the phase. */
   dispatch(event: DeploymentEvent): Promise<void> {
     const next = this.queue.then(() => this.apply(event));

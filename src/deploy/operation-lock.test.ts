@@ -19,8 +19,10 @@ test('whenFree resolves at once when free, at the release when held, or after it
   const waiting = lock.whenFree(10_000).then(() => (freed = true));
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(freed, false);
+  const releasedAt = performance.now();
   release();
   await waiting;
+  assert.ok(performance.now() - releasedAt < 1_000, 'woken by the release, not by its time');
   lock.acquire('the deployment of v3');
   const startedAt = performance.now();
   await lock.whenFree(50);

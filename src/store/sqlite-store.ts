@@ -2,7 +2,7 @@
 // better-sqlite3 is synchronous. A write commits at once and resolves once its commit is on disk: the write-ahead
 // log is flushed on libuv's thread pool (wal-sync.ts), so the event loop never waits for the disk.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { RevisionConflictError, StoreUnavailableError } from '../core/errors.ts';
@@ -52,8 +52,9 @@ export class SqliteStore implements StateStore {
       db = new Database(absolute);
       configure(db, options.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_MS);
       migrate(db, absolute);
-      // The WAL exists from here (the migration's transaction opened it) until the connection closes.
-      wal = await WalSync.open(`${absolute}-wal`, inMemory ? async () => {} : options.syncFile);
+      // The WAL exists from here (the migration's transaction opened it) until the connection closes, beside the
+      // database file itself (a symbolic link's target).
+      wal = await WalSync.open(`${inMemory ? absolute : realpathSync(absolute)}-wal`, inMemory ? async () => {} : options.syncFile);
       const store = new SqliteStore(absolute, db, wal);
       await store.#flushed('open');
       return store;
@@ -83,7 +84,7 @@ export class SqliteStore implements StateStore {
   async putApp(app: AppRecord, expectedRevision: number, onCommitted?: (stored: AppRecord) => void): Promise<AppRecord> {
     const action = `write app "${app.name}"`;
     // IMMEDIATE takes the write lock before the read, so no other connection can slip in between check and write.
-    const stored = this.#guard(action, () => parseApp(this.#compareAndSwap.immediate(app, expectedRevision)));
+    const stored = this.#guardWrite(action, () => parseApp(this.#compareAndSwap.immediate(app, expectedRevision)));
     try {
       onCommitted?.(stored);
     } finally {
@@ -94,14 +95,14 @@ export class SqliteStore implements StateStore {
 
   async deleteApp(name: string): Promise<void> {
     const action = `delete app "${name}"`;
-    this.#guard(action, () => this.#sql.deleteApp.run(name));
+    this.#guardWrite(action, () => this.#sql.deleteApp.run(name));
     await this.#flushed(action);
   }
 
   async putDeployment(deployment: DeploymentRecord): Promise<void> {
     const { id, app, createdAt, phase } = deployment;
     const action = `write deployment "${id}"`;
-    this.#guard(action, () => this.#sql.putDeployment.run(id, app, createdAt, phase, JSON.stringify(deployment)));
+    this.#guardWrite(action, () => this.#sql.putDeployment.run(id, app, createdAt, phase, JSON.stringify(deployment)));
     await this.#flushed(action);
   }
 
@@ -123,7 +124,7 @@ export class SqliteStore implements StateStore {
 
   async putAudit(entry: AuditRecord): Promise<void> {
     const action = `write an audit entry of ${entry.action}`;
-    this.#guard(action, () => this.#sql.putAudit.run(entry.at, entry.app, JSON.stringify(entry)));
+    this.#guardWrite(action, () => this.#sql.putAudit.run(entry.at, entry.app, JSON.stringify(entry)));
     await this.#flushed(action);
   }
 
@@ -160,6 +161,16 @@ export class SqliteStore implements StateStore {
     } catch (err) {
       throw translate(err, `cannot ${action} in the SQLite store at ${this.path}: its write-ahead log could not be flushed to disk`);
     }
+  }
+
+  /**
+   * A write, refused before it commits once a flush failed: it could take effect (a switch) and then not be on
+   * disk either. Reads go on.
+   */
+  #guardWrite<T>(action: string, work: () => T): T {
+    const failure = this.#wal.failure;
+    if (failure !== null) throw new StoreUnavailableError(`cannot ${action} in the SQLite store at ${this.path}: ${failure.message}`, { cause: failure });
+    return this.#guard(action, work);
   }
 
   #guard<T>(action: string, work: () => T): T {

@@ -36,6 +36,11 @@ export class WalSync {
     return new WalSync(path, () => file.datasync(), file);
   }
 
+  /** The first flush that failed, for good: the store takes no write after it. */
+  get failure(): Error | null {
+    return this.#failed;
+  }
+
   /** Resolves once every commit made before the call is on disk; rejects when a flush failed, this or any before. */
   sync(): Promise<void> {
     if (this.#failed !== null) return Promise.reject(this.#failed);

@@ -1,0 +1,111 @@
+// AppController.save against a real SQLite store whose WAL flush the test holds or fails: the route table follows a
+// change at its commit, a later flush never puts an older record back, and a change that is in effect is not
+// reported as failed when its flush fails (while the store takes no write after that).
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfigText } from '../config/load.ts';
+import { systemClock } from '../core/clock.ts';
+import { StoreUnavailableError } from '../core/errors.ts';
+import { silentLogger } from '../core/logger.ts';
+import type { AppRecord } from '../core/types.ts';
+import { StaticDriver } from '../drivers/static-driver.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
+import { AppController } from './app-controller.ts';
+import { flipLive, withEnv } from './app-state.ts';
+
+/** Flushes the test ends one by one (`end`), or fails (`fail`); they end at once while `hold` is false. */
+class Disk {
+  hold = false;
+  private pending: { resolve: () => void; reject: (err: Error) => void }[] = [];
+
+  readonly syncFile = () => (this.hold ? new Promise<void>((resolve, reject) => this.pending.push({ resolve, reject })) : Promise.resolve());
+
+  get waiting(): number {
+    return this.pending.length;
+  }
+
+  end(): void {
+    this.pending.shift()!.resolve();
+  }
+
+  fail(): void {
+    this.pending.shift()!.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', syscall: 'fdatasync' }));
+  }
+}
+
+async function controller(t: TestContext) {
+  const dir = mkdtempSync(join(tmpdir(), 'cutover-app-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const disk = new Disk();
+  const store = await SqliteStore.open(join(dir, 'cutover.db'), { syncFile: disk.syncFile });
+  t.after(() => store.close());
+  const tables: AppRecord[] = [];
+  const config = parseConfigText('apps:\n  web: {}\n', { env: {}, source: join(dir, 'cutover.yaml') }).apps.web!;
+  const app = await AppController.open({
+    config,
+    store,
+    health: { isHealthy: () => true, lastError: () => null },
+    driver: new StaticDriver(),
+    stats: { forEnv: () => { throw new Error('not used'); }, reset: () => {} },
+    previewRoute: () => null,
+    listener: { onAppChanged: (record) => void tables.push(record) },
+    events: { emit: () => {} },
+    clock: systemClock,
+    log: silentLogger,
+  });
+  const live = withEnv(withEnv(app.record, 'blue', { version: 'v1', targets: ['http://127.0.0.1:1'], state: 'live' }, 0), 'green', { version: 'v2', targets: ['http://127.0.0.1:2'], state: 'standby' }, 0);
+  await app.save({ ...live, live: 'blue' });
+  return { app, store, disk, tables };
+}
+
+test('the route table follows a change as soon as it is committed, before its flush ends', async (t) => {
+  const { app, disk, tables } = await controller(t);
+  disk.hold = true;
+  const saving = app.save(flipLive(app.record, 'green', 'standby', 1));
+  assert.equal(tables.at(-1)!.live, 'green', 'applied at the commit');
+  assert.equal(app.record.live, 'green');
+  let saved = false;
+  void saving.then(() => (saved = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(saved, false, 'the save resolves only once on disk');
+  disk.end();
+  await saving;
+});
+
+test('a flush that ends after a newer save committed does not put the older record back', async (t) => {
+  const { app, disk } = await controller(t);
+  disk.hold = true;
+  const first = app.save(flipLive(app.record, 'green', 'standby', 1));
+  const second = app.save(flipLive(app.record, 'blue', 'standby', 2));
+  const newest = app.record.revision;
+  disk.end(); // the first save's flush
+  await first;
+  assert.equal(app.record.revision, newest);
+  assert.equal(app.record.live, 'blue');
+  await new Promise((r) => setImmediate(r));
+  disk.end(); // the flush the second save waits for
+  await second;
+  assert.equal(app.record.revision, newest);
+});
+
+test('a change in effect whose flush fails is not reported as failed; the store commits nothing after it', async (t) => {
+  const { app, store, disk, tables } = await controller(t);
+  disk.hold = true;
+  const saving = app.save(flipLive(app.record, 'green', 'standby', 1));
+  disk.fail();
+  await saving; // traffic follows green already: its deployment must not fail and stop it
+  assert.equal(app.record.live, 'green');
+  const applied = tables.length;
+  const stored = (await store.getApp('web'))!;
+  await assert.rejects(app.save(flipLive(app.record, 'blue', 'standby', 2)), (err: unknown) => {
+    assert.ok(err instanceof StoreUnavailableError);
+    assert.match(err.message, /failed earlier .*restart cutover/);
+    return true;
+  });
+  assert.equal(tables.length, applied, 'nothing applied');
+  assert.deepEqual(await store.getApp('web'), stored, 'nothing committed');
+  assert.equal(disk.waiting, 0, 'no flush tried');
+});
