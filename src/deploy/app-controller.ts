@@ -191,8 +191,8 @@ export class AppController implements RunHost {
         await run.dispatch({ type: 'switch', who: req.who });
         if ((run.deployment.phase as DeploymentPhase) === 'failed') throw new CutoverError('SWITCH_ABORTED', 409, `the switch was aborted: ${run.deployment.reason}`);
       } else {
-        await this.manualFlip(color, 'standby', 'switch', req.who);
-        await this.annotateLatest(color, 'done', `switched back by ${req.who}`);
+        const history = await this.latestOf(color, 'done', `switched back by ${req.who}`);
+        await this.manualFlip(color, 'standby', 'switch', req.who, history);
       }
       return this.appRecord;
     } finally {
@@ -214,8 +214,8 @@ export class AppController implements RunHost {
       const run = await this.runToRollBack(live);
       if (run !== null) await run.dispatch({ type: 'rollback', who: req.who });
       else {
-        await this.manualFlip(color, 'ready', 'rollback', req.who);
-        await this.annotateLatest(live, 'rolled-back', `rolled back by ${req.who}`);
+        const history = await this.latestOf(live, 'rolled-back', `rolled back by ${req.who}`);
+        await this.manualFlip(color, 'ready', 'rollback', req.who, history);
       }
       return this.appRecord;
     } finally {
@@ -284,7 +284,7 @@ export class AppController implements RunHost {
 
   // RunHost: what a deployment needs from its app.
 
-  async save(next: AppRecord): Promise<void> {
+  async save(next: AppRecord, deployment?: DeploymentRecord): Promise<void> {
     // Set in the callback: whether this write was committed, and the route table's change (awaited after).
     let committed = false as boolean;
     let applied: void | Promise<void> = undefined;
@@ -292,13 +292,14 @@ export class AppController implements RunHost {
       // The route table follows as soon as the write is committed, while the store flushes it to disk. The record
       // is taken there and only there: a save that starts during the flush commits a newer one, which the end of
       // this one's flush must not put back.
-      await this.options.store.putApp(next, this.appRecord.revision, (stored) => {
+      const onCommitted = (stored: AppRecord) => {
         // A newer record may have been adopted meanwhile (another instance's write, seen on a shared store).
         if (stored.revision <= this.appRecord.revision) return;
         committed = true;
         this.appRecord = stored;
         applied = this.options.listener.onAppChanged(stored);
-      });
+      };
+      await this.options.store.putApp(next, this.appRecord.revision, { onCommitted, ...(deployment === undefined ? {} : { deployment }) });
     } catch (err) {
       // Another writer came first (another instance, with a shared store): take what it wrote, so the caller's
       // next attempt starts from it, and let the REVISION_CONFLICT reach the caller.
@@ -392,23 +393,25 @@ export class AppController implements RunHost {
     return new DeploymentRun(this, this.runDeps, latest, false);
   }
 
-  private async manualFlip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback', who: string): Promise<void> {
+  /** Flips live to `color`, storing `history` (the deployment it annotates, if any) in the same commit. */
+  private async manualFlip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback', who: string, history: DeploymentRecord | null): Promise<void> {
     const from = this.appRecord.live;
     this.cancelRetire(color);
-    await this.save(flipLive(this.appRecord, color, leftAs, this.options.clock.now()));
+    await this.save(flipLive(this.appRecord, color, leftAs, this.options.clock.now()), history ?? undefined);
     if (from !== null) this.scheduleRetire(from);
     const version = this.appRecord.envs[color].version;
     this.options.log.info({ app: this.name, from, to: color, version, who }, `${action}: ${color} is live`);
     this.emit({ type: action, app: this.name, from, to: color, version, who });
+    if (history === null) return;
+    const { id, version: v, phase, phases } = history;
+    this.emit({ type: 'deployment', app: this.name, deployment: id, version: v, color: history.color, phase, message: phases.at(-1)?.message ?? null });
   }
 
-  /** Records a manual flip on the latest deployment of that environment, for history. */
-  private async annotateLatest(color: Color, phase: DeploymentPhase, message: string): Promise<void> {
+  /** The latest deployment, if it is of `color`, as a manual flip records it in history: entering `phase`. */
+  private async latestOf(color: Color, phase: DeploymentPhase, message: string): Promise<DeploymentRecord | null> {
     const [latest] = await this.options.store.listDeployments(this.name, 1);
-    if (latest === undefined || latest.color !== color) return;
-    const next = enterPhase(latest, phase, this.options.clock.now(), message);
-    await this.persist(next);
-    this.emit({ type: 'deployment', app: this.name, deployment: next.id, version: next.version, color: next.color, phase, message });
+    if (latest === undefined || latest.color !== color) return null;
+    return enterPhase(latest, phase, this.options.clock.now(), message);
   }
 
   private flipColor(code: string, message: string, action: 'switch' | 'rollback' = 'switch'): Color {

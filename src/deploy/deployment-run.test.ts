@@ -1,5 +1,5 @@
-// The order in which a deployment's steps reach the app and the store: what a phase says must hold once the phase
-// can be read, and a rollback's flip back must not wait for the deployment's record.
+// How a deployment's steps reach the app and the store: what a phase says must hold once the phase can be read,
+// and a rollback's flip back must not wait for a commit of its own for the deployment's record.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AppConfig } from '../config/config.ts';
@@ -23,9 +23,9 @@ function harness(phase: DeploymentPhase, live: 'blue' | 'green', green: AppRecor
     get record() {
       return app;
     },
-    save: async (next) => {
+    save: async (next, deployment) => {
       if (saves++ < failedSaves) throw new Error('the store is unavailable');
-      calls.push(`save: ${next.live} live, green ${next.envs.green.state}`);
+      calls.push(`save: ${next.live} live, green ${next.envs.green.state}${deployment === undefined ? '' : `, with the deployment ${deployment.phase}`}`);
       app = next;
     },
     persist: async (d) => void calls.push(`persist: ${d.phase}`),
@@ -45,17 +45,23 @@ function harness(phase: DeploymentPhase, live: 'blue' | 'green', green: AppRecor
   return { run: new DeploymentRun(host, deps, d, false), calls };
 }
 
-test('a rollback flips traffic back before it stores the deployment as rolled back', async () => {
+test('a rollback flips traffic back and stores the deployment as rolled back in one commit', async () => {
   const { run, calls } = harness('done', 'green', 'live');
   await run.dispatch({ type: 'rollback', who: 'cli' });
-  assert.deepEqual(calls.filter((c) => !c.startsWith('emit')), ['save: blue live, green ready', 'persist: rolled-back']);
+  assert.deepEqual(calls, ['save: blue live, green ready, with the deployment rolled-back', 'emit: rollback', 'emit: deployment']);
   assert.equal(run.deployment.phase, 'rolled-back');
 });
 
-test('a verified candidate is marked ready before the deployment says ready', async () => {
+test('a verified candidate is marked ready in the commit where the deployment says ready', async () => {
   const { run, calls } = harness('verifying', 'blue', 'deploying');
   await run.dispatch({ type: 'verified' });
-  assert.deepEqual(calls.filter((c) => !c.startsWith('emit')), ['save: blue live, green ready', 'persist: ready']);
+  assert.deepEqual(calls, ['save: blue live, green ready, with the deployment ready', 'emit: deployment']);
+});
+
+test('a rollback with nothing to flip back (live is already the old version) stores its phase on its own', async () => {
+  const { run, calls } = harness('done', 'blue', 'ready');
+  await run.dispatch({ type: 'rollback', who: 'cli' });
+  assert.deepEqual(calls, ['persist: rolled-back', 'emit: deployment']);
 });
 
 test('a candidate that cannot be marked ready fails the deployment, which never says ready', async () => {

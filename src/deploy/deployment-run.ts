@@ -16,7 +16,8 @@ import { waitForHealthy } from './wait-healthy.ts';
 export interface RunHost {
   readonly config: AppConfig;
   readonly record: AppRecord;
-  save(next: AppRecord): Promise<void>;
+  /** Stores the app (and `deployment` in the same commit), then applies it. */
+  save(next: AppRecord, deployment?: DeploymentRecord): Promise<void>;
   persist(deployment: DeploymentRecord): Promise<void>;
   emit(event: EventInput): void;
   scheduleRetire(color: Color): void;
@@ -50,6 +51,8 @@ const GATING_HOOKS: ReadonlySet<HookName> = new Set(['preDeploy', 'preSwitch']);
 export class DeploymentRun {
   private queue: Promise<void> = Promise.resolve();
   private watch: AnalysisWatch | null = null;
+  /** The phase being entered, while its `first` effects run: stored in one commit with their change of the app. */
+  private entering: DeploymentRecord | null = null;
 
   constructor(
     private readonly host: RunHost,
@@ -95,10 +98,37 @@ export class DeploymentRun {
     const watch = this.host.config.analysis.bakeMs > 0 && this.deployment.previousVersion !== null;
     const ctx = { autoSwitch: this.autoSwitch, watch, at: this.deps.now() };
     const { deployment, first, effects } = transition(this.deployment, event, ctx);
-    // One of them failing (marking the candidate ready) fails the deployment instead: the new phase never comes.
-    if (first !== undefined && (await this.perform(first))) return;
-    await this.record(deployment);
+    if (first === undefined) await this.record(deployment);
+    else if (!(await this.enter(deployment, first))) return;
     await this.perform(effects);
+  }
+
+  /**
+   * Runs `first` with `next` stored in the same commit as the app change they make (a flip back, the candidate
+   * marked ready), or on its own when they make none. False when one of them failed the deployment instead (the
+   * candidate could not be marked ready): `next` is not entered then.
+   */
+  private async enter(next: DeploymentRecord, first: readonly Effect[]): Promise<boolean> {
+    this.entering = next;
+    let handedOff: boolean;
+    try {
+      handedOff = await this.perform(first);
+    } finally {
+      this.entering = null;
+    }
+    if (handedOff) return false;
+    if (this.deployment === next) this.announce(next);
+    else await this.record(next);
+    return true;
+  }
+
+  /** Stores a change of the app, with the phase being entered if `first` effects are running and it is not stored yet. */
+  private async saveApp(next: AppRecord): Promise<void> {
+    const entering = this.entering;
+    if (entering === null) return this.host.save(next);
+    await this.host.save(next, entering);
+    this.entering = null;
+    this.deployment = entering;
   }
 
   /** Performs `effects` in order; true when one's outcome became the next event (applied, so the caller stops). */
@@ -162,11 +192,11 @@ export class DeploymentRun {
     const d = this.deployment;
     this.host.cancelRetire(d.color);
     // The environment is this deployment's from here: if the driver fails, it is what gets marked failed.
-    await this.host.save(withEnv(this.host.record, d.color, { version: d.version, targets: [], state: 'deploying' }, this.deps.now()));
+    await this.saveApp(withEnv(this.host.record, d.color, { version: d.version, targets: [], state: 'deploying' }, this.deps.now()));
     const targets = await this.deps.driver.start({ app: d.app, color: d.color, version: d.version, targets: d.targets }, this.deps.signal);
     this.deps.stats.reset(d.app, d.color);
     await this.record({ ...this.deployment, targets }, false);
-    await this.host.save(withEnv(this.host.record, d.color, { targets }, this.deps.now()));
+    await this.saveApp(withEnv(this.host.record, d.color, { targets }, this.deps.now()));
     return { type: 'started', targets };
   }
 
@@ -242,14 +272,14 @@ export class DeploymentRun {
 
   private async flip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback', reason?: string): Promise<void> {
     const from = this.host.record.live;
-    await this.host.save(flipLive(this.host.record, color, leftAs, this.deps.now()));
+    await this.saveApp(flipLive(this.host.record, color, leftAs, this.deps.now()));
     const version = this.host.record.envs[color].version;
     this.deps.log.info({ app: this.deployment.app, from, to: color, version }, `${action}: ${color} is live`);
     this.host.emit({ type: action, app: this.deployment.app, from, to: color, version, deployment: this.deployment.id, ...(reason === undefined ? {} : { reason }) });
   }
 
   private async setEnv(color: Color, state: 'ready' | 'failed'): Promise<null> {
-    await this.host.save(withEnvState(this.host.record, color, state, this.deps.now()));
+    await this.saveApp(withEnvState(this.host.record, color, state, this.deps.now()));
     return null;
   }
 
@@ -257,7 +287,10 @@ export class DeploymentRun {
   private async record(next: DeploymentRecord, phaseChanged = true): Promise<void> {
     this.deployment = next;
     await this.host.persist(next);
-    if (!phaseChanged) return;
+    if (phaseChanged) this.announce(next);
+  }
+
+  private announce(next: DeploymentRecord): void {
     const last = next.phases[next.phases.length - 1]!;
     this.host.emit({ type: 'deployment', app: next.app, deployment: next.id, version: next.version, color: next.color, phase: next.phase, message: last.message ?? null, metrics: next.metrics });
     if (next.phase === 'failed') this.deps.log.warn({ app: next.app, deployment: next.id, version: next.version }, `deployment failed: ${next.reason}`);

@@ -51,7 +51,8 @@ async function settle(app: AppController, d: DeploymentRecord, interruption: str
     app.current = run;
     await run.dispatch({ type: 'switched' });
   } else if (d.phase === 'watching' && live !== null && live !== d.color) {
-    // A rollback flips back before it records the deployment (traffic first); the restart came in between.
+    // Still watching a version that is no longer live: a flip back stored without the deployment's record. Since the
+    // two share one commit cutover does not write this, but a state file from before may hold it.
     await run.dispatch({ type: 'rollback', who: 'cutover', reason: `rolled back; recorded after ${interruption}` });
   } else {
     await run.dispatch({ type: 'fail', reason: `interrupted by ${interruption} during ${d.phase}` });

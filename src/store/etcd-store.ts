@@ -15,7 +15,7 @@ import {
   APPS, AUDIT, OPEN_DEPLOYMENTS, appKey, auditKey, auditOf, deploymentIndexKey, deploymentKey, deploymentsOf,
   openDeploymentKey, timeGroup,
 } from './etcd-keys.ts';
-import type { StateStore } from './state-store.ts';
+import type { PutAppOptions, StateStore } from './state-store.ts';
 
 /** Stops a watch; resolves once etcd cancelled it (or the store closed). */
 export type StopWatching = () => Promise<void>;
@@ -60,25 +60,27 @@ export class EtcdStore implements StateStore {
     });
   }
 
-  async putApp(app: AppRecord, expectedRevision: number, onCommitted?: (stored: AppRecord) => void): Promise<AppRecord> {
+  async putApp(app: AppRecord, expectedRevision: number, options: PutAppOptions = {}): Promise<AppRecord> {
+    const key = appKey(app.name);
+    const { revision: _, ...record } = app;
+    const json = JSON.stringify(record);
+    const deployment = options.deployment === undefined ? null : JSON.stringify(options.deployment);
     // A commit acknowledged by etcd is already on a majority of its members' disks.
-    const stored = await this.#call(`write app "${app.name}"`, async () => {
-      const key = appKey(app.name);
-      const { revision: _, ...record } = app;
-      const json = JSON.stringify(record);
-      // A missing key has mod_revision 0, so revision 0 means "must not exist" with no special case.
-      const result = await this.#kv
-        .if(key, 'Mod', '==', expectedRevision)
-        .then(this.#kv.put(key).value(json))
-        .else(this.#kv.get(key))
-        .commit();
-      if (!result.succeeded) {
+    const stored = await this.#call(`write app "${app.name}"`, async (deadline) => {
+      for (;;) {
+        const together = deployment === null ? null : await this.#deploymentWrites(JSON.parse(deployment) as DeploymentRecord, deployment);
+        // A missing key has mod_revision 0, so revision 0 means "must not exist" with no special case.
+        let txn = this.#kv.if(key, 'Mod', '==', expectedRevision);
+        if (together !== null) txn = txn.and(together.key, 'Mod', '==', together.revision);
+        const result = await txn.then(this.#kv.put(key).value(json), ...(together?.writes ?? [])).else(this.#kv.get(key)).commit();
+        if (result.succeeded) return { ...(JSON.parse(json) as Omit<AppRecord, 'revision'>), revision: Number(result.header.revision) };
         const actual = Number(result.responses[0]?.response_range.kvs[0]?.mod_revision ?? 0);
-        throw new RevisionConflictError(`app "${app.name}"`, expectedRevision, actual);
+        if (actual !== expectedRevision || together === null) throw new RevisionConflictError(`app "${app.name}"`, expectedRevision, actual);
+        // Only the deployment's record changed between its read and this write: read it again.
+        if (Date.now() >= deadline) throw new StoreUnavailableError(`${this.#where()}: other writers kept coming first`);
       }
-      return { ...(JSON.parse(json) as Omit<AppRecord, 'revision'>), revision: Number(result.header.revision) };
     });
-    onCommitted?.(stored);
+    options.onCommitted?.(stored);
     return stored;
   }
 
@@ -189,6 +191,13 @@ export class EtcdStore implements StateStore {
 
   /** One attempt: false when another writer changed the record between our read and our write. */
   async #writeDeployment(deployment: DeploymentRecord, json: string): Promise<boolean> {
+    const { key, revision, writes } = await this.#deploymentWrites(deployment, json);
+    const result = await this.#kv.if(key, 'Mod', '==', revision).then(...writes).commit();
+    return result.succeeded;
+  }
+
+  /** The writes that store one deployment, valid while its key is still at `revision` (read here). */
+  async #deploymentWrites(deployment: DeploymentRecord, json: string): Promise<{ key: string; revision: string | number; writes: IOperation[] }> {
     const key = deploymentKey(deployment.id);
     const [current] = (await this.#kv.get(key).exec()).kvs;
     const index = deploymentIndexKey(deployment);
@@ -200,8 +209,7 @@ export class EtcdStore implements StateStore {
       this.#openDeploymentWrite(deployment, json),
       ...(old === null || old === index ? [] : [this.#kv.delete().key(old)]),
     ];
-    const result = await this.#kv.if(key, 'Mod', '==', current?.mod_revision ?? 0).then(...writes).commit();
-    return result.succeeded;
+    return { key, revision: current?.mod_revision ?? 0, writes };
   }
 
   #openDeploymentWrite(deployment: DeploymentRecord, json: string): IOperation {

@@ -51,7 +51,7 @@ describe('SqliteStore', () => {
     t.after(() => store.close());
     let committed = false;
     let resolved = false;
-    const write = store.putApp(newAppRecord('web', 1_000), 0, () => (committed = true)).then(() => (resolved = true));
+    const write = store.putApp(newAppRecord('web', 1_000), 0, { onCommitted: () => (committed = true) }).then(() => (resolved = true));
     await new Promise((r) => setImmediate(r));
     assert.deepEqual([committed, resolved], [true, false], 'committed, but not resolved before the flush ends');
     assert.ok(await store.getApp('web'), 'readable before the flush ends');

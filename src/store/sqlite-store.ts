@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { RevisionConflictError, StoreUnavailableError } from '../core/errors.ts';
 import { TERMINAL_PHASES, type AppRecord, type DeploymentRecord } from '../core/types.ts';
 import type { AuditQuery, AuditRecord } from './audit-record.ts';
-import type { StateStore } from './state-store.ts';
+import type { PutAppOptions, StateStore } from './state-store.ts';
 import { WalSync, type FileSync } from './wal-sync.ts';
 
 /** How long a write waits for another connection's lock (a second process, a backup) before giving up. */
@@ -81,12 +81,13 @@ export class SqliteStore implements StateStore {
     return this.#guard(`read app "${name}"`, () => parseOrNull(this.#sql.getApp.get(name), parseApp));
   }
 
-  async putApp(app: AppRecord, expectedRevision: number, onCommitted?: (stored: AppRecord) => void): Promise<AppRecord> {
+  async putApp(app: AppRecord, expectedRevision: number, options: PutAppOptions = {}): Promise<AppRecord> {
     const action = `write app "${app.name}"`;
+    const { deployment = null } = options;
     // IMMEDIATE takes the write lock before the read, so no other connection can slip in between check and write.
-    const stored = this.#guardWrite(action, () => parseApp(this.#compareAndSwap.immediate(app, expectedRevision)));
+    const stored = this.#guardWrite(action, () => parseApp(this.#compareAndSwap.immediate(app, expectedRevision, deployment)));
     try {
-      onCommitted?.(stored);
+      options.onCommitted?.(stored);
     } finally {
       await this.#flushed(action);
     }
@@ -100,9 +101,8 @@ export class SqliteStore implements StateStore {
   }
 
   async putDeployment(deployment: DeploymentRecord): Promise<void> {
-    const { id, app, createdAt, phase } = deployment;
-    const action = `write deployment "${id}"`;
-    this.#guardWrite(action, () => this.#sql.putDeployment.run(id, app, createdAt, phase, JSON.stringify(deployment)));
+    const action = `write deployment "${deployment.id}"`;
+    this.#guardWrite(action, () => writeDeployment(this.#sql, deployment));
     await this.#flushed(action);
   }
 
@@ -268,17 +268,22 @@ function prepareStatements(db: Database.Database): Statements {
   };
 }
 
-type CompareAndSwap = Database.Transaction<(app: AppRecord, expected: number) => string>;
+type CompareAndSwap = Database.Transaction<(app: AppRecord, expected: number, deployment: DeploymentRecord | null) => string>;
 
 /** Returns the JSON as stored, so the caller gets a fresh copy that carries the new revision. */
 function compareAndSwapTransaction(db: Database.Database, sql: Statements): CompareAndSwap {
-  return db.transaction((app: AppRecord, expected: number) => {
+  return db.transaction((app: AppRecord, expected: number, deployment: DeploymentRecord | null) => {
     const actual = sql.getAppRevision.get(app.name) ?? 0;
     if (actual !== expected) throw new RevisionConflictError(`app "${app.name}"`, expected, actual);
     const json = JSON.stringify({ ...app, revision: expected + 1 });
     sql.putApp.run(app.name, expected + 1, json);
+    if (deployment !== null) writeDeployment(sql, deployment);
     return json;
   });
+}
+
+function writeDeployment(sql: Statements, d: DeploymentRecord): void {
+  sql.putDeployment.run(d.id, d.app, d.createdAt, d.phase, JSON.stringify(d));
 }
 
 // mkdir's own message for a file in the way is "EEXIST ... mkdir '<the file>'", which reads like a success.

@@ -139,11 +139,28 @@ function compareAndSwapTests(open: Open): void {
     const { store } = await fresh(t, open);
     const base = await store.putApp(newAppRecord('web', 1_000), 0);
     const seen: { committed: AppRecord; read: Promise<AppRecord | null> }[] = [];
-    const stored = await store.putApp({ ...base, live: 'blue' }, base.revision, (committed) => seen.push({ committed, read: store.getApp('web') }));
+    const stored = await store.putApp({ ...base, live: 'blue' }, base.revision, { onCommitted: (committed) => seen.push({ committed, read: store.getApp('web') }) });
     assert.equal(seen.length, 1);
     assert.deepEqual(seen[0]!.committed, stored);
     assert.deepEqual(await seen[0]!.read, stored);
-    await assertConflict(store.putApp({ ...base, live: 'green' }, base.revision, () => assert.fail('a refused write is not committed')));
+    await assertConflict(store.putApp({ ...base, live: 'green' }, base.revision, { onCommitted: () => assert.fail('a refused write is not committed') }));
+  });
+
+  test('putApp with a deployment stores both in one commit, and neither when the app conflicts', async (t) => {
+    const { store } = await fresh(t, open);
+    const base = await store.putApp(newAppRecord('web', 1_000), 0);
+    const running = sampleDeployment({ phase: 'watching' });
+    await store.putDeployment(running);
+    const rolledBack = advance(running, 'rolled-back', 2_000);
+    const stored = await store.putApp({ ...base, live: 'blue' }, base.revision, { deployment: rolledBack });
+    assert.deepEqual(await store.getDeployment(running.id), rolledBack);
+    assert.deepEqual((await store.listOpenDeployments()).map((d) => d.id), [], 'no longer open');
+    assert.deepEqual(await store.getApp('web'), stored);
+    await assertConflict(store.putApp({ ...base, live: 'green' }, base.revision, { deployment: { ...rolledBack, reason: 'never stored' } }));
+    assert.deepEqual(await store.getDeployment(running.id), rolledBack, 'the deployment of a refused write is not stored');
+    const another = sampleDeployment({ id: 'd-2', createdAt: 3_000 });
+    await store.putApp({ ...stored, generation: 9 }, stored.revision, { deployment: another });
+    assert.deepEqual((await store.listDeployments('web', 5)).map((d) => d.id), ['d-2', running.id], 'a new one is listed too');
   });
 
   test('of two concurrent putApp with the same revision exactly one wins', async (t) => {
