@@ -35,6 +35,7 @@ function harness(phase: DeploymentPhase, live: 'blue' | 'green', green: AppRecor
     verdict: async () => {},
   };
   const deps = {
+    driver: { stop: async () => void calls.push('driver: stop') },
     hooks: { run: async () => null },
     preview: () => null,
     now: () => 1,
@@ -68,5 +69,7 @@ test('a candidate that cannot be marked ready fails the deployment, which never 
   const { run, calls } = harness('verifying', 'blue', 'deploying', 1);
   await run.dispatch({ type: 'verified' });
   assert.equal(run.deployment.phase, 'failed');
-  assert.ok(!calls.includes('persist: ready'), calls.join('; '));
+  // The failure's own steps (the candidate marked failed, then stopped) carry nothing of the phase never entered.
+  assert.deepEqual(calls.filter((c) => !c.startsWith('emit')), ['persist: failed', 'save: blue live, green failed', 'driver: stop']);
+  assert.equal(calls.filter((c) => c === 'emit: deployment').length, 1, 'one phase event: failed');
 });

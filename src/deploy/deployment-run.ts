@@ -147,6 +147,8 @@ export class DeploymentRun {
         next = { type: 'fail', reason: toCutoverError(err).message };
       }
       if (next !== null) {
+        // The phase being entered (if any) is abandoned: the next event's saves must not carry it.
+        this.entering = null;
         await this.apply(next);
         return true;
       }

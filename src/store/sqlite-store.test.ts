@@ -89,6 +89,16 @@ describe('SqliteStore', () => {
     });
   });
 
+  test('an app and a deployment put together are one transaction: a deployment refused takes the app with it', async (t) => {
+    const store = await openIn(t, 'cutover.db');
+    const base = await store.putApp(newAppRecord('web', 1_000), 0);
+    // STRICT: created_at is an INTEGER column, so this deployment cannot be stored.
+    const refused = sampleDeployment({ createdAt: 1.5 });
+    await assert.rejects(store.putApp({ ...base, live: 'blue' }, base.revision, { deployment: refused }), StoreUnavailableError);
+    assert.deepEqual(await store.getApp('web'), base, 'the app was not written either');
+    assert.equal(await store.getDeployment(refused.id), null);
+  });
+
   test(':memory: is a database of the store alone, not a file of that name', async (t) => {
     const dir = tempDir(t);
     const cwd = process.cwd();

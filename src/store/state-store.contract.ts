@@ -152,7 +152,12 @@ function compareAndSwapTests(open: Open): void {
     const running = sampleDeployment({ phase: 'watching' });
     await store.putDeployment(running);
     const rolledBack = advance(running, 'rolled-back', 2_000);
-    const stored = await store.putApp({ ...base, live: 'blue' }, base.revision, { deployment: rolledBack });
+    let readAtCommit: Promise<DeploymentRecord | null> | null = null;
+    const stored = await store.putApp({ ...base, live: 'blue' }, base.revision, {
+      deployment: rolledBack,
+      onCommitted: () => (readAtCommit = store.getDeployment(running.id)),
+    });
+    assert.deepEqual(await readAtCommit, rolledBack, 'stored by the commit that stored the app');
     assert.deepEqual(await store.getDeployment(running.id), rolledBack);
     assert.deepEqual((await store.listOpenDeployments()).map((d) => d.id), [], 'no longer open');
     assert.deepEqual(await store.getApp('web'), stored);
