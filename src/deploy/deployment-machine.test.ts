@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DeploymentPhase, DeploymentRecord } from '../core/types.ts';
-import { newDeployment } from './deployment.ts';
+import { enterPhase, newDeployment } from './deployment.ts';
 import { transition, type DeploymentEvent, type Effect, type MachineContext, type Transition } from './deployment-machine.ts';
 
 function at(phase: DeploymentPhase): DeploymentRecord {
@@ -73,4 +73,11 @@ test('a rollback says why in its flip back (the rollback event is emitted before
   assert.deepEqual(flipBack(transition(at('done'), { type: 'rollback', who: 'cli' }, auto)), { type: 'flip-back', reason: 'rolled back by cli' });
   const restarted = transition(at('watching'), { type: 'rollback', who: 'cutover', reason: 'rolled back; recorded after a restart' }, auto);
   assert.equal(restarted.deployment.phases.at(-1)!.message, 'rolled back; recorded after a restart');
+});
+
+test('a rolled-back deployment made done again by a switch back has no reason left', () => {
+  const rolledBack = enterPhase(at('done'), 'rolled-back', 20, 'rolled back by cli');
+  assert.equal(rolledBack.reason, 'rolled back by cli');
+  const again = enterPhase(rolledBack, 'done', 30, 'switched back by cli');
+  assert.deepEqual([again.phase, again.reason, again.phases.at(-1)!.message], ['done', null, 'switched back by cli']);
 });

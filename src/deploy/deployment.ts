@@ -31,14 +31,17 @@ export function newDeployment(d: NewDeployment): DeploymentRecord {
   };
 }
 
-/** The record after entering `phase`; a terminal phase also sets the reason and the finish time. */
+/**
+ * The record after entering `phase`; a terminal phase also sets the reason (none for `done`, also when a switch
+ * back makes a rolled-back deployment done again) and the finish time.
+ */
 export function enterPhase(d: DeploymentRecord, phase: DeploymentPhase, at: number, message?: string): DeploymentRecord {
   const terminal = TERMINAL_PHASES.has(phase);
   return {
     ...d,
     phase,
     phases: [...d.phases, message === undefined ? { phase, at } : { phase, at, message }],
-    reason: terminal && phase !== 'done' ? (message ?? null) : d.reason,
+    reason: terminal ? (phase === 'done' ? null : (message ?? null)) : d.reason,
     finishedAt: terminal ? at : null,
   };
 }

@@ -3,7 +3,7 @@
 
 import type { StateConfig } from '../config/state-schema.ts';
 import type { EtcdStore } from './etcd-store.ts';
-import { SqliteStore } from './sqlite-store.ts';
+import { createStateDirectory, SqliteStore } from './sqlite-store.ts';
 import { StateLock } from './state-lock.ts';
 import type { StateStore } from './state-store.ts';
 
@@ -26,11 +26,14 @@ export async function openStore(state: StateConfig, options: OpenStoreOptions = 
     const etcd = await EtcdStore.open(state.etcd);
     return { store: etcd, etcd, lock: null };
   }
-  const lock = state.sqlite === ':memory:' ? null : StateLock.acquire(state.sqlite, options.handoverFrom ?? null);
+  if (state.sqlite === ':memory:') return { store: await SqliteStore.open(state.sqlite), etcd: null, lock: null };
+  // The lock file lives beside the state file: its directory must exist first (a fresh checkout has none).
+  createStateDirectory(state.sqlite);
+  const lock = StateLock.acquire(state.sqlite, options.handoverFrom ?? null);
   try {
     return { store: await SqliteStore.open(state.sqlite), etcd: null, lock };
   } catch (err) {
-    lock?.release();
+    lock.release();
     throw err;
   }
 }

@@ -48,7 +48,7 @@ export class SqliteStore implements StateStore {
     let db: Database.Database | undefined;
     let wal: WalSync | undefined;
     try {
-      if (!inMemory) createDirectory(absolute);
+      if (!inMemory) createStateDirectory(absolute);
       db = new Database(absolute);
       configure(db, options.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_MS);
       migrate(db, absolute);
@@ -286,8 +286,11 @@ function writeDeployment(sql: Statements, d: DeploymentRecord): void {
   sql.putDeployment.run(d.id, d.app, d.createdAt, d.phase, JSON.stringify(d));
 }
 
-// mkdir's own message for a file in the way is "EEXIST ... mkdir '<the file>'", which reads like a success.
-function createDirectory(path: string): void {
+/**
+ * Creates the directory of the state file at `path` (and its parents) if needed; the state lock beside it needs it
+ * first. mkdir's own message for a file in the way is "EEXIST ... mkdir '<the file>'", which reads like a success.
+ */
+export function createStateDirectory(path: string): void {
   const dir = dirname(path);
   try {
     mkdirSync(dir, { recursive: true });
