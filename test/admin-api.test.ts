@@ -19,6 +19,10 @@ test('errors are JSON with a code and a fitting status', async (t) => {
     { desc: 'a pause of no length', method: 'POST', path: '/api/apps/web/pause', body: { maxMs: 'long' }, status: 400, code: 'BAD_REQUEST' },
     { desc: 'resume when not paused', method: 'POST', path: '/api/apps/web/resume', body: {}, status: 409, code: 'NOT_PAUSED' },
     { desc: 'unknown deployment', method: 'GET', path: '/api/apps/web/deployments/x', status: 404, code: 'NOT_FOUND' },
+    { desc: 'a limit that is not a number', method: 'GET', path: '/api/apps/web/deployments?limit=abc', status: 400, code: 'BAD_REQUEST' },
+    { desc: 'a limit below 1', method: 'GET', path: '/api/audit?limit=-1', status: 400, code: 'BAD_REQUEST' },
+    { desc: 'GET of a control endpoint', method: 'GET', path: '/api/apps/web/switch', status: 405, code: 'METHOD_NOT_ALLOWED' },
+    { desc: 'POST of a read endpoint', method: 'POST', path: '/api/apps/web/deployments/x', body: {}, status: 405, code: 'METHOD_NOT_ALLOWED' },
   ] as const;
   for (const c of cases) {
     const res = await run.api<{ error: { code: string; message: string } }>(c.method, c.path, 'body' in c ? c.body : undefined);
@@ -26,6 +30,17 @@ test('errors are JSON with a code and a fitting status', async (t) => {
     assert.equal(res.body.error.code, c.code, c.desc);
     assert.ok(res.body.error.message.length > 0, c.desc);
   }
+});
+
+test('a method an endpoint does not answer gets 405 with the methods it does', async (t) => {
+  const run = await startCutover(t);
+  const res = await request(`${run.adminUrl}/api/apps/web/switch`, { method: 'PUT', body: '{}', headers: { 'content-type': 'application/json' } });
+  assert.equal(res.statusCode, 405);
+  assert.equal(res.headers.allow, 'POST');
+  assert.equal(((await res.body.json()) as { error: { code: string } }).error.code, 'METHOD_NOT_ALLOWED');
+  const deployments = await request(`${run.adminUrl}/api/apps/web/deployments`, { method: 'PUT', body: '{}', headers: { 'content-type': 'application/json' } });
+  assert.equal(deployments.headers.allow, 'GET, POST');
+  await deployments.body.dump();
 });
 
 test('a body that is not JSON gets 400 BAD_REQUEST', async (t) => {

@@ -94,6 +94,8 @@ test('mistakes get one clear line and a non-zero exit', async (t) => {
     { desc: 'bad target', args: ['deploy', 'web', '--version', 'v1', '--target', 'ftp://x'], error: /is not an http:\/\/ origin/ },
     { desc: 'nothing to roll back', args: ['rollback', 'web'], error: /nothing is live/ },
     { desc: 'nothing to switch to', args: ['switch', 'web'], error: /no candidate environment ready to switch to \[NO_CANDIDATE\]/ },
+    { desc: 'a limit that is not a number', args: ['history', 'web', '-n', 'abc'], error: /'-n, --limit <n>' argument 'abc' is invalid\. must be a whole number ≥ 1/ },
+    { desc: 'a limit of 0', args: ['audit', '-n', '0'], error: /must be a whole number ≥ 1/ },
   ];
   for (const c of cases) {
     const r = await cli(...c.args);

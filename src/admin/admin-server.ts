@@ -14,7 +14,7 @@ import { serveEvents } from './event-stream.ts';
 import { serveDashboardAsset, serveTraffic, type TrafficSource } from './dashboard-route.ts';
 import { serveLogs } from './logs-route.ts';
 import type { Metrics } from './metrics.ts';
-import { matchRoute, runRoute, type MatchedRoute, type RouteContext } from './routes.ts';
+import { matchRoute, methodsAt, runRoute, type MatchedRoute, type RouteContext } from './routes.ts';
 
 export interface AdminServerOptions {
   readonly config: AdminConfig;
@@ -90,7 +90,7 @@ export class AdminServer {
         return await serveLogs(req, res, url, app.options.driver, app.name);
       }
       const route = matchRoute(req.method ?? 'GET', url.pathname);
-      if (route === null) throw new NotFoundError(`no such endpoint: ${req.method} ${url.pathname}`);
+      if (route === null) return this.noRoute(req, res, url);
       if (await this.forwarded(route, req, res, url)) return;
       // Every write is a route, so runRoute's role check covers them all; the calls served above only read.
       const ctx: RouteContext = { ...this.options, req, url, params: route.params, caller, audit: this.audit };
@@ -100,6 +100,14 @@ export class AdminServer {
     } catch (err) {
       this.sendError(req, res, toCutoverError(err));
     }
+  }
+
+  /** 405 naming the methods when the path is an endpoint (RFC 9110 §15.5.6), else 404. */
+  private noRoute(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const allowed = methodsAt(url.pathname);
+    if (allowed.length === 0) throw new NotFoundError(`no such endpoint: ${req.method} ${url.pathname}`);
+    const message = `${url.pathname} answers ${allowed.join(' and ')}, not ${req.method}`;
+    sendJson(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message } }, { allow: allowed.join(', ') });
   }
 
   /** A control call on an app that another instance runs is answered by that instance (see ControlGate). */

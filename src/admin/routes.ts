@@ -77,6 +77,13 @@ const CONTROLS: readonly [pattern: string, action: AuditAction, handler: Control
   ['/api/reload', 'reload', reload],
 ];
 
+/** The methods some route answers at `path` (for a 405 that names them); empty when none does. */
+export function methodsAt(path: string): string[] {
+  const parts = path.split('/');
+  const at = (patterns: readonly (readonly [string, ...unknown[]])[]) => patterns.some(([pattern]) => matchPattern(pattern.split('/'), parts) !== null);
+  return [...(at(READS) ? ['GET'] : []), ...(at(CONTROLS) ? ['POST'] : [])];
+}
+
 export function matchRoute(method: string, path: string): MatchedRoute | null {
   const parts = path.split('/');
   if (method === 'GET') {
@@ -193,8 +200,13 @@ function liveOf(record: AppRecord): string {
   return `${record.live} is live (${record.envs[record.live].version ?? 'no version'})`;
 }
 
+/** `?limit=N`: a whole number from 1, at most MAX_HISTORY; `fallback` without one. */
 function limitOf(url: URL, fallback: number): number {
-  return Math.min(MAX_HISTORY, Number(url.searchParams.get('limit') ?? fallback) || fallback);
+  const given = url.searchParams.get('limit');
+  if (given === null) return fallback;
+  const limit = Number(given);
+  if (!/^\d+$/.test(given) || limit < 1) throw new BadRequestError(`"limit" must be a whole number from 1 (at most ${MAX_HISTORY} are listed), not "${given}"`);
+  return Math.min(MAX_HISTORY, limit);
 }
 
 function ok(body: unknown): RouteResult {

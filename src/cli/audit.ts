@@ -2,17 +2,18 @@ import { Command } from 'commander';
 import type { AuditRecord } from '../store/audit-record.ts';
 import { contextOf } from './context.ts';
 import { dateTime, paint, table } from './output.ts';
+import { wholeNumber } from './whole-number.ts';
 
 /** `cutover audit [APP] [-n 50] [--json]`: every control action with who, what and when, newest first. */
 export function auditCommand(): Command {
   return new Command('audit')
     .description('control actions (deploy, switch, rollback, pause, resume, reload): who, what, when, outcome')
     .argument('[app]', 'one app (default: all)')
-    .option('-n, --limit <n>', 'how many', '50')
+    .option('-n, --limit <n>', 'how many', wholeNumber(1), 50)
     .option('--json', 'print JSON')
-    .action(async (app: string | undefined, opts: { limit: string; json?: boolean }, command: Command) => {
+    .action(async (app: string | undefined, opts: { limit: number; json?: boolean }, command: Command) => {
       const { client, out } = contextOf(command);
-      const query = new URLSearchParams({ limit: String(Number(opts.limit) || 50) });
+      const query = new URLSearchParams({ limit: String(opts.limit) });
       if (app) query.set('app', app);
       const list = await client.get<AuditRecord[]>(`/api/audit?${query}`);
       if (opts.json) return out.line(JSON.stringify(list, null, 2));

@@ -1,9 +1,10 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { request } from 'undici';
 import { CutoverError } from '../core/errors.ts';
 import { DEFAULT_ADMIN_URL } from './admin-client.ts';
 import { contextOf } from './context.ts';
 import { paint, type Output } from './output.ts';
+import { wholeNumber } from './whole-number.ts';
 
 /** `cutover logs APP [--env blue|green] [--follow] [-n 200]`: output of the instances a driver started. */
 export function logsCommand(): Command {
@@ -12,7 +13,7 @@ export function logsCommand(): Command {
     .argument('<app>', 'the app')
     .addOption(new Option('--env <color>', 'one environment (default: both)').choices(['blue', 'green']))
     .option('-f, --follow', 'keep streaming new lines')
-    .option('-n, --lines <n>', 'how many recent lines', wholeNumber, 200)
+    .option('-n, --lines <n>', 'how many recent lines', wholeNumber(0), 200)
     .action(async (app: string, opts: LogsOptions, command: Command) => {
       const { out } = contextOf(command);
       const query = new URLSearchParams({ lines: String(opts.lines) });
@@ -85,10 +86,4 @@ function apiError(status: number, text: string): CutoverError {
 
 function headerValue(value: string | string[] | undefined): string | null {
   return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
-}
-
-function wholeNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
-  return n;
 }
