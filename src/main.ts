@@ -35,7 +35,8 @@ export interface CutoverOptions {
 
 /** Everything `start` builds, handed to the constructor in one piece. */
 interface Parts {
-  readonly settings: { config: Config };
+  /** `config`: the one in effect; `started`: the one the process started with, whose listeners and store it keeps. */
+  readonly settings: { config: Config; readonly started: Config };
   readonly log: Logger;
   readonly events: EventHub;
   readonly store: StateStore;
@@ -81,7 +82,7 @@ export class Cutover {
   readonly drivers: DriverFactory;
   readonly metrics: Metrics;
   private readonly accessLog: AccessLog | null;
-  private readonly settings: { config: Config };
+  private readonly settings: { config: Config; readonly started: Config };
 
   private constructor(parts: Parts) {
     ({ log: this.log, events: this.events, store: this.store, registry: this.registry, stats: this.stats } = parts);
@@ -122,7 +123,7 @@ export class Cutover {
   static async start(options: CutoverOptions): Promise<Cutover> {
     const log = options.log ?? createLogger();
     const clock = options.clock ?? systemClock;
-    const settings = { config: options.config };
+    const settings = { config: options.config, started: options.config };
     const events = new EventHub(clock.now);
     const { store, etcd, lock } = await openStore(settings.config.state, { handoverFrom: options.handover?.from ?? null });
     const alarm = new HealthAlarm(log, events);
@@ -215,7 +216,7 @@ export class Cutover {
     const before = this.settings.config;
     if (before.source === null) return { added: [], removed: [], needsRestart: [] };
     const next = await loadConfig(before.source);
-    const needsRestart = restartOnlyChanges(before, next);
+    const needsRestart = restartOnlyChanges(this.settings.started, before, next);
     this.settings.config = next;
     this.accessLog?.reopen();
     this.workers?.reconfigure(next);
@@ -263,15 +264,19 @@ export class Cutover {
 }
 
 
-function restartOnlyChanges(before: Config, after: Config): string[] {
+/**
+ * What `after` changes that only a restart applies. The process-wide settings are compared with those it started
+ * with (a change reverted by a later reload needs no restart); an app's with those it had before.
+ */
+function restartOnlyChanges(started: Config, before: Config, after: Config): string[] {
   const changed: string[] = [];
-  if (JSON.stringify(before.listen) !== JSON.stringify(after.listen)) changed.push('listen');
-  if (JSON.stringify(before.admin) !== JSON.stringify(after.admin)) changed.push('admin');
-  if (JSON.stringify(before.state) !== JSON.stringify(after.state)) changed.push('state');
-  if (JSON.stringify(before.accessLog) !== JSON.stringify(after.accessLog)) changed.push('accessLog');
+  if (JSON.stringify(started.listen) !== JSON.stringify(after.listen)) changed.push('listen');
+  if (JSON.stringify(started.admin) !== JSON.stringify(after.admin)) changed.push('admin');
+  if (JSON.stringify(started.state) !== JSON.stringify(after.state)) changed.push('state');
+  if (JSON.stringify(started.accessLog) !== JSON.stringify(after.accessLog)) changed.push('accessLog');
   // Certificate file contents are watched; which files, or TLS on or off, takes a restart (or a hand-over).
-  if (JSON.stringify(before.tls) !== JSON.stringify(after.tls)) changed.push('tls');
-  if (before.workers !== after.workers) changed.push('workers');
+  if (JSON.stringify(started.tls) !== JSON.stringify(after.tls)) changed.push('tls');
+  if (started.workers !== after.workers) changed.push('workers');
   for (const [name, app] of Object.entries(after.apps)) {
     const old = before.apps[name];
     if (old === undefined) continue;

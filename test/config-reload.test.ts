@@ -91,3 +91,16 @@ test('SIGHUP with a valid file adds an app by host without failing a request', a
   assert.equal(await res.body.text(), 'api');
   assert.equal(await (await request(serve.proxyUrl)).body.text(), 'web');
 });
+
+test('a reload asks for a restart only for what differs from what runs: a change reverted needs none', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'cutover.yaml');
+  writeFileSync(file, configText(dir, WEB_APP));
+  const serve = await spawnServe(t, file);
+  const reload = () => callApi<{ needsRestart: string[] }>(serve.adminUrl, 'POST', '/api/reload');
+  writeFileSync(file, configText(dir, WEB_APP).replace('listen: 127.0.0.1:0', 'listen: 127.0.0.1:1'));
+  assert.deepEqual((await reload()).body.needsRestart, ['listen']);
+  assert.deepEqual((await reload()).body.needsRestart, ['listen'], 'still not in effect');
+  writeFileSync(file, configText(dir, WEB_APP));
+  assert.deepEqual((await reload()).body.needsRestart, [], 'back to what runs');
+});
