@@ -11,9 +11,9 @@ import { DeploymentRun, type RunDeps, type RunHost } from './deployment-run.ts';
 
 /**
  * A run of v2 on green in `phase`, against an app whose green is `green` and live is `live`, recording each call;
- * the first `failedSaves` saves of the app fail.
+ * the first `failedSaves` saves of the app fail; a save that commits resolves once `flush` does.
  */
-function harness(phase: DeploymentPhase, live: 'blue' | 'green', green: AppRecord['envs']['green']['state'], failedSaves = 0) {
+function harness(phase: DeploymentPhase, live: 'blue' | 'green', green: AppRecord['envs']['green']['state'], failedSaves = 0, flush = async () => {}) {
   const calls: string[] = [];
   let saves = 0;
   const base = withEnv(withEnv(newAppRecord('web', 0), 'blue', { version: 'v1', state: live === 'blue' ? 'live' : 'standby' }, 0), 'green', { version: 'v2', state: green }, 0);
@@ -27,6 +27,7 @@ function harness(phase: DeploymentPhase, live: 'blue' | 'green', green: AppRecor
       if (saves++ < failedSaves) throw new Error('the store is unavailable');
       calls.push(`save: ${next.live} live, green ${next.envs.green.state}${deployment === undefined ? '' : `, with the deployment ${deployment.phase}`}`);
       app = next;
+      await flush();
     },
     persist: async (d) => void calls.push(`persist: ${d.phase}`),
     emit: (e) => void calls.push(`emit: ${e.type}`),
@@ -72,4 +73,16 @@ test('a candidate that cannot be marked ready fails the deployment, which never 
   // The failure's own steps (the candidate marked failed, then stopped) carry nothing of the phase never entered.
   assert.deepEqual(calls.filter((c) => !c.startsWith('emit')), ['persist: failed', 'save: blue live, green failed', 'driver: stop']);
   assert.equal(calls.filter((c) => c === 'emit: deployment').length, 1, 'one phase event: failed');
+});
+
+test('while the commit that enters a phase is being flushed, the run already says it is in that phase', async () => {
+  let flushed = (): void => {};
+  // Committed, so readable by anyone, until the flush ends.
+  const { run, calls } = harness('verifying', 'blue', 'deploying', 0, () => new Promise<void>((resolve) => (flushed = resolve)));
+  const applying = run.dispatch({ type: 'verified' });
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(calls, ['save: blue live, green ready, with the deployment ready']);
+  assert.equal(run.deployment.phase, 'ready', 'a switch sent on reading `ready` must find the run ready');
+  flushed();
+  await applying;
 });

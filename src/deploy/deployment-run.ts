@@ -126,9 +126,17 @@ export class DeploymentRun {
   private async saveApp(next: AppRecord): Promise<void> {
     const entering = this.entering;
     if (entering === null) return this.host.save(next);
-    await this.host.save(next, entering);
-    this.entering = null;
+    // Readable once committed, before the save resolves (after the flush): this run says so from then on too, as
+    // record() does, so a call sent on seeing the phase finds the run in it. Not committed: back as it was.
+    const before = this.deployment;
     this.deployment = entering;
+    try {
+      await this.host.save(next, entering);
+    } catch (err) {
+      this.deployment = before;
+      throw err;
+    }
+    this.entering = null;
   }
 
   /** Performs `effects` in order; true when one's outcome became the next event (applied, so the caller stops). */
