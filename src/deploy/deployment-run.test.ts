@@ -25,7 +25,8 @@ function harness(phase: DeploymentPhase, live: 'blue' | 'green', green: AppRecor
     },
     save: async (next, deployment) => {
       if (saves++ < failedSaves) throw new Error('the store is unavailable');
-      calls.push(`save: ${next.live} live, green ${next.envs.green.state}${deployment === undefined ? '' : `, with the deployment ${deployment.phase}`}`);
+      const baseline = deployment?.metrics?.baselineRequests === undefined ? '' : ` (baseline of ${deployment.metrics.baselineRequests} requests)`;
+      calls.push(`save: ${next.live} live, green ${next.envs.green.state}${deployment === undefined ? '' : `, with the deployment ${deployment.phase}${baseline}`}`);
       app = next;
       await flush();
     },
@@ -38,6 +39,7 @@ function harness(phase: DeploymentPhase, live: 'blue' | 'green', green: AppRecor
   const deps = {
     driver: { stop: async () => void calls.push('driver: stop') },
     hooks: { run: async () => null },
+    stats: { forEnv: () => ({ window: () => ({ requests: 120, errors5xx: 0, errorRate: 0, p50Ms: 2, p90Ms: 4, p99Ms: 9, rps: 12 }) }) },
     preview: () => null,
     now: () => 1,
     log: silentLogger,
@@ -85,4 +87,12 @@ test('while the commit that enters a phase is being flushed, the run already say
   assert.equal(run.deployment.phase, 'ready', 'a switch sent on reading `ready` must find the run ready');
   flushed();
   await applying;
+});
+
+test('a switch stores the old environment\'s baseline in the flip\'s own commit', async () => {
+  const { run, calls } = harness('ready', 'blue', 'ready');
+  await run.dispatch({ type: 'switch', who: 'cli' });
+  const saves = calls.filter((c) => c.startsWith('save'));
+  assert.deepEqual(saves, ['save: green live, green live, with the deployment switching (baseline of 120 requests)']);
+  assert.equal(run.deployment.metrics?.baselineRequests, 120);
 });

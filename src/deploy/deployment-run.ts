@@ -122,21 +122,23 @@ export class DeploymentRun {
     return true;
   }
 
-  /** Stores a change of the app, with the phase being entered if `first` effects are running and it is not stored yet. */
-  private async saveApp(next: AppRecord): Promise<void> {
-    const entering = this.entering;
-    if (entering === null) return this.host.save(next);
+  /**
+   * Stores a change of the app, and in the same commit `deployment`: by default the phase being entered, while
+   * `first` effects run and it is not stored yet.
+   */
+  private async saveApp(next: AppRecord, deployment: DeploymentRecord | null = this.entering): Promise<void> {
+    if (deployment === null) return this.host.save(next);
     // Readable once committed, before the save resolves (after the flush): this run says so from then on too, as
     // record() does, so a call sent on seeing the phase finds the run in it. Not committed: back as it was.
     const before = this.deployment;
-    this.deployment = entering;
+    this.deployment = deployment;
     try {
-      await this.host.save(next, entering);
+      await this.host.save(next, deployment);
     } catch (err) {
       this.deployment = before;
       throw err;
     }
-    this.entering = null;
+    if (deployment === this.entering) this.entering = null;
   }
 
   /** Performs `effects` in order; true when one's outcome became the next event (applied, so the caller stops). */
@@ -233,11 +235,10 @@ export class DeploymentRun {
   private async flipToNew(): Promise<DeploymentEvent> {
     const d = this.deployment;
     const old = this.host.record.live;
-    // Taken before the flip, stored after it: the switch does not wait for a commit of figures.
+    // The old environment's figures up to the flip, stored in the flip's own commit: what analysis compares with.
     const baseline = old === null ? null : takeBaseline(this.deps.stats.forEnv(d.app, old), this.deps.now());
     this.host.cancelRetire(d.color);
-    await this.flip(d.color, 'standby', 'switch');
-    if (baseline !== null) await this.record({ ...this.deployment, metrics: prefixed('baseline', baseline) }, false);
+    await this.flip(d.color, 'standby', 'switch', undefined, baseline === null ? null : { ...d, metrics: prefixed('baseline', baseline) });
     return { type: 'switched' };
   }
 
@@ -280,9 +281,10 @@ export class DeploymentRun {
     return null;
   }
 
-  private async flip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback', reason?: string): Promise<void> {
+  /** Makes `color` live; `withRecord` is stored in the same commit (by default the phase being entered, if any). */
+  private async flip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback', reason?: string, withRecord: DeploymentRecord | null = this.entering): Promise<void> {
     const from = this.host.record.live;
-    await this.saveApp(flipLive(this.host.record, color, leftAs, this.deps.now()));
+    await this.saveApp(flipLive(this.host.record, color, leftAs, this.deps.now()), withRecord);
     const version = this.host.record.envs[color].version;
     this.deps.log.info({ app: this.deployment.app, from, to: color, version }, `${action}: ${color} is live`);
     this.host.emit({ type: action, app: this.deployment.app, from, to: color, version, deployment: this.deployment.id, ...(reason === undefined ? {} : { reason }) });
