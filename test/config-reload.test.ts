@@ -57,6 +57,11 @@ test('a bad config on reload is refused with its errors and the running proxy is
   const status = await callApi<{ live: string; switchMode: string }>(serve.adminUrl, 'GET', '/api/apps/web');
   assert.deepEqual([status.body.live, status.body.switchMode], ['blue', 'auto']);
   assert.match(serve.output(), /reload refused, the running config stays/);
+  // Its audit entry lists every problem, on one row of `cutover audit`.
+  const audit = await runCli(['--admin', serve.adminUrl, 'audit']);
+  const rows = audit.stdout.trim().split('\n').slice(1);
+  assert.ok(rows.some((r) => /reload .*CONFIG_INVALID .*apps\.web\.switch.*; /.test(r)), audit.stdout);
+  assert.ok(rows.every((r) => /^\d{4}-\d\d-\d\d /.test(r)), `a row that is not an entry:\n${audit.stdout}`);
 });
 
 test('SIGHUP with a valid file adds an app by host without failing a request', async (t) => {

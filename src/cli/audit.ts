@@ -21,7 +21,8 @@ export function auditCommand(): Command {
       const rows = [['WHEN', 'WHO', 'ACTION', 'APP', 'OUTCOME', 'DETAIL']];
       for (const a of list) {
         const outcome = a.outcome === 'ok' ? paint(out, 'green', 'ok') : paint(out, 'red', a.outcome);
-        rows.push([dateTime(a.at), a.who, a.action, a.app ?? '-', outcome, a.detail]);
+        // A refused reload's detail lists one problem per line: one row each, so the table holds.
+        rows.push([dateTime(a.at), a.who, a.action, a.app ?? '-', outcome, a.detail.replace(/\s*\n\s*/g, '; ')]);
       }
       table(rows).forEach((l) => out.line(l));
     });
