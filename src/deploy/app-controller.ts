@@ -66,6 +66,8 @@ const VERDICT_RETRY_MS = 50;
  * refused as BUSY at once.
  */
 export const FINISHING_WAIT_MS = 5_000;
+/** How long a stop or a recovery waits for the operation in progress. */
+const LOCK_FREE_MS = 30_000;
 
 const DEFAULT_INTERRUPTION = 'a restart of cutover';
 
@@ -441,8 +443,10 @@ export class AppController implements RunHost {
     await this.lock.whenFree(FINISHING_WAIT_MS);
   }
 
+  /** Waits up to 30 s for the lock to be free (another may take it as it is released: then on). */
   private async lockFree(): Promise<void> {
-    for (let i = 0; i < 600 && this.lock.busyWith !== null; i++) await new Promise((r) => setTimeout(r, 50));
+    const until = Date.now() + LOCK_FREE_MS;
+    while (this.lock.busyWith !== null && Date.now() < until) await this.lock.whenFree(until - Date.now());
   }
 
   private newHookRunner(config: AppConfig): HookRunner {

@@ -1,4 +1,4 @@
-// The deployment lifecycle as a pure function: transition(deployment, event) → { deployment, effects }.
+// The deployment lifecycle as a pure function: transition(deployment, event) → { deployment, first?, effects }.
 // The controller performs the effects and feeds their outcomes back as events; nothing here does I/O.
 //
 //  starting ─► health-gate ─► verifying ─► ready ─(auto or `switch`)─► switching ─► watching ─► done
@@ -17,7 +17,7 @@ export type DeploymentEvent =
   | { readonly type: 'switched' }
   | { readonly type: 'baked'; readonly figures: Readonly<Record<string, number>> }
   | { readonly type: 'breach'; readonly reason: string; readonly figures: Readonly<Record<string, number>> }
-  /** `reason` replaces "rolled back by `who`" in the record (a rollback stored by a flip before a restart). */
+  /** `reason` replaces "rolled back by `who`" in the record (recovery: a flip back found stored without it). */
   | { readonly type: 'rollback'; readonly who: string; readonly reason?: string }
   /** Any step failing before the switch: the driver, the health gate, a verify check, a pre-hook, a restart. */
   | { readonly type: 'fail'; readonly reason: string };
@@ -36,7 +36,7 @@ export type Effect =
   | { readonly type: 'flip-to-new' }
   | { readonly type: 'watch' }
   | { readonly type: 'stop-watch' }
-  /** `reason`: why, for the `rollback` event (the record that says it is stored after the flip). */
+  /** `reason`: why, for the `rollback` event, which is emitted before the phase event of the same commit. */
   | { readonly type: 'flip-back'; readonly reason: string }
   | { readonly type: 'stop-new' }
   | { readonly type: 'schedule-retire' };
@@ -52,10 +52,9 @@ export interface MachineContext {
 export interface Transition {
   readonly deployment: DeploymentRecord;
   /**
-   * Performed before the new phase is stored, so that what a phase says holds once anyone can read it: the
-   * candidate is marked ready before the deployment says `ready` (a switch sent on seeing it finds a candidate);
-   * a rollback's flip back comes before `rolled-back` (traffic leaves the failing version without waiting for the
-   * record's commit). A restart between the two finds the deployment in its old phase and settles it from there.
+   * Their change of the app is stored in one commit with the new phase, so what a phase says holds once anyone can
+   * read it, and a crash never leaves one without the other: the candidate marked ready with `ready`, a rollback's
+   * flip back with `rolled-back`. The phase is stored on its own when they change nothing (nothing to flip back).
    */
   readonly first?: readonly Effect[];
   readonly effects: readonly Effect[];

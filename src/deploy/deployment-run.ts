@@ -238,7 +238,7 @@ export class DeploymentRun {
     // The old environment's figures up to the flip, stored in the flip's own commit: what analysis compares with.
     const baseline = old === null ? null : takeBaseline(this.deps.stats.forEnv(d.app, old), this.deps.now());
     this.host.cancelRetire(d.color);
-    await this.flip(d.color, 'standby', 'switch', undefined, baseline === null ? null : { ...d, metrics: prefixed('baseline', baseline) });
+    await this.flip(d.color, 'standby', 'switch', undefined, baseline === null ? undefined : { ...d, metrics: prefixed('baseline', baseline) });
     return { type: 'switched' };
   }
 
@@ -282,7 +282,7 @@ export class DeploymentRun {
   }
 
   /** Makes `color` live; `withRecord` is stored in the same commit (by default the phase being entered, if any). */
-  private async flip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback', reason?: string, withRecord: DeploymentRecord | null = this.entering): Promise<void> {
+  private async flip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback', reason?: string, withRecord?: DeploymentRecord): Promise<void> {
     const from = this.host.record.live;
     await this.saveApp(flipLive(this.host.record, color, leftAs, this.deps.now()), withRecord);
     const version = this.host.record.envs[color].version;

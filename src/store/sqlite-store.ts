@@ -1,6 +1,6 @@
 // The embedded default store: one SQLite file on this machine, through better-sqlite3.
 // better-sqlite3 is synchronous. A write commits at once and resolves once its commit is on disk: the write-ahead
-// log is flushed on libuv's thread pool (wal-sync.ts), so the event loop never waits for the disk.
+// log is flushed on libuv's thread pool (wal-sync.ts), so commits do not hold the event loop for the disk.
 
 import { mkdirSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -82,28 +82,18 @@ export class SqliteStore implements StateStore {
   }
 
   async putApp(app: AppRecord, expectedRevision: number, options: PutAppOptions = {}): Promise<AppRecord> {
-    const action = `write app "${app.name}"`;
     const { deployment = null } = options;
     // IMMEDIATE takes the write lock before the read, so no other connection can slip in between check and write.
-    const stored = this.#guardWrite(action, () => parseApp(this.#compareAndSwap.immediate(app, expectedRevision, deployment)));
-    try {
-      options.onCommitted?.(stored);
-    } finally {
-      await this.#flushed(action);
-    }
-    return stored;
+    const commit = () => parseApp(this.#compareAndSwap.immediate(app, expectedRevision, deployment));
+    return this.#write(`write app "${app.name}"`, commit, options.onCommitted);
   }
 
   async deleteApp(name: string): Promise<void> {
-    const action = `delete app "${name}"`;
-    this.#guardWrite(action, () => this.#sql.deleteApp.run(name));
-    await this.#flushed(action);
+    await this.#write(`delete app "${name}"`, () => this.#sql.deleteApp.run(name));
   }
 
   async putDeployment(deployment: DeploymentRecord): Promise<void> {
-    const action = `write deployment "${deployment.id}"`;
-    this.#guardWrite(action, () => writeDeployment(this.#sql, deployment));
-    await this.#flushed(action);
+    await this.#write(`write deployment "${deployment.id}"`, () => writeDeployment(this.#sql, deployment));
   }
 
   async getDeployment(id: string): Promise<DeploymentRecord | null> {
@@ -123,9 +113,7 @@ export class SqliteStore implements StateStore {
   }
 
   async putAudit(entry: AuditRecord): Promise<void> {
-    const action = `write an audit entry of ${entry.action}`;
-    this.#guardWrite(action, () => this.#sql.putAudit.run(entry.at, entry.app, JSON.stringify(entry)));
-    await this.#flushed(action);
+    await this.#write(`write an audit entry of ${entry.action}`, () => this.#sql.putAudit.run(entry.at, entry.app, JSON.stringify(entry)));
   }
 
   async listAudit(query: AuditQuery): Promise<AuditRecord[]> {
@@ -164,13 +152,20 @@ export class SqliteStore implements StateStore {
   }
 
   /**
-   * A write, refused before it commits once a flush failed: it could take effect (a switch) and then not be on
-   * disk either. Reads go on.
+   * A write: `commit` runs (one transaction), `onCommitted` is told its result, and it resolves once that is on
+   * disk. Refused before it commits once a flush failed: it could take effect (a switch) and then not be on disk
+   * either. Reads go on.
    */
-  #guardWrite<T>(action: string, work: () => T): T {
+  async #write<T>(action: string, commit: () => T, onCommitted?: (result: T) => void): Promise<T> {
     const failure = this.#wal.failure;
     if (failure !== null) throw new StoreUnavailableError(`cannot ${action} in the SQLite store at ${this.path}: ${failure.message}`, { cause: failure });
-    return this.#guard(action, work);
+    const result = this.#guard(action, commit);
+    try {
+      onCommitted?.(result);
+    } finally {
+      await this.#flushed(action);
+    }
+    return result;
   }
 
   #guard<T>(action: string, work: () => T): T {
