@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { callApi, deploy, startCutover, waitForDeployment, WEB_APP } from './support/cutover-harness.ts';
+import { callApi, deploy, processApp, startCutover, waitForDeployment, WEB_APP } from './support/cutover-harness.ts';
 import { startUpstream } from './support/upstream.ts';
 
 const TOKEN = 'a-test-token-of-enough-length';
@@ -30,6 +30,14 @@ test('errors are JSON with a code and a fitting status', async (t) => {
     assert.equal(res.body.error.code, c.code, c.desc);
     assert.ok(res.body.error.message.length > 0, c.desc);
   }
+});
+
+test('targets for an app whose driver starts its own are refused naming the "targets" field, not a CLI flag', async (t) => {
+  const run = await startCutover(t, processApp());
+  const res = await run.api<{ error: { code: string; message: string } }>('POST', '/api/apps/web/deployments', { version: 'v1', targets: ['http://127.0.0.1:3001'] });
+  assert.equal(res.status, 400);
+  assert.equal(res.body.error.code, 'BAD_REQUEST');
+  assert.equal(res.body.error.message, `this app's process driver starts its own targets; "targets" is only for static apps`);
 });
 
 test('a method an endpoint does not answer gets 405 with the methods it does', async (t) => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { configText, runCli, spawnServe, tempDir, WEB_APP } from './support/cutover-harness.ts';
+import { configText, processApp, runCli, spawnServe, tempDir, WEB_APP } from './support/cutover-harness.ts';
 import { deadUrl, startUpstream } from './support/upstream.ts';
 
 async function serveWeb(t: Parameters<typeof tempDir>[0], apps = WEB_APP) {
@@ -90,7 +90,7 @@ test('mistakes get one clear line and a non-zero exit', async (t) => {
   const { cli } = await serveWeb(t);
   const cases = [
     { desc: 'unknown app', args: ['status', 'nope'], error: /no app named "nope" \[NOT_FOUND\]/ },
-    { desc: 'no target', args: ['deploy', 'web', '--version', 'v1'], error: /needs at least one target URL/ },
+    { desc: 'no target', args: ['deploy', 'web', '--version', 'v1'], error: /needs at least one target URL in --target \[BAD_REQUEST\]/ },
     { desc: 'bad target', args: ['deploy', 'web', '--version', 'v1', '--target', 'ftp://x'], error: /is not an http:\/\/ origin/ },
     { desc: 'nothing to roll back', args: ['rollback', 'web'], error: /nothing is live/ },
     { desc: 'nothing to switch to', args: ['switch', 'web'], error: /no candidate environment ready to switch to \[NO_CANDIDATE\]/ },
@@ -102,6 +102,38 @@ test('mistakes get one clear line and a non-zero exit', async (t) => {
     assert.equal(r.code, 1, c.desc);
     assert.match(r.stderr, c.error, c.desc);
     assert.equal(r.stderr.trim().split('\n').length, 1, `${c.desc}: one line`);
+  }
+});
+
+test('deploy --target to an app whose driver starts its own targets names the flag the user typed', async (t) => {
+  const { cli } = await serveWeb(t, processApp());
+  const r = await cli('deploy', 'web', '--version', 'v1', '--target', 'http://127.0.0.1:3001');
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, `cutover: this app's process driver starts its own targets; --target is only for static apps [BAD_REQUEST]\n`);
+});
+
+test("commander's own mistakes are one `cutover:` line with a hint; --help and --version are not mistakes", async () => {
+  const cases = [
+    { desc: 'unknown command', args: ['stauts'], error: /^cutover: unknown command 'stauts' \(Did you mean status\?\) \(see `cutover --help`\)$/ },
+    { desc: 'unknown option', args: ['--bogus'], error: /^cutover: unknown option '--bogus' \(see `cutover --help`\)$/ },
+    { desc: 'unknown option of a verb', args: ['status', '--bogus'], error: /^cutover: unknown option '--bogus' \(see `cutover status --help`\)$/ },
+    { desc: 'missing argument', args: ['history'], error: /^cutover: missing required argument 'app' \(see `cutover history --help`\)$/ },
+    { desc: 'missing required option', args: ['deploy', 'web'], error: /^cutover: required option '--version <version>' not specified \(see `cutover deploy --help`\)$/ },
+    { desc: 'a value its parser refuses', args: ['history', 'web', '-n', 'abc'], error: /^cutover: option '-n, --limit <n>' argument 'abc' is invalid\. must be a whole number ≥ 1 \(see `cutover history --help`\)$/ },
+    { desc: 'a value not among the choices', args: ['logs', 'web', '--env', 'purple'], error: /^cutover: option '--env <color>' argument 'purple' is invalid\. Allowed choices are blue, green\. \(see `cutover logs --help`\)$/ },
+  ];
+  for (const c of cases) {
+    const r = await runCli(c.args);
+    assert.equal(r.code, 1, c.desc);
+    assert.equal(r.stdout, '', c.desc);
+    assert.match(r.stderr.trimEnd(), c.error, `${c.desc}: ${r.stderr}`);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, `${c.desc}: one line`);
+  }
+  for (const args of [['--help'], ['deploy', '--help'], ['help', 'logs'], ['--version']]) {
+    const r = await runCli(args);
+    assert.equal(r.code, 0, args.join(' '));
+    assert.equal(r.stderr, '', args.join(' '));
+    assert.match(r.stdout, args[0] === '--version' ? /^\d+\.\d+\.\d+\n$/ : /^Usage: cutover /, args.join(' '));
   }
 });
 

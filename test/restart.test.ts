@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { flipLive } from '../src/deploy/app-state.ts';
 import { SqliteStore } from '../src/store/sqlite-store.ts';
-import { callApi, configText, deploy, runCli, spawnServe, startCutover, tempDir, waitForDeployment, WEB_APP } from './support/cutover-harness.ts';
+import { callApi, configText, deploy, processApp, runCli, spawnServe, startCutover, tempDir, waitForDeployment, WEB_APP, writeReleases } from './support/cutover-harness.ts';
 import { startUpstream } from './support/upstream.ts';
 
 const FIXED_PORTS = (proxy: number, admin: number) => (text: string) =>
@@ -147,4 +147,22 @@ test('a deploy sent right after start is not refused as busy by the recovery', a
   const app = running.cutover.controller.app('web');
   const { done } = await app.deploy({ version: 'v1', targets: [blue.url], noSwitch: false, who: 'test' });
   assert.equal((await done).phase, 'done');
+});
+
+test('after a restart, `cutover logs` marks what an adopted instance wrote before it, rather than giving it the restart time', async (t) => {
+  const dir = tempDir(t);
+  writeReleases(dir, { v1: {} });
+  const config = join(dir, 'cutover.yaml');
+  writeFileSync(config, configText(dir, processApp('', 1)));
+  const first = await spawnServe(t, config);
+  await deploy(first, 'v1', []);
+  first.child.kill('SIGKILL');
+  await new Promise((resolve) => first.child.once('exit', resolve));
+
+  const second = await spawnServe(t, config);
+  const logs = await runCli(['--admin', second.adminUrl, 'logs', 'web', '--env', 'blue']);
+  assert.equal(logs.code, 0, logs.stderr);
+  const listening = logs.stdout.split('\n').filter((line) => line.includes('listening on'));
+  assert.equal(listening.length, 1, logs.stdout);
+  assert.match(listening[0]!, /^before \d\d:\d\d:\d\d blue#0 stdout\| v1 blue#0 listening on /);
 });

@@ -76,7 +76,12 @@ test('a bad env or lines is a BadRequestError; the static driver has no lines', 
 
 test('formatLogLine: UTC time, environment and instance, stream, text', () => {
   const at = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
-  assert.equal(formatLogLine({ at, color: 'green', instance: 1, stream: 'stderr', text: 'boom' }), '03:04:05 green#1 stderr| boom\n');
+  assert.equal(formatLogLine({ at, written: 'at', color: 'green', instance: 1, stream: 'stderr', text: 'boom' }), '03:04:05 green#1 stderr| boom\n');
+});
+
+test('formatLogLine: a line written before cutover restarted gets no time of its own, only the adoption it preceded', () => {
+  const at = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
+  assert.equal(formatLogLine({ at, written: 'before', color: 'blue', instance: 0, stream: 'stdout', text: 'old' }), 'before 03:04:05 blue#0 stdout| old\n');
 });
 
 /** A real HTTP server whose only route is the logs of app "web"; errors answered like the admin API's. */

@@ -12,6 +12,8 @@ const MAX_UNSENT_BYTES = 1024 * 1024;
  * `GET /api/apps/:app/logs?env=blue|green&lines=200&follow=1`: the recent output of the instances the app's driver
  * started, as plain text lines `HH:MM:SS blue#0 stdout| text` (UTC). Without `env`, both environments. With
  * `follow=1` the response stays open and new lines are streamed until the client goes away.
+ * A line whose time is not known, written by an adopted instance before cutover restarted, starts with
+ * `before HH:MM:SS` instead: the time this cutover took the instance over.
  */
 export async function serveLogs(
   req: IncomingMessage,
@@ -39,7 +41,8 @@ export async function serveLogs(
 
 export function formatLogLine(line: LogLine): string {
   const time = new Date(line.at).toISOString().slice(11, 19);
-  return `${time} ${line.color}#${line.instance} ${line.stream}| ${line.text}\n`;
+  const when = line.written === 'before' ? `before ${time}` : time;
+  return `${when} ${line.color}#${line.instance} ${line.stream}| ${line.text}\n`;
 }
 
 function logQuery(url: URL): { color: Color | null; lines: number; follow: boolean } {

@@ -22,10 +22,12 @@ export function deployCommand(): Command {
     .option('--json', 'print the deployment record as JSON at the end')
     .action(async (app: string, opts: DeployFlags, command: Command) => {
       const ctx = contextOf(command);
-      const started = await ctx.client.post<{ deployment: DeploymentRecord; willSwitch: boolean }>(
-        `/api/apps/${encodeURIComponent(app)}/deployments`,
-        { version: opts.version, targets: opts.target, switch: opts.switch, who: ctx.who },
-      );
+      const started = await ctx.client
+        .post<{ deployment: DeploymentRecord; willSwitch: boolean }>(
+          `/api/apps/${encodeURIComponent(app)}/deployments`,
+          { version: opts.version, targets: opts.target, switch: opts.switch, who: ctx.who },
+        )
+        .catch((err: unknown) => Promise.reject(inFlagTerms(err)));
       const progress = opts.json ? null : new Progress(ctx.out);
       const end = await follow(ctx.client, started.deployment, { willSwitch: started.willSwitch, throughBake: Boolean(opts.wait) }, progress);
       if (opts.json) ctx.out.line(JSON.stringify(end, null, 2));
@@ -34,6 +36,12 @@ export function deployCommand(): Command {
       }
       if (!opts.json) ctx.out.line(summary(end, app));
     });
+}
+
+/** The API's refusals name the field of its body (`"targets"`); the user of this verb typed the flag that fills it. */
+function inFlagTerms(err: unknown): unknown {
+  if (!(err instanceof CutoverError) || err.code !== 'BAD_REQUEST') return err;
+  return new CutoverError(err.code, err.status, err.message.replaceAll('"targets"', '--target'), { cause: err, details: err.details });
 }
 
 interface DeployFlags {

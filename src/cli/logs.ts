@@ -67,9 +67,9 @@ async function streamLines(admin: Admin, path: string, onLine: (line: string) =>
   return { lines, driver: headerValue(res.headers['x-cutover-driver']) };
 }
 
-/** Colours the `blue#0` / `green#1` of a line on a terminal. */
+/** Colours the `blue#0` / `green#1` of a line on a terminal, and dims its time (`12:00:01` or `before 12:00:01`). */
 function colourLine(out: Output, line: string): string {
-  const match = /^(\S+ )((blue|green)#\d+)( .*)$/.exec(line);
+  const match = /^((?:before )?\S+ )((blue|green)#\d+)( .*)$/.exec(line);
   if (match === null) return line;
   return `${paint(out, 'dim', match[1]!.trimEnd())} ${paint(out, match[3] as 'blue' | 'green', match[2]!)}${match[4]}`;
 }

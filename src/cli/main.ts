@@ -27,10 +27,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .version(VERSION, '-V, --version', 'print the version of cutover')
     // `cutover --version` is the program's; `cutover deploy web --version v2` is deploy's own option.
     .enablePositionalOptions()
-    .option('--admin <url>', 'admin API URL (default: $CUTOVER_ADMIN or http://127.0.0.1:9900)')
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .showHelpAfterError('(run with --help for usage)');
+    .option('--admin <url>', 'admin API URL (default: $CUTOVER_ADMIN or http://127.0.0.1:9900)');
   program.addCommand(serveCommand());
   program.addCommand(validateCommand());
   program.addCommand(statusCommand());
@@ -43,6 +40,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   program.addCommand(logsCommand());
   program.addCommand(auditCommand());
   program.addCommand(demoCommand());
+  reportUsageErrors(program);
   try {
     await program.parseAsync(argv as string[]);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -51,7 +49,30 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * Commander's own errors (unknown command or option, missing argument, a value a parser refused) get the one line
+ * every other error gets, with a hint: `cutover: unknown option '--bogus' (see `cutover status --help`)`. The exit
+ * is commander's, thrown (exitOverride) to report() rather than a process.exit. Verbs added with addCommand inherit
+ * none of these settings from the program, so every command of the tree gets them.
+ */
+function reportUsageErrors(command: Command): void {
+  command.exitOverride().configureOutput({
+    outputError: (message) => stdout.error(`cutover: ${oneLine(message)} (see \`${pathOf(command)} --help\`)`),
+  });
+  for (const sub of command.commands) reportUsageErrors(sub);
+}
+
+/** Commander's message starts with "error: " and may end with a "(Did you mean status?)" line of its own. */
+function oneLine(message: string): string {
+  return message.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ');
+}
+
+function pathOf(command: Command): string {
+  return command.parent === null ? command.name() : `${pathOf(command.parent)} ${command.name()}`;
+}
+
 function report(err: unknown): number {
+  // Commander has had its say: the help, the version, or a usage error (reportUsageErrors).
   if (err instanceof CommanderError) return err.exitCode;
   if (err instanceof ConfigError) {
     stdout.error(`cutover: ${err.message}`);

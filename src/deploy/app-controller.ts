@@ -471,10 +471,10 @@ function validateDeploy(req: DeployRequest, driver: EnvironmentDriver['kind']): 
     throw new BadRequestError('version must be 1–128 letters, digits, dots, dashes, pluses or underscores, and not only dots');
   }
   if (driver !== 'static') {
-    if (req.targets.length > 0) throw new BadRequestError(`this app's ${driver} driver starts its own targets; --target is only for static apps`);
+    if (req.targets.length > 0) throw new BadRequestError(`this app's ${driver} driver starts its own targets; "targets" is only for static apps`);
     return;
   }
-  if (req.targets.length === 0) throw new BadRequestError('a static app needs at least one target URL (--target)');
+  if (req.targets.length === 0) throw new BadRequestError('a static app needs at least one target URL in "targets"');
   for (const url of req.targets) {
     if (!isOrigin(url)) throw new BadRequestError(`target "${url}" is not an http:// origin like http://127.0.0.1:3000`);
   }

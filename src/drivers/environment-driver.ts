@@ -33,7 +33,14 @@ export interface DriverListener {
 
 /** One line an instance wrote. */
 export interface LogLine {
+  /** When cutover read the line: within a poll (100 ms) of its writing, unless `written` is 'before'. */
   readonly at: number;
+  /**
+   * 'at': written at `at`. 'before': written at some time before `at` that cannot be known: the line was in the
+   * instance's output file when this cutover run took the instance over from the previous one, and that file keeps
+   * no times.
+   */
+  readonly written: 'at' | 'before';
   readonly color: Color;
   readonly instance: number;
   readonly stream: 'stdout' | 'stderr';

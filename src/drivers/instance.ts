@@ -1,7 +1,7 @@
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
-import type { InstanceDescription, InstanceEvent } from './environment-driver.ts';
+import type { InstanceDescription, InstanceEvent, LogLine } from './environment-driver.ts';
 import type { InstanceSpec } from './instance-spec.ts';
 import { adoptLeader, spawnLeader, type LeaderProcess } from './leader-process.ts';
 import { OutputTail } from './output-tail.ts';
@@ -28,7 +28,7 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = {
 
 export interface InstanceListener {
   onEvent(kind: InstanceEvent['kind'], detail: string): void;
-  onLine(stream: 'stdout' | 'stderr', text: string): void;
+  onLine(stream: 'stdout' | 'stderr', text: string, written: LogLine['written']): void;
   /** The process behind the instance changed (started, restarted, gone): its record is out of date. */
   onProcessChange(): void;
 }
@@ -59,8 +59,8 @@ export class Instance {
   constructor(private readonly options: InstanceOptions) {
     const { spec, listener } = options;
     this.tails = [
-      new OutputTail({ path: spec.stdoutPath, onLine: (text) => listener.onLine('stdout', text) }),
-      new OutputTail({ path: spec.stderrPath, onLine: (text) => listener.onLine('stderr', text) }),
+      new OutputTail({ path: spec.stdoutPath, onLine: (text, backlog) => listener.onLine('stdout', text, backlog ? 'before' : 'at') }),
+      new OutputTail({ path: spec.stderrPath, onLine: (text, backlog) => listener.onLine('stderr', text, backlog ? 'before' : 'at') }),
     ];
   }
 
@@ -76,7 +76,10 @@ export class Instance {
     this.run();
   }
 
-  /** Takes over a process of the previous run; its output files are read on from their recent end. */
+  /**
+   * Takes over a process of the previous run; its output files are read on from their recent end. What they hold
+   * already was written while no cutover was reading them, so those lines are passed on as written 'before' now.
+   */
   adopt(record: PidRecord): void {
     for (const path of [this.spec.stdoutPath, this.spec.stderrPath]) closeSync(openSync(path, 'a'));
     this.watchOutput('end');

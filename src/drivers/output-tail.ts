@@ -8,7 +8,8 @@ import { StringDecoder } from 'node:string_decoder';
 
 export interface OutputTailOptions {
   readonly path: string;
-  readonly onLine: (text: string) => void;
+  /** `backlog`: the line was in the file when tailing began at its end, so when it was written is not known. */
+  readonly onLine: (text: string, backlog: boolean) => void;
   /** Past this size, and once everything was read, the file is truncated. */
   readonly maxFileBytes?: number;
 }
@@ -29,13 +30,17 @@ export class OutputTail {
 
   constructor(private readonly options: OutputTailOptions) {}
 
-  /** Starts reading at the beginning, or near the end (skipping the first, cut line) to show recent output. */
+  /**
+   * Starts reading at the beginning, or near the end (skipping the first, cut line) to show recent output; the
+   * lines near the end are passed on at once, as backlog.
+   */
   open(at: 'start' | 'end'): void {
     this.fd = openSync(this.options.path, 'r+');
     if (at === 'start') return;
     const size = fstatSync(this.fd).size;
     this.offset = Math.max(0, size - BACKLOG_BYTES);
     if (this.offset > 0) this.skipCutLine();
+    this.readTo(size, true);
   }
 
   /** Reads whatever was appended since the last poll. Synchronous: a page-cached read of a few KB. */
@@ -43,12 +48,7 @@ export class OutputTail {
     if (this.fd === null) return;
     const size = fstatSync(this.fd).size;
     if (size < this.offset) this.restartAtZero();
-    while (this.offset < size) {
-      const n = readSync(this.fd, this.buffer, 0, Math.min(READ_CHUNK_BYTES, size - this.offset), this.offset);
-      if (n === 0) break;
-      this.offset += n;
-      this.consume(this.decoder.write(this.buffer.subarray(0, n)));
-    }
+    this.readTo(size, false);
     if (this.offset >= (this.options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES)) {
       ftruncateSync(this.fd, 0);
       this.restartAtZero();
@@ -59,18 +59,27 @@ export class OutputTail {
   close(): void {
     if (this.fd === null) return;
     this.poll();
-    if (this.partial !== '') this.options.onLine(this.partial);
+    if (this.partial !== '') this.options.onLine(this.partial, false);
     this.partial = '';
     closeSync(this.fd);
     this.fd = null;
   }
 
-  private consume(text: string): void {
+  private readTo(size: number, backlog: boolean): void {
+    while (this.offset < size) {
+      const n = readSync(this.fd!, this.buffer, 0, Math.min(READ_CHUNK_BYTES, size - this.offset), this.offset);
+      if (n === 0) break;
+      this.offset += n;
+      this.consume(this.decoder.write(this.buffer.subarray(0, n)), backlog);
+    }
+  }
+
+  private consume(text: string, backlog: boolean): void {
     const parts = (this.partial + text).split('\n');
     this.partial = parts.pop()!;
-    for (const line of parts) this.options.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+    for (const line of parts) this.options.onLine(line.endsWith('\r') ? line.slice(0, -1) : line, backlog);
     while (this.partial.length > MAX_LINE_CHARS) {
-      this.options.onLine(this.partial.slice(0, MAX_LINE_CHARS));
+      this.options.onLine(this.partial.slice(0, MAX_LINE_CHARS), backlog);
       this.partial = this.partial.slice(MAX_LINE_CHARS);
     }
   }

@@ -2,12 +2,12 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ProcessDriverConfig } from '../config/config.ts';
 import type { HostInput, HostOutput } from './fixtures/driver-host.ts';
-import { FIXTURES, answers, eventually, killAtEnd, processConfig, processDriver, startRequest, tempDir, texts } from './fixtures/process-fixture.ts';
+import { DEMO_APP, FIXTURES, answers, eventually, killAtEnd, processConfig, processDriver, startRequest, tempDir, texts } from './fixtures/process-fixture.ts';
 import { isRunning } from './process-group.ts';
 
 // Each test runs a first "cutover" (a driver in a child process), kills it with SIGKILL, and lets a new driver on
@@ -41,6 +41,21 @@ test('an adopted instance that exits is restarted on its port, and its output is
   await eventually('the new process to answer', () => answers(url!));
   await eventually('its output', () => texts(driver.logs('web', 'green')).filter((l) => l.includes('listening on')).length === 2);
   assert.notEqual(driver.describe('web', 'green')[0]!.pid, first.green!.pids[0]);
+});
+
+test('output an adopted instance wrote before the restart is marked so, not given the time of the restart', { timeout: 30_000 }, async (t) => {
+  const go = join(tempDir(t), 'go');
+  const command = `echo "from the first run"; (while [ ! -e ${go} ]; do sleep 0.05; done; echo "after the restart") & exec node ${DEMO_APP}`;
+  const { stateDir, config } = await firstRun(t, { command }, [{ color: 'blue', version: 'v1' }]);
+  const { driver } = processDriver(t, config, { stateDir });
+  const adopting = Date.now();
+  await driver.restore(startRequest('blue', 'v1'));
+  writeFileSync(go, '');
+  await eventually('the line written after the restart', () => texts(driver.logs('web', 'blue')).includes('after the restart'));
+  const line = (text: string) => driver.logs('web', 'blue').find((l) => l.text === text)!;
+  assert.equal(line('from the first run').written, 'before', 'its time is not known: it was written before the adoption');
+  assert.ok(line('from the first run').at >= adopting, '`at` is the adoption, which it came before');
+  assert.equal(line('after the restart').written, 'at');
 });
 
 test('an instance that died with the previous run is started again, on its old port while that is free', { timeout: 30_000 }, async (t) => {

@@ -188,7 +188,7 @@ export class ProcessDriver implements EnvironmentDriver {
       log: this.options.log.child({ app, color, instance: index }),
       listener: {
         onEvent: (kind, detail) => this.options.listener.onInstanceEvent({ app, color, url, kind, detail }),
-        onLine: (stream, text) => this.addLine({ at: this.clock.now(), color, instance: index, stream, text }),
+        onLine: (stream, text, written) => this.addLine({ at: this.clock.now(), written, color, instance: index, stream, text }),
         onProcessChange: () => this.persist(),
       },
     });

@@ -17,7 +17,7 @@ test('a static start without targets is refused with a sentence saying what to p
   const driver = new StaticDriver();
   await assert.rejects(driver.start({ app: 'web', color: 'blue', version: 'v1', targets: [] }, new AbortController().signal), {
     code: 'BAD_REQUEST',
-    message: 'a static app needs at least one target URL (--target)',
+    message: 'a static app needs at least one target URL in \"targets\"',
   });
 });
 

@@ -9,7 +9,7 @@ export class StaticDriver implements EnvironmentDriver {
 
   async start(request: StartRequest, signal: AbortSignal): Promise<string[]> {
     signal.throwIfAborted();
-    if (request.targets.length === 0) throw new BadRequestError('a static app needs at least one target URL (--target)');
+    if (request.targets.length === 0) throw new BadRequestError('a static app needs at least one target URL in "targets"');
     return this.remember(request);
   }
 
