@@ -16,13 +16,15 @@ import { treeRss } from './lib/proc-stat.mjs';
 import { markdownTable, quantile, writeJson } from './lib/report.mjs';
 import { openSession, resultsDir, runSession, stopIfStopping } from './lib/session.mjs';
 
-const DEFAULTS = Object.freeze({ flips: 50, pollers: 8, every: 2, gap: 1, workers: 1 });
+const DEFAULTS = Object.freeze({ flips: 50, pollers: 8, every: 2, gap: 1, workers: 1, deploys: 0 });
 /** A flip whose new environment has not answered after this long is recorded as not seen, and the bench moves on. */
 const FLIP_TIMEOUT_MS = 5_000;
 /** Between flips: lets the drain of the previous one start, so flips do not pile up on each other. */
 const BETWEEN_FLIPS_MS = 100;
-const USAGE = `usage: npm run bench:switch -- [--flips ${DEFAULTS.flips}] [--pollers ${DEFAULTS.pollers}] [--every ${DEFAULTS.every}] [--gap ${DEFAULTS.gap}] [--workers ${DEFAULTS.workers}]
+const USAGE = `usage: npm run bench:switch -- [--flips ${DEFAULTS.flips}] [--pollers ${DEFAULTS.pollers}] [--every ${DEFAULTS.every}] [--gap ${DEFAULTS.gap}] [--workers ${DEFAULTS.workers}] [--deploys 0|1]
   --flips    switches back and forth (switch, rollback, switch, ...)
+  --deploys  1: every flip is a new deployment's switch instead (deploy a new version to the idle environment
+             with no switch, wait until it is ready, then time \`cutover switch\`); 0: manual flips
   --pollers  keep-alive clients requesting through the proxy during the flips
   --every    paced: each poller sends one request every this many ms on its own schedule, the pollers'
              schedules spread over that period, whether or not the others are answered (default: ${DEFAULTS.pollers} pollers every
@@ -33,8 +35,9 @@ const USAGE = `usage: npm run bench:switch -- [--flips ${DEFAULTS.flips}] [--pol
   --workers  written into cutover's config as \`workers: N\` (data-path processes)
 BENCH_SWITCH_TRACE=1 also times each flip inside cutover (bench/lib/switch-trace.mjs; with --workers 1 only)`;
 
-const options = readNumberOptionsOrExit('bench:switch', DEFAULTS, USAGE, { mayBeZero: ['gap', 'every'] });
+const options = readNumberOptionsOrExit('bench:switch', DEFAULTS, USAGE, { mayBeZero: ['gap', 'every', 'deploys'] });
 const openLoop = options.every > 0;
+const deploying = options.deploys > 0;
 /** BENCH_SWITCH_TRACE=1: also time each flip inside cutover (bench/lib/switch-trace.mjs); one process only. */
 const tracing = process.env.BENCH_SWITCH_TRACE === '1' && options.workers === 1;
 const ctx = openSession({ logs: 'logs-switch' });
@@ -43,7 +46,7 @@ await runSession(ctx, 'bench:switch', measureSwitches);
 async function measureSwitches() {
   const revision = cutoverRevision(ctx.root);
   console.log(`cutover switch bench, ${new Date().toISOString()}, cutover ${revision}`);
-  console.log(`${options.flips} flips, ${options.pollers} pollers ${pollingMode()}, workers: ${options.workers}; cutover on CPU ${ctx.cpu.proxy}, backends and pollers on CPU ${ctx.cpu.loadgen}${ctx.pin ? '' : ' (not pinned)'}\n`);
+  console.log(`${options.flips} flips (${deploying ? 'each a new deployment\'s switch' : 'switch, rollback, switch, ...'}), ${options.pollers} pollers ${pollingMode()}, workers: ${options.workers}; cutover on CPU ${ctx.cpu.proxy}, backends and pollers on CPU ${ctx.cpu.loadgen}${ctx.pin ? '' : ' (not pinned)'}\n`);
   if (process.env.BENCH_SWITCH_TRACE === '1' && !tracing) console.log('BENCH_SWITCH_TRACE=1: not traced: the trace needs --workers 1 (the admin API and the data path in one process)\n');
   const blue = await startNodeServer(ctx, 'blue', 'blue', { arrivalHeader: true });
   const green = await startNodeServer(ctx, 'green', 'green', { arrivalHeader: true });
@@ -59,7 +62,10 @@ async function measureSwitches() {
     await polling.started;
     for (let i = 0; i < options.flips; i++) {
       stopIfStopping(ctx);
-      flips.push(await flip(cutover.adminUrl, polling, i % 2 === 0 ? 'switch' : 'rollback', i % 2 === 0 ? 'green' : 'blue'));
+      const to = i % 2 === 0 ? 'green' : 'blue';
+      // The first flip is green's deployment's own switch; with --deploys each later one is a new deployment's too.
+      if (deploying && i > 0) await deploy(cutover.adminUrl, { version: `${to}-${i}`, targets: [(to === 'green' ? green : blue).url], switchNow: false });
+      flips.push(await flip(cutover.adminUrl, polling, deploying || i % 2 === 0 ? 'switch' : 'rollback', to));
       await sleep(BETWEEN_FLIPS_MS);
     }
   } finally {

@@ -165,6 +165,8 @@ export class Cutover {
           if (workers === null) return fleet?.onRouteTable();
           return workers.apply(table).then(() => fleet?.onRouteTable());
         },
+        // With workers the primary serves no traffic: only they open connections.
+        warm: (app, color) => (workers === null ? dataPath.warm(app, color) : workers.warm(app, color)),
       },
     });
     if (etcd !== null && 'etcd' in settings.config.state) {

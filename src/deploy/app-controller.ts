@@ -24,6 +24,8 @@ import { WebhookSender } from './webhooks.ts';
 export interface AppChangeListener {
   /** Resolves once the new route table is applied everywhere (every data-path worker). */
   onAppChanged(app: AppRecord): void | Promise<void>;
+  /** Traffic is about to move to `color` (a switch or a rollback on its way): connections to it may open ahead. */
+  onFlipComing?(color: Color): void;
 }
 
 export interface AppControllerOptions {
@@ -188,6 +190,7 @@ export class AppController implements RunHost {
       this.refuseWhileWatching();
       const color = this.flipColor('NO_CANDIDATE', 'there is no candidate environment ready to switch to');
       this.requireHealthy(color, req.force, 'switch');
+      this.flipComing(color);
       const run = this.current;
       if (run?.open && run.deployment.phase === 'ready' && run.deployment.color === color) {
         await run.dispatch({ type: 'switch', who: req.who });
@@ -213,6 +216,7 @@ export class AppController implements RunHost {
     try {
       const color = this.flipColor('NO_STANDBY', 'there is no standby environment to roll back to', 'rollback');
       this.requireHealthy(color, req.force, 'roll back');
+      this.flipComing(color);
       const run = await this.runToRollBack(live);
       if (run !== null) await run.dispatch({ type: 'rollback', who: req.who });
       else {
@@ -330,6 +334,10 @@ export class AppController implements RunHost {
   async refresh(): Promise<void> {
     const stored = await this.options.store.getApp(this.name);
     if (stored !== null) this.adopt(stored);
+  }
+
+  flipComing(color: Color): void {
+    this.options.listener.onFlipComing?.(color);
   }
 
   persist(deployment: DeploymentRecord): Promise<void> {

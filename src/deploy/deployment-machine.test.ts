@@ -9,8 +9,9 @@ function at(phase: DeploymentPhase): DeploymentRecord {
   return { ...d, phase };
 }
 
-const auto: MachineContext = { autoSwitch: true, watch: true, at: 10 };
-const manual: MachineContext = { autoSwitch: false, watch: false, at: 10 };
+const auto: MachineContext = { autoSwitch: true, watch: true, preSwitch: false, at: 10 };
+const manual: MachineContext = { autoSwitch: false, watch: false, preSwitch: false, at: 10 };
+const gated: MachineContext = { ...auto, preSwitch: true };
 
 /** Effects as names; those performed before the new phase is stored (`first`) come first, marked with `first:`. */
 function names(t: Transition): string[] {
@@ -26,7 +27,9 @@ const cases: { desc: string; from: DeploymentPhase; event: DeploymentEvent; ctx?
   { desc: 'verified, auto: ready then switch', from: 'verifying', event: { type: 'verified' }, to: 'ready', effects: ['first:mark-ready', 'request-switch'] },
   { desc: 'verified, manual: ready and wait', from: 'verifying', event: { type: 'verified' }, ctx: manual, to: 'ready', effects: ['first:mark-ready'] },
   { desc: 'a verify check failed', from: 'verifying', event: { type: 'fail', reason: 'GET / answered 500' }, to: 'failed', effects: ['stop-new', 'hook:onFailure'] },
-  { desc: 'switch: preSwitch hook then flip', from: 'ready', event: { type: 'switch', who: 'x' }, to: 'switching', effects: ['hook:preSwitch', 'flip-to-new'] },
+  { desc: 'switch: preSwitch hook then flip', from: 'ready', event: { type: 'switch', who: 'x' }, ctx: gated, to: 'switching', effects: ['hook:preSwitch', 'flip-to-new'] },
+  { desc: 'switch, no preSwitch hook, a bake: watching, stored with the flip', from: 'ready', event: { type: 'switch', who: 'x' }, to: 'watching', effects: ['first:flip-to-new', 'hook:postSwitch', 'watch'] },
+  { desc: 'switch, no preSwitch hook, no bake: done, stored with the flip', from: 'ready', event: { type: 'switch', who: 'x' }, ctx: manual, to: 'done', effects: ['first:flip-to-new', 'hook:postSwitch', 'schedule-retire'] },
   { desc: 'preSwitch hook failed', from: 'switching', event: { type: 'fail', reason: 'exit 1' }, to: 'failed', effects: ['stop-new', 'hook:onFailure'] },
   { desc: 'switched, with a bake: watch', from: 'switching', event: { type: 'switched' }, to: 'watching', effects: ['hook:postSwitch', 'watch'] },
   { desc: 'switched, no bake: done', from: 'switching', event: { type: 'switched' }, ctx: manual, to: 'done', effects: ['hook:postSwitch', 'schedule-retire'] },
@@ -80,4 +83,12 @@ test('a rolled-back deployment made done again by a switch back has no reason le
   assert.equal(rolledBack.reason, 'rolled back by cli');
   const again = enterPhase(rolledBack, 'done', 30, 'switched back by cli');
   assert.deepEqual([again.phase, again.reason, again.phases.at(-1)!.message], ['done', null, 'switched back by cli']);
+});
+
+test('a switch with no preSwitch hook keeps `switching` in the history, at the same time as the phase after it', () => {
+  const { deployment } = transition(at('ready'), { type: 'switch', who: 'cli' }, auto);
+  assert.deepEqual(deployment.phases.slice(-2).map((p) => [p.phase, p.at, p.message]), [
+    ['switching', 10, 'switch by cli'],
+    ['watching', 10, 'v2 is live on green; watching'],
+  ]);
 });

@@ -3,6 +3,9 @@
 //
 //  starting ─► health-gate ─► verifying ─► ready ─(auto or `switch`)─► switching ─► watching ─► done
 //      └───────────┴──────────────┴─────────┴────────────┴─► failed        └─► rolled-back
+//
+// Without a preSwitch hook nothing runs between `switching` and the flip: the deployment passes through it and is
+// stored in the flip's own commit as `watching` (or `done`).
 
 import type { HookName } from '../config/config.ts';
 import { StateConflictError } from '../core/errors.ts';
@@ -33,6 +36,7 @@ export type Effect =
   | { readonly type: 'verify' }
   | { readonly type: 'mark-ready' }
   | { readonly type: 'request-switch' }
+  /** Answers `switched`, unless it was a `first` effect: then the phase after the switch is stored with it. */
   | { readonly type: 'flip-to-new' }
   | { readonly type: 'watch' }
   | { readonly type: 'stop-watch' }
@@ -46,6 +50,8 @@ export interface MachineContext {
   readonly autoSwitch: boolean;
   /** A bake window is configured. */
   readonly watch: boolean;
+  /** A preSwitch hook is configured: it runs, and may stop the switch, between `switching` and the flip. */
+  readonly preSwitch: boolean;
   readonly at: number;
 }
 
@@ -84,6 +90,11 @@ const rollback = (reason: string, d: DeploymentRecord, ctx: MachineContext, figu
   effects: [{ type: 'hook', name: 'onRollback' }],
 });
 
+const switched: Step<'switched'> = (d, _e, ctx) =>
+  ctx.watch
+    ? { deployment: enterPhase(d, 'watching', ctx.at, `${d.version} is live on ${d.color}; watching`), effects: [{ type: 'hook', name: 'postSwitch' }, { type: 'watch' }] }
+    : { deployment: enterPhase(d, 'done', ctx.at, `${d.version} is live on ${d.color}`), effects: [{ type: 'hook', name: 'postSwitch' }, { type: 'schedule-retire' }] };
+
 const rollbackReason = (e: Extract<DeploymentEvent, { type: 'rollback' }>): string => e.reason ?? `rolled back by ${e.who}`;
 
 /** A version the analysis rejected is not left warm for a casual switch back: it is stopped and marked failed. */
@@ -113,19 +124,16 @@ const STEPS: { readonly [P in DeploymentPhase]?: Steps } = {
     fail,
   },
   ready: {
-    switch: (d, e, ctx) => ({
-      deployment: enterPhase(d, 'switching', ctx.at, `switch by ${e.who}`),
-      effects: [{ type: 'hook', name: 'preSwitch' }, { type: 'flip-to-new' }],
-    }),
+    switch: (d, e, ctx) => {
+      const switching = enterPhase(d, 'switching', ctx.at, `switch by ${e.who}`);
+      if (ctx.preSwitch) return { deployment: switching, effects: [{ type: 'hook', name: 'preSwitch' }, { type: 'flip-to-new' }] };
+      // No step between: the flip is stored with the phase after it, and brings no `switched` of its own.
+      const after = switched(switching, { type: 'switched' }, ctx);
+      return { deployment: after.deployment, first: [{ type: 'flip-to-new' }], effects: after.effects };
+    },
     fail,
   },
-  switching: {
-    switched: (d, _e, ctx) =>
-      ctx.watch
-        ? { deployment: enterPhase(d, 'watching', ctx.at, `${d.version} is live on ${d.color}; watching`), effects: [{ type: 'hook', name: 'postSwitch' }, { type: 'watch' }] }
-        : { deployment: enterPhase(d, 'done', ctx.at, `${d.version} is live on ${d.color}`), effects: [{ type: 'hook', name: 'postSwitch' }, { type: 'schedule-retire' }] },
-    fail,
-  },
+  switching: { switched, fail },
   watching: {
     baked: (d, e, ctx) => ({
       deployment: { ...enterPhase(d, 'done', ctx.at, 'the bake passed'), metrics: e.figures },

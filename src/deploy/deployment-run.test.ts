@@ -11,9 +11,10 @@ import { DeploymentRun, type RunDeps, type RunHost } from './deployment-run.ts';
 
 /**
  * A run of v2 on green in `phase`, against an app whose green is `green` and live is `live`, recording each call;
- * the first `failedSaves` saves of the app fail; a save that commits resolves once `flush` does.
+ * the first `failedSaves` saves of the app fail; a save that commits resolves once `flush` does; `preSwitch`: the app
+ * has a preSwitch hook (which passes).
  */
-function harness(phase: DeploymentPhase, live: 'blue' | 'green', green: AppRecord['envs']['green']['state'], failedSaves = 0, flush = async () => {}) {
+function harness(phase: DeploymentPhase, live: 'blue' | 'green', green: AppRecord['envs']['green']['state'], failedSaves = 0, flush = async () => {}, preSwitch = false) {
   const calls: string[] = [];
   let saves = 0;
   const base = withEnv(withEnv(newAppRecord('web', 0), 'blue', { version: 'v1', state: live === 'blue' ? 'live' : 'standby' }, 0), 'green', { version: 'v2', state: green }, 0);
@@ -30,6 +31,7 @@ function harness(phase: DeploymentPhase, live: 'blue' | 'green', green: AppRecor
       app = next;
       await flush();
     },
+    flipComing: (color) => void calls.push(`warm: ${color}`),
     persist: async (d) => void calls.push(`persist: ${d.phase}`),
     emit: (e) => void calls.push(`emit: ${e.type}`),
     scheduleRetire: () => {},
@@ -38,7 +40,7 @@ function harness(phase: DeploymentPhase, live: 'blue' | 'green', green: AppRecor
   };
   const deps = {
     driver: { stop: async () => void calls.push('driver: stop') },
-    hooks: { run: async () => null },
+    hooks: { run: async () => null, has: (name: string) => preSwitch && name === 'preSwitch' },
     stats: { forEnv: () => ({ window: () => ({ requests: 120, errors5xx: 0, errorRate: 0, p50Ms: 2, p90Ms: 4, p99Ms: 9, rps: 12 }) }) },
     preview: () => null,
     now: () => 1,
@@ -52,7 +54,8 @@ function harness(phase: DeploymentPhase, live: 'blue' | 'green', green: AppRecor
 test('a rollback flips traffic back and stores the deployment as rolled back in one commit', async () => {
   const { run, calls } = harness('done', 'green', 'live');
   await run.dispatch({ type: 'rollback', who: 'cli' });
-  assert.deepEqual(calls, ['save: blue live, green ready, with the deployment rolled-back', 'emit: rollback', 'emit: deployment']);
+  // The data path is told first, so connections to blue open while the flip is committed.
+  assert.deepEqual(calls, ['warm: blue', 'save: blue live, green ready, with the deployment rolled-back', 'emit: rollback', 'emit: deployment']);
   assert.equal(run.deployment.phase, 'rolled-back');
 });
 
@@ -89,10 +92,28 @@ test('while the commit that enters a phase is being flushed, the run already say
   await applying;
 });
 
-test('a switch stores the old environment\'s baseline in the flip\'s own commit', async () => {
+test('a switch stores the old environment\'s baseline, and the phase after the switch, in the flip\'s own commit', async () => {
   const { run, calls } = harness('ready', 'blue', 'ready');
   await run.dispatch({ type: 'switch', who: 'cli' });
-  const saves = calls.filter((c) => c.startsWith('save'));
-  assert.deepEqual(saves, ['save: green live, green live, with the deployment switching (baseline of 120 requests)']);
+  assert.deepEqual(calls, [
+    'warm: green',
+    'save: green live, green live, with the deployment done (baseline of 120 requests)',
+    'emit: switch',
+    'emit: deployment',
+    'emit: deployment',
+  ]);
+  assert.deepEqual(run.deployment.phases.slice(-2).map((p) => p.phase), ['switching', 'done']);
+  assert.equal(run.deployment.metrics?.baselineRequests, 120);
+});
+
+test('with a preSwitch hook, `switching` is stored before the hook runs and the flip comes after it', async () => {
+  const { run, calls } = harness('ready', 'blue', 'ready', 0, async () => {}, true);
+  await run.dispatch({ type: 'switch', who: 'cli' });
+  assert.deepEqual(calls.filter((c) => !c.startsWith('emit')), [
+    'persist: switching',
+    'warm: green',
+    'save: green live, green live, with the deployment switching (baseline of 120 requests)',
+    'persist: done',
+  ]);
   assert.equal(run.deployment.metrics?.baselineRequests, 120);
 });

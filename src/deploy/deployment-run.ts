@@ -18,6 +18,8 @@ export interface RunHost {
   readonly record: AppRecord;
   /** Stores the app (and `deployment` in the same commit), then applies it. */
   save(next: AppRecord, deployment?: DeploymentRecord): Promise<void>;
+  /** Traffic is about to move to `color`: the data path may open connections to it ahead of the flip. */
+  flipComing(color: Color): void;
   persist(deployment: DeploymentRecord): Promise<void>;
   emit(event: EventInput): void;
   scheduleRetire(color: Color): void;
@@ -96,7 +98,7 @@ export class DeploymentRun {
   private async apply(event: DeploymentEvent): Promise<void> {
     // A first deployment has nothing to roll back to, so there is nothing to watch for.
     const watch = this.host.config.analysis.bakeMs > 0 && this.deployment.previousVersion !== null;
-    const ctx = { autoSwitch: this.autoSwitch, watch, at: this.deps.now() };
+    const ctx = { autoSwitch: this.autoSwitch, watch, preSwitch: this.deps.hooks.has('preSwitch'), at: this.deps.now() };
     const { deployment, first, effects } = transition(this.deployment, event, ctx);
     if (first === undefined) await this.record(deployment);
     else if (!(await this.enter(deployment, first))) return;
@@ -109,16 +111,20 @@ export class DeploymentRun {
    * candidate could not be marked ready): `next` is not entered then.
    */
   private async enter(next: DeploymentRecord, first: readonly Effect[]): Promise<boolean> {
+    const from = this.deployment;
     this.entering = next;
     let handedOff: boolean;
+    /** Still to store: none of `first` stored it (saveApp clears `entering` when it does). */
+    let unstored: DeploymentRecord | null;
     try {
       handedOff = await this.perform(first);
     } finally {
+      unstored = this.entering;
       this.entering = null;
     }
     if (handedOff) return false;
-    if (this.deployment === next) this.announce(next);
-    else await this.record(next);
+    if (unstored === null) this.announce(this.deployment, from);
+    else await this.record(unstored, true, from);
     return true;
   }
 
@@ -232,14 +238,18 @@ export class DeploymentRun {
     return problem === null ? { type: 'verified' } : { type: 'fail', reason: problem };
   }
 
-  private async flipToNew(): Promise<DeploymentEvent> {
-    const d = this.deployment;
+  private async flipToNew(): Promise<DeploymentEvent | null> {
+    // Entering the phase after the switch (no preSwitch hook): the flip stores it, and there is no `switched` to send.
+    const entering = this.entering !== null;
+    const d = this.entering ?? this.deployment;
     const old = this.host.record.live;
     // The old environment's figures up to the flip, stored in the flip's own commit: what analysis compares with.
     const baseline = old === null ? null : takeBaseline(this.deps.stats.forEnv(d.app, old), this.deps.now());
+    const stored = baseline === null ? d : { ...d, metrics: prefixed('baseline', baseline) };
+    if (entering) this.entering = stored;
     this.host.cancelRetire(d.color);
-    await this.flip(d.color, 'standby', 'switch', undefined, baseline === null ? undefined : { ...d, metrics: prefixed('baseline', baseline) });
-    return { type: 'switched' };
+    await this.flip(d.color, 'standby', 'switch', undefined, stored);
+    return entering ? null : { type: 'switched' };
   }
 
   private startWatch(): null {
@@ -284,6 +294,7 @@ export class DeploymentRun {
   /** Makes `color` live; `withRecord` is stored in the same commit (by default the phase being entered, if any). */
   private async flip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback', reason?: string, withRecord?: DeploymentRecord): Promise<void> {
     const from = this.host.record.live;
+    this.host.flipComing(color);
     await this.saveApp(flipLive(this.host.record, color, leftAs, this.deps.now()), withRecord);
     const version = this.host.record.envs[color].version;
     this.deps.log.info({ app: this.deployment.app, from, to: color, version }, `${action}: ${color} is live`);
@@ -296,15 +307,18 @@ export class DeploymentRun {
   }
 
   /** Stores the deployment; a phase change is also emitted as an event. */
-  private async record(next: DeploymentRecord, phaseChanged = true): Promise<void> {
+  private async record(next: DeploymentRecord, phaseChanged = true, from = this.deployment): Promise<void> {
     this.deployment = next;
     await this.host.persist(next);
-    if (phaseChanged) this.announce(next);
+    if (phaseChanged) this.announce(next, from);
   }
 
-  private announce(next: DeploymentRecord): void {
-    const last = next.phases[next.phases.length - 1]!;
-    this.host.emit({ type: 'deployment', app: next.app, deployment: next.id, version: next.version, color: next.color, phase: next.phase, message: last.message ?? null, metrics: next.metrics });
+  /** Emits an event for each phase `next` entered since `from` (a switch stored with the phase after it: two). */
+  private announce(next: DeploymentRecord, from: DeploymentRecord): void {
+    const firstNew = Math.min(from.phases.length, next.phases.length - 1);
+    for (const entry of next.phases.slice(firstNew)) {
+      this.host.emit({ type: 'deployment', app: next.app, deployment: next.id, version: next.version, color: next.color, phase: entry.phase, message: entry.message ?? null, metrics: next.metrics });
+    }
     if (next.phase === 'failed') this.deps.log.warn({ app: next.app, deployment: next.id, version: next.version }, `deployment failed: ${next.reason}`);
   }
 

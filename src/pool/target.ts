@@ -96,6 +96,16 @@ export class Target implements ProbeListener {
     return this.current.pool;
   }
 
+  /** Connections of the current pool, open or opening. */
+  get connections(): number {
+    return this.current.pool.size;
+  }
+
+  /** Traffic is about to come here: `n` connections ready for it (see ConnectionPool.warm). */
+  warm(n: number): void {
+    this.current.pool.warm(n);
+  }
+
   /** Registers something in flight on the current pool, so a drain can end it; `remove()` the entry when it is done. */
   track(item: Drainable): InFlightEntry<Drainable> {
     return this.current.active.add(item);

@@ -14,6 +14,8 @@ import type { TrafficStats } from './traffic.ts';
  */
 export const ROUTE_TABLE_CHANNEL = 'cutover:route-table:applied';
 const applied = channel(ROUTE_TABLE_CHANNEL);
+/** Connections a target opens at most ahead of a flip: a burst beyond opens the rest on demand. */
+const MAX_WARM = 32;
 
 export interface DataPathOptions {
   readonly registry: TargetRegistry;
@@ -62,6 +64,22 @@ export class DataPath {
       this.gates.delete(name);
       gate.dispose();
     }
+  }
+
+  /**
+   * Traffic of `app` is about to move to `color` (a switch or a rollback is on its way): each of its healthy targets
+   * opens connections for its share of what the live environment has open now, so the first requests after the flip
+   * do not each wait for a connection to open.
+   */
+  warm(app: string, color: Color): void {
+    const route = this.table.apps.find((a) => a.name === app);
+    if (route === undefined || route.live === color) return;
+    const { registry } = this.options;
+    let open = 0;
+    if (route.live !== null) for (const url of route.envs[route.live].targets) open += registry.get(app, route.live, url)?.connections ?? 0;
+    const targets = route.envs[color].targets.map((url) => registry.get(app, color, url)).filter((t) => t?.healthy === true);
+    const each = Math.min(MAX_WARM, Math.max(1, Math.ceil(open / Math.max(1, targets.length))));
+    for (const target of targets) target!.warm(each);
   }
 
   /** Requests held by paused apps, for status. */

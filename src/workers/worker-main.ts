@@ -100,6 +100,9 @@ class DataPathWorker {
       case 'health':
         this.assume(message.verdicts);
         return;
+      case 'warm':
+        this.dataPath.warm(message.app, message.color);
+        return;
       case 'stop':
         void this.stop(message.drainMs);
     }

@@ -5,6 +5,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/config.ts';
+import type { Color } from '../core/types.ts';
 import { CutoverError } from '../core/errors.ts';
 import type { EventSink } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
@@ -69,6 +70,11 @@ export class DataPathWorkers {
     this.table = table;
     this.broadcast({ kind: 'routes', table, health: this.verdicts() });
     return this.allApplied(table.generation);
+  }
+
+  /** Every worker opens connections to `color` of `app` ahead of a flip (see DataPath.warm). */
+  warm(app: string, color: Color): void {
+    this.broadcast({ kind: 'warm', app, color });
   }
 
   /** The registry's listener in the primary: every verdict goes to every worker. */

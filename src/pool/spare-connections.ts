@@ -1,0 +1,93 @@
+import type { Socket } from 'node:net';
+import type { buildConnector } from 'undici';
+
+/** A spare nobody took within this long is closed: an upstream may end a connection that carries no request. */
+export const SPARE_MS = 3_000;
+
+/**
+ * Connections to one upstream opened ahead of the requests they are for: traffic is about to move to it (a switch,
+ * a rollback), so its first requests find a connection ready instead of each waiting for one to open. The pool's
+ * connector hands them out first; one still opening is handed out when it opens, so a request never opens a
+ * connection of its own while a spare is on its way.
+ */
+export class SpareConnections {
+  private readonly ready: Socket[] = [];
+  /** What drops a ready spare on its own end (closed, errored, unused too long), by spare. */
+  private readonly droppers = new Map<Socket, () => void>();
+  /** Connectors' callbacks waiting for a spare still opening, in the order they came. */
+  private readonly waiting: buildConnector.Callback[] = [];
+  private opening = 0;
+  private closed = false;
+
+  constructor(
+    private readonly connect: buildConnector.connector,
+    private readonly params: buildConnector.Options,
+    private readonly idleMs = SPARE_MS,
+  ) {}
+
+  /** Spares ready or opening. */
+  get count(): number {
+    return this.ready.length + this.opening;
+  }
+
+  /** Opens `n` more. A failure to connect is passed to whoever waits for that spare, or dropped. */
+  open(n: number): void {
+    for (let i = 0; i < n && !this.closed; i++) {
+      this.opening++;
+      this.connect(this.params, (err, socket) => this.opened(err, socket));
+    }
+  }
+
+  /** Serves a connector's call with a spare, now or once one opens; false when there is none. */
+  take(callback: buildConnector.Callback): boolean {
+    for (let socket = this.ready.shift(); socket !== undefined; socket = this.ready.shift()) {
+      this.keep(socket);
+      // Ended by the upstream, its 'close' not yet emitted.
+      if (socket.destroyed || socket.readyState !== 'open') {
+        socket.destroy();
+        continue;
+      }
+      // Never from inside the connector's call: undici's client goes on setting itself up after that call returns.
+      process.nextTick(callback, null, socket);
+      return true;
+    }
+    // One waiter per spare opening: more would wait for nothing.
+    if (this.opening <= this.waiting.length) return false;
+    this.waiting.push(callback);
+    return true;
+  }
+
+  /** Closes every ready spare; those still opening are closed as they open (or go to whoever waits for them). */
+  close(): void {
+    this.closed = true;
+    for (const socket of this.ready.splice(0)) {
+      this.keep(socket);
+      socket.destroy();
+    }
+  }
+
+  private opened(err: Error | null, socket: Socket | null): void {
+    this.opening--;
+    const waiter = this.waiting.shift();
+    if (waiter !== undefined) return err === null ? waiter(null, socket!) : waiter(err, null);
+    if (err !== null || socket === null) return;
+    if (this.closed || socket.destroyed) return void socket.destroy();
+    const drop = () => {
+      this.keep(socket);
+      const at = this.ready.indexOf(socket);
+      if (at !== -1) this.ready.splice(at, 1);
+      socket.destroy();
+    };
+    this.droppers.set(socket, drop);
+    socket.once('close', drop).once('error', drop).once('timeout', drop).setTimeout(this.idleMs);
+    this.ready.push(socket);
+  }
+
+  /** The spare is handed out (or closed): it no longer ends on its own. */
+  private keep(socket: Socket): void {
+    const drop = this.droppers.get(socket);
+    if (drop === undefined) return;
+    this.droppers.delete(socket);
+    socket.off('close', drop).off('error', drop).off('timeout', drop).setTimeout(0);
+  }
+}

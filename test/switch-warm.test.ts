@@ -1,0 +1,58 @@
+// A switch to a version just deployed: its environment has never carried traffic, so without help the first
+// requests after the flip would each wait for a connection to open. The data path opens them while the flip is
+// being committed, and the first request goes over one.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { callApi, configText, deploy, eventually, spawnServe, startCutover, tempDir, WEB_APP } from './support/cutover-harness.ts';
+import { startUpstream, type Upstream } from './support/upstream.ts';
+
+/** The connections an upstream accepted, each with the paths requested over it. */
+function connectionsOf(upstream: Upstream): Map<Socket, string[]> {
+  const seen = new Map<Socket, string[]>();
+  upstream.server.on('connection', (socket: Socket) => seen.set(socket, []));
+  upstream.server.on('request', (req) => seen.get(req.socket)?.push(req.url ?? ''));
+  return seen;
+}
+
+/** Connections that have carried no request (health probes have): opened ahead of traffic. */
+function unused(seen: Map<Socket, string[]>): Socket[] {
+  return [...seen].filter(([socket, paths]) => paths.length === 0 && !socket.destroyed).map(([socket]) => socket);
+}
+
+test('a switch to a new deployment opens connections to it first; the first request after it goes over one', async (t) => {
+  const run = await startCutover(t);
+  const blue = await startUpstream(t, 'blue');
+  const green = await startUpstream(t, 'green');
+  await deploy(run, 'v1', [blue.url]);
+  const seen = connectionsOf(green);
+  assert.equal((await deploy(run, 'v2', [green.url], 'ready', { switch: false })).phase, 'ready');
+  assert.deepEqual(unused(seen), [], 'before the switch only health probes reached green');
+
+  assert.equal((await run.api('POST', '/api/apps/web/switch', {})).status, 200);
+  await eventually(() => unused(seen).length === 1, 2_000, 'one connection opened ahead of traffic');
+  const [spare] = unused(seen);
+  const res = await request(run.proxyUrl);
+  assert.equal(await res.body.text(), 'green');
+  assert.deepEqual(seen.get(spare!), ['/'], 'the first request went over the connection opened ahead');
+  assert.equal([...seen.values()].filter((paths) => paths.includes('/')).length, 1, 'and opened none of its own');
+});
+
+test('with data-path workers, each opens its connections to the new environment before the switch answers', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'cutover.yaml'), configText(dir, WEB_APP, 'workers: 2'));
+  const serve = await spawnServe(t, join(dir, 'cutover.yaml'));
+  const blue = await startUpstream(t, 'blue');
+  const green = await startUpstream(t, 'green');
+  await deploy(serve, 'v1', [blue.url]);
+  const seen = connectionsOf(green);
+  await deploy(serve, 'v2', [green.url], 'ready', { switch: false });
+  assert.equal((await callApi(serve.adminUrl, 'POST', '/api/apps/web/switch', {})).status, 200);
+  // The primary serves no traffic, so it opens none: one per worker.
+  await eventually(() => unused(seen).length === 2, 2_000, 'one connection per worker opened ahead of traffic');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(unused(seen).length, 2, 'and no more');
+});
