@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { callApi, configText, deploy, processApp, runCli, spawnServe, tempDir, writeReleases } from './support/cutover-harness.ts';
+import { callApi, configText, deploy, processApp, runCli, spawnServe, startCutover, tempDir, waitForDeployment, WEB_APP, writeReleases } from './support/cutover-harness.ts';
 import { countBy, runLoad } from './support/load.ts';
+import { answerName, startUpstream } from './support/upstream.ts';
 
 const ANALYSIS = '    analysis: { bake: 8s, maxErrorRate: 0.05, minRequests: 50 }';
 
@@ -61,4 +62,35 @@ test('a healthy version passes its bake and the deployment records its figures',
   assert.ok(d.metrics!.requests! >= 20, JSON.stringify(d.metrics));
   assert.equal(d.metrics!.errorRate, 0);
   assert.ok(d.metrics!.baselineRequests! > 0, 'the old environment\'s figures before the switch are kept as the baseline');
+});
+
+test('a switch back to a version rolled back by hand is watched again, and rolled back again when it fails', async (t) => {
+  const run = await startCutover(t, `${WEB_APP}\n    analysis: { bake: 20s, maxErrorRate: 0.05, minRequests: 20 }`);
+  const blue = await startUpstream(t, 'blue');
+  let failing = false;
+  const green = await startUpstream(t, 'green', (req, res, upstream) => (failing ? res.writeHead(500).end('broken') : answerName(req, res, upstream)));
+  await deploy(run, 'v1', [blue.url]);
+  const v2 = await deploy(run, 'v2', [green.url], 'watching');
+  assert.equal(v2.phase, 'watching');
+  assert.equal((await run.api('POST', '/api/apps/web/rollback', {})).status, 200);
+  assert.equal((await waitForDeployment(run, v2.id, 'rolled-back')).reason, 'rolled back by local');
+
+  failing = true;
+  const switched = await run.api<{ live: string }>('POST', '/api/apps/web/switch', {});
+  assert.equal(switched.status, 200, JSON.stringify(switched.body));
+  assert.equal(switched.body.live, 'green');
+  const back = await waitForDeployment(run, v2.id, 'watching');
+  assert.deepEqual([back.phase, back.reason, back.phases.at(-1)!.message], ['watching', null, 'switched back by local; watching']);
+
+  const stop = new AbortController();
+  t.after(() => stop.abort());
+  const load = runLoad({ url: run.proxyUrl, clients: 4, durationMs: 15_000, stop: stop.signal });
+  const end = await waitForDeployment(run, v2.id, 'rolled-back', 15_000);
+  stop.abort();
+  await load;
+  assert.equal(end.phase, 'rolled-back');
+  assert.match(end.reason ?? '', /^analysis failed: error rate/);
+  const status = await run.api<{ live: string; envs: Record<string, { state: string }> }>('GET', '/api/apps/web');
+  assert.equal(status.body.live, 'blue');
+  assert.equal(status.body.envs.green!.state, 'failed', 'a version the analysis rejected is not left warm');
 });

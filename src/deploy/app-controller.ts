@@ -196,8 +196,14 @@ export class AppController implements RunHost {
         await run.dispatch({ type: 'switch', who: req.who });
         if ((run.deployment.phase as DeploymentPhase) === 'failed') throw new CutoverError('SWITCH_ABORTED', 409, `the switch was aborted: ${run.deployment.reason}`);
       } else {
-        const history = await this.latestOf(color, 'done', `switched back by ${req.who}`);
-        await this.manualFlip(color, 'standby', 'switch', req.who, history);
+        const back = await this.switchBack(color);
+        if (back !== null) {
+          this.current = back;
+          await back.dispatch({ type: 'switch', who: req.who });
+        } else {
+          const history = await this.latestOf(color, 'done', `switched back by ${req.who}`);
+          await this.manualFlip(color, 'standby', 'switch', req.who, history);
+        }
       }
       return this.appRecord;
     } finally {
@@ -400,6 +406,17 @@ export class AppController implements RunHost {
     if (this.watching() && this.current!.deployment.color === live) return this.current;
     const [latest] = await this.options.store.listDeployments(this.name, 1);
     if (latest === undefined || latest.phase !== 'done' || latest.color !== live) return null;
+    return new DeploymentRun(this, this.runDeps, latest, false);
+  }
+
+  /**
+   * The deployment a switch to `color` takes up again: the latest one, rolled back by hand, whose version `color`
+   * still runs. Null when the latest deployment is another.
+   */
+  private async switchBack(color: Color): Promise<DeploymentRun | null> {
+    const [latest] = await this.options.store.listDeployments(this.name, 1);
+    if (latest === undefined || latest.color !== color || latest.phase !== 'rolled-back') return null;
+    if (this.appRecord.envs[color].version !== latest.version) return null;
     return new DeploymentRun(this, this.runDeps, latest, false);
   }
 

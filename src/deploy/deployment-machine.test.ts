@@ -36,6 +36,8 @@ const cases: { desc: string; from: DeploymentPhase; event: DeploymentEvent; ctx?
   { desc: 'bake passed', from: 'watching', event: { type: 'baked', figures: { requests: 500 } }, to: 'done', effects: ['schedule-retire'] },
   { desc: 'analysis breach rolls back', from: 'watching', event: { type: 'breach', reason: '50% errors', figures: {} }, to: 'rolled-back', effects: ['first:stop-watch', 'first:flip-back', 'stop-new', 'hook:onRollback'] },
   { desc: 'manual rollback while watching', from: 'watching', event: { type: 'rollback', who: 'x' }, to: 'rolled-back', effects: ['first:stop-watch', 'first:flip-back', 'hook:onRollback'] },
+  { desc: 'switch back after a manual rollback, a bake: watched again', from: 'rolled-back', event: { type: 'switch', who: 'x' }, to: 'watching', effects: ['first:flip-to-new', 'watch'] },
+  { desc: 'switch back after a manual rollback, no bake: done', from: 'rolled-back', event: { type: 'switch', who: 'x' }, ctx: manual, to: 'done', effects: ['first:flip-to-new', 'schedule-retire'] },
   { desc: 'manual rollback after done', from: 'done', event: { type: 'rollback', who: 'x' }, to: 'rolled-back', effects: ['first:flip-back', 'hook:onRollback'] },
 ];
 
@@ -57,6 +59,7 @@ test('events that do not fit the phase are refused', () => {
     ['done', { type: 'fail', reason: 'late' }],
     ['failed', { type: 'healthy' }],
     ['rolled-back', { type: 'rollback', who: 'x' }],
+    ['failed', { type: 'switch', who: 'x' }],
   ];
   for (const [phase, event] of refused) {
     assert.throws(() => transition(at(phase), event, auto), { code: 'INVALID_TRANSITION' }, `${phase} + ${event.type}`);
@@ -91,4 +94,10 @@ test('a switch with no preSwitch hook keeps `switching` in the history, at the s
     ['switching', 10, 'switch by cli'],
     ['watching', 10, 'v2 is live on green; watching'],
   ]);
+});
+
+test('a switch back leaves no reason and no finish time on a deployment watched again', () => {
+  const rolledBack = transition(at('done'), { type: 'rollback', who: 'cli' }, auto).deployment;
+  const back = transition(rolledBack, { type: 'switch', who: 'cli' }, auto).deployment;
+  assert.deepEqual([back.phase, back.reason, back.finishedAt, back.phases.at(-1)!.message], ['watching', null, null, 'switched back by cli; watching']);
 });

@@ -3,6 +3,7 @@
 //
 //  starting ─► health-gate ─► verifying ─► ready ─(auto or `switch`)─► switching ─► watching ─► done
 //      └───────────┴──────────────┴─────────┴────────────┴─► failed        └─► rolled-back
+//                                                            watching or done ◄─(`switch` back)─┘
 //
 // Without a preSwitch hook nothing runs between `switching` and the flip: the deployment passes through it and is
 // stored in the flip's own commit as `watching` (or `done`).
@@ -141,6 +142,16 @@ const STEPS: { readonly [P in DeploymentPhase]?: Steps } = {
     }),
     breach,
     rollback: (d, e, ctx) => rollback(rollbackReason(e), d, ctx, null),
+  },
+  // Only a version rolled back by hand is left warm to switch back to (a breach stops it). Back live, it is watched
+  // again like after its first switch; its hooks ran then and do not run again.
+  'rolled-back': {
+    switch: (d, e, ctx) => {
+      const back = `switched back by ${e.who}`;
+      return ctx.watch
+        ? { deployment: enterPhase(d, 'watching', ctx.at, `${back}; watching`), first: [{ type: 'flip-to-new' }], effects: [{ type: 'watch' }] }
+        : { deployment: enterPhase(d, 'done', ctx.at, back), first: [{ type: 'flip-to-new' }], effects: [{ type: 'schedule-retire' }] };
+    },
   },
   done: {
     rollback: (d, e, ctx) => {

@@ -117,3 +117,10 @@ test('with a preSwitch hook, `switching` is stored before the hook runs and the 
   ]);
   assert.equal(run.deployment.metrics?.baselineRequests, 120);
 });
+
+test('a rollback whose flip back cannot be stored fails the call, and the deployment is not recorded as rolled back', async () => {
+  const { run, calls } = harness('done', 'green', 'live', 1);
+  await assert.rejects(run.dispatch({ type: 'rollback', who: 'cli' }), /the store is unavailable/);
+  assert.equal(run.deployment.phase, 'done');
+  assert.deepEqual(calls, ['warm: blue'], 'nothing stored, nothing emitted');
+});

@@ -117,7 +117,7 @@ export class DeploymentRun {
     /** Still to store: none of `first` stored it (saveApp clears `entering` when it does). */
     let unstored: DeploymentRecord | null;
     try {
-      handedOff = await this.perform(first);
+      handedOff = await this.perform(first, true);
     } finally {
       unstored = this.entering;
       this.entering = null;
@@ -147,8 +147,12 @@ export class DeploymentRun {
     if (deployment === this.entering) this.entering = null;
   }
 
-  /** Performs `effects` in order; true when one's outcome became the next event (applied, so the caller stops). */
-  private async perform(effects: readonly Effect[]): Promise<boolean> {
+  /**
+   * Performs `effects` in order; true when one's outcome became the next event (applied, so the caller stops).
+   * `first`: they make the change a phase is entered with, so one that fails after the switch throws (the phase is
+   * not entered, and the caller hears why) instead of being logged.
+   */
+  private async perform(effects: readonly Effect[], first = false): Promise<boolean> {
     for (const effect of effects) {
       let next: DeploymentEvent | null;
       try {
@@ -157,6 +161,7 @@ export class DeploymentRun {
         // Before the switch a failure fails the deployment; after it (or once ended) there is nothing to fail
         // back to, so it is logged and the remaining effects still run.
         if (!FAILABLE.has(this.deployment.phase)) {
+          if (first) throw err;
           this.logError(err);
           continue;
         }

@@ -32,8 +32,8 @@ export function newDeployment(d: NewDeployment): DeploymentRecord {
 }
 
 /**
- * The record after entering `phase`; a terminal phase also sets the reason (none for `done`, also when a switch
- * back makes a rolled-back deployment done again) and the finish time.
+ * The record after entering `phase`; a terminal phase also sets the reason (none for `done`) and the finish time.
+ * Every other phase has neither: a switch back makes a rolled-back deployment `watching` or `done` again.
  */
 export function enterPhase(d: DeploymentRecord, phase: DeploymentPhase, at: number, message?: string): DeploymentRecord {
   const terminal = TERMINAL_PHASES.has(phase);
@@ -41,7 +41,7 @@ export function enterPhase(d: DeploymentRecord, phase: DeploymentPhase, at: numb
     ...d,
     phase,
     phases: [...d.phases, message === undefined ? { phase, at } : { phase, at, message }],
-    reason: terminal ? (phase === 'done' ? null : (message ?? null)) : d.reason,
+    reason: terminal && phase !== 'done' ? (message ?? null) : null,
     finishedAt: terminal ? at : null,
   };
 }
