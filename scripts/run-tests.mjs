@@ -46,6 +46,8 @@ const run = spawnSync(
     '--import', 'tsx',
     '--test',
     '--test-concurrency=2',
+    // A test that hangs fails by name instead of holding the run (and CI) up.
+    '--test-timeout=180000',
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=tap', `--test-reporter-destination=${tap}`,
     ...files,

@@ -15,6 +15,8 @@ import { StaticDriver } from '../drivers/static-driver.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import { AppController } from './app-controller.ts';
 import { flipLive, withEnv } from './app-state.ts';
+import { newDeployment } from './deployment.ts';
+import { DeploymentRun } from './deployment-run.ts';
 
 /** Flushes the test ends one by one (`end`), or fails (`fail`); they end at once while `hold` is false. */
 class Disk {
@@ -36,7 +38,8 @@ class Disk {
   }
 }
 
-async function controller(t: TestContext) {
+/** `apply`: how long applying a route table takes (data-path workers); default: at once. */
+async function controller(t: TestContext, apply: () => void | Promise<void> = () => {}) {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-app-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const disk = new Disk();
@@ -51,7 +54,7 @@ async function controller(t: TestContext) {
     driver: new StaticDriver(),
     stats: { forEnv: () => { throw new Error('not used'); }, reset: () => {} },
     previewRoute: () => null,
-    listener: { onAppChanged: (record) => void tables.push(record) },
+    listener: { onAppChanged: (record) => (tables.push(record), apply()) },
     events: { emit: () => {} },
     clock: systemClock,
     log: silentLogger,
@@ -108,4 +111,44 @@ test('a change in effect whose flush fails is not reported as failed; the store 
   assert.equal(tables.length, applied, 'nothing applied');
   assert.deepEqual(await store.getApp('web'), stored, 'nothing committed');
   assert.equal(disk.waiting, 0, 'no flush tried');
+});
+
+test('a switch sent while another one is under way is refused, not run after it (it would flip back)', async (t) => {
+  const { app, disk } = await controller(t);
+  // An ended deployment: a call that meets a flip under way waits for the app rather than being refused at once.
+  const ended = { ...newDeployment({ app: 'web', version: 'v2', color: 'green', previousVersion: 'v1', targets: [], who: 't', at: 0 }), phase: 'done' as const };
+  app.current = new DeploymentRun(app, app.runDeps, ended, false);
+  disk.hold = true;
+  const first = app.switch({ force: false, who: 'a' });
+  while (disk.waiting === 0) await new Promise((r) => setImmediate(r));
+  const second = app.switch({ force: false, who: 'b' });
+  disk.hold = false;
+  disk.end();
+  assert.equal((await first).live, 'green');
+  await assert.rejects(second, (err: unknown) => {
+    assert.equal((err as { code?: string }).code, 'BUSY');
+    assert.match((err as Error).message, /a switch/);
+    return true;
+  });
+  assert.equal(app.record.live, 'green');
+});
+
+test('a switch sent while a deployment\'s own flip is being applied is refused, not run after it', async (t) => {
+  let applied = (): void => {};
+  let holding = false;
+  const { app } = await controller(t, () => (holding ? new Promise<void>((r) => (applied = r)) : undefined));
+  const done = { ...newDeployment({ app: 'web', version: 'v2', color: 'green', previousVersion: 'v1', targets: [], who: 't', at: 0 }), phase: 'done' as const };
+  // The run says `done` from its flip's commit, while data-path workers apply the new route table.
+  app.current = new DeploymentRun(app, app.runDeps, done, false);
+  const release = (app as unknown as { lock: { acquire(what: string): () => void } }).lock.acquire('the deployment of v2');
+  holding = true;
+  const flip = app.save(flipLive(app.record, 'green', 'standby', 1));
+  await new Promise((r) => setTimeout(r, 10));
+  // Refused at once: one that waited for the lock (up to 5 s) would run after the flip and undo it.
+  const second = app.switch({ force: false, who: 'b' }).then(() => 'switched', (err: { code?: string }) => err.code);
+  assert.equal(await Promise.race([second, new Promise((r) => setTimeout(r, 1_000, 'waited'))]), 'BUSY');
+  applied();
+  await flip;
+  release();
+  assert.equal(app.record.live, 'green');
 });

@@ -85,6 +85,8 @@ export class AppController implements RunHost {
   private readonly stopping = new AbortController();
   private readonly retireTimers = new Map<Color, NodeJS.Timeout>();
   private pause: { until: number; timer: NodeJS.Timeout } | null = null;
+  /** Flips under way: a switch or rollback call, or a save that changes what is live until its route table applies. */
+  private flipping = 0;
   private hooks: HookRunner;
   private webhooks: WebhookSender;
 
@@ -184,13 +186,13 @@ export class AppController implements RunHost {
 
   /** Makes the candidate live (or, after a rollback, the environment left). */
   async switch(req: FlipRequest): Promise<AppRecord> {
-    await this.whenFinished();
+    await this.whenFinished(true);
     const release = this.lock.acquire('a switch');
+    this.flipping++;
     try {
       this.refuseWhileWatching();
       const color = this.flipColor('NO_CANDIDATE', 'there is no candidate environment ready to switch to');
       this.requireHealthy(color, req.force, 'switch');
-      this.flipComing(color);
       const run = this.current;
       if (run?.open && run.deployment.phase === 'ready' && run.deployment.color === color) {
         await run.dispatch({ type: 'switch', who: req.who });
@@ -207,22 +209,23 @@ export class AppController implements RunHost {
       }
       return this.appRecord;
     } finally {
+      this.flipping--;
       release();
     }
   }
 
   /** Makes the standby environment live again; after its retirement, redeploys its version through the driver. */
   async rollback(req: FlipRequest): Promise<AppRecord> {
-    await this.whenFinished();
+    await this.whenFinished(true);
     const live = this.appRecord.live;
     if (live === null) throw new StateConflictError('NO_STANDBY', 'nothing is live, so there is nothing to roll back');
     const standby = this.appRecord.envs[otherColor(live)];
     if (standby.state === 'retired' && standby.version !== null) return this.redeployRetired(standby.version, standby.targets, req.who);
     const release = this.lock.acquire('a rollback');
+    this.flipping++;
     try {
       const color = this.flipColor('NO_STANDBY', 'there is no standby environment to roll back to', 'rollback');
       this.requireHealthy(color, req.force, 'roll back');
-      this.flipComing(color);
       const run = await this.runToRollBack(live);
       if (run !== null) await run.dispatch({ type: 'rollback', who: req.who });
       else {
@@ -231,6 +234,7 @@ export class AppController implements RunHost {
       }
       return this.appRecord;
     } finally {
+      this.flipping--;
       release();
     }
   }
@@ -297,6 +301,22 @@ export class AppController implements RunHost {
   // RunHost: what a deployment needs from its app.
 
   async save(next: AppRecord, deployment?: DeploymentRecord): Promise<void> {
+    // A change of what is live is a flip under way until anyone can see it: committed, and routed by everywhere.
+    let flipping = next.live !== this.appRecord.live;
+    if (flipping) this.flipping++;
+    const flipped = () => {
+      if (flipping) this.flipping--;
+      flipping = false;
+    };
+    try {
+      await this.storeAndApply(next, deployment, flipped);
+    } finally {
+      flipped();
+    }
+  }
+
+  /** Stores `next` (and `deployment`), applies it once committed, and calls `visible` once it is applied. */
+  private async storeAndApply(next: AppRecord, deployment: DeploymentRecord | undefined, visible: () => void): Promise<void> {
     // Set in the callback: whether this write was committed, and the route table's change (awaited after).
     let committed = false as boolean;
     let applied: void | Promise<void> = undefined;
@@ -309,7 +329,7 @@ export class AppController implements RunHost {
         if (stored.revision <= this.appRecord.revision) return;
         committed = true;
         this.appRecord = stored;
-        applied = this.options.listener.onAppChanged(stored);
+        applied = Promise.resolve(this.options.listener.onAppChanged(stored)).finally(visible);
       };
       await this.options.store.putApp(next, this.appRecord.revision, { onCommitted, ...(deployment === undefined ? {} : { deployment }) });
     } catch (err) {
@@ -424,6 +444,7 @@ export class AppController implements RunHost {
   private async manualFlip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback', who: string, history: DeploymentRecord | null): Promise<void> {
     const from = this.appRecord.live;
     this.cancelRetire(color);
+    this.flipComing(color);
     await this.save(flipLive(this.appRecord, color, leftAs, this.options.clock.now()), history ?? undefined);
     if (from !== null) this.scheduleRetire(from);
     const version = this.appRecord.envs[color].version;
@@ -462,9 +483,13 @@ export class AppController implements RunHost {
     if (this.watching()) throw new BusyError(this.name, `the bake of ${this.current!.deployment.version}`, 'roll back, or wait for the bake to end');
   }
 
-  /** Waits (up to FINISHING_WAIT_MS) for the lock when what holds it is a deployment that only finishes up. */
-  private async whenFinished(): Promise<void> {
-    if (this.lock.busyWith === null || this.current?.atRest !== true) return;
+  /**
+   * Waits (up to FINISHING_WAIT_MS) for the lock when what holds it is a deployment that only finishes up. A `flip`
+   * (a switch or a rollback) does not wait while another flip is under way: it is relative to what is live, and two
+   * sent at once must not undo each other, so the second is refused as BUSY.
+   */
+  private async whenFinished(flip = false): Promise<void> {
+    if (this.lock.busyWith === null || this.current?.atRest !== true || (flip && this.flipping > 0)) return;
     await this.lock.whenFree(FINISHING_WAIT_MS);
   }
 

@@ -37,7 +37,10 @@ export type Effect =
   | { readonly type: 'verify' }
   | { readonly type: 'mark-ready' }
   | { readonly type: 'request-switch' }
-  /** Answers `switched`, unless it was a `first` effect: then the phase after the switch is stored with it. */
+  /**
+   * Makes the candidate live. After a preSwitch hook (an effect of `switching`) it answers `switched`; as a `first`
+   * effect it stores the phase after the switch in the flip's own commit and answers nothing.
+   */
   | { readonly type: 'flip-to-new' }
   | { readonly type: 'watch' }
   | { readonly type: 'stop-watch' }

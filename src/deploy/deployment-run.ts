@@ -111,7 +111,11 @@ export class DeploymentRun {
    * candidate could not be marked ready): `next` is not entered then.
    */
   private async enter(next: DeploymentRecord, first: readonly Effect[]): Promise<boolean> {
-    const from = this.deployment;
+    const last = next.phases.length - 1;
+    // A phase passed through on the way (`switching`, when no preSwitch hook runs in it) is announced as it starts,
+    // so events keep their order and the phase its time; it is stored with the one entered, which is announced once
+    // stored.
+    this.announce(next, Math.min(this.deployment.phases.length, last), last);
     this.entering = next;
     let handedOff: boolean;
     /** Still to store: none of `first` stored it (saveApp clears `entering` when it does). */
@@ -123,8 +127,8 @@ export class DeploymentRun {
       this.entering = null;
     }
     if (handedOff) return false;
-    if (unstored === null) this.announce(this.deployment, from);
-    else await this.record(unstored, true, from);
+    if (unstored === null) this.announce(this.deployment, last);
+    else await this.record(unstored, true, last);
     return true;
   }
 
@@ -251,6 +255,7 @@ export class DeploymentRun {
     // The old environment's figures up to the flip, stored in the flip's own commit: what analysis compares with.
     const baseline = old === null ? null : takeBaseline(this.deps.stats.forEnv(d.app, old), this.deps.now());
     const stored = baseline === null ? d : { ...d, metrics: prefixed('baseline', baseline) };
+    // The phase being entered is now this record: saveApp knows it by identity, and clears `entering` once stored.
     if (entering) this.entering = stored;
     this.host.cancelRetire(d.color);
     await this.flip(d.color, 'standby', 'switch', undefined, stored);
@@ -268,12 +273,18 @@ export class DeploymentRun {
       baseline,
       switchedAt,
       listener: {
-        onFail: (j) => void this.host.verdict(this, { type: 'breach', reason: j.reason ?? 'thresholds breached', figures: metricsOf(j.figures) }).catch(this.logError),
+        onFail: (j) => void this.host.verdict(this, { type: 'breach', reason: j.reason ?? 'thresholds breached', figures: metricsOf(j.figures) }).catch((err) => this.rollbackFailed(err)),
         onDone: (j) => void this.host.verdict(this, { type: 'baked', figures: figuresOf(j) }).catch(this.logError),
       },
     });
     this.watch.start();
     return null;
+  }
+
+  /** The automatic rollback could not flip back (the store refused it): still live, so watched again, to try again. */
+  private rollbackFailed(err: unknown): void {
+    this.logError(err);
+    if (this.deployment.phase === 'watching' && this.host.record.live === this.deployment.color) this.startWatch();
   }
 
   private async flipBack(reason: string): Promise<null> {
@@ -312,19 +323,19 @@ export class DeploymentRun {
   }
 
   /** Stores the deployment; a phase change is also emitted as an event. */
-  private async record(next: DeploymentRecord, phaseChanged = true, from = this.deployment): Promise<void> {
+  /** Stores the deployment; a phase change is also emitted as an event (its latest phase, or from `from` on). */
+  private async record(next: DeploymentRecord, phaseChanged = true, from = next.phases.length - 1): Promise<void> {
     this.deployment = next;
     await this.host.persist(next);
     if (phaseChanged) this.announce(next, from);
   }
 
-  /** Emits an event for each phase `next` entered since `from` (a switch stored with the phase after it: two). */
-  private announce(next: DeploymentRecord, from: DeploymentRecord): void {
-    const firstNew = Math.min(from.phases.length, next.phases.length - 1);
-    for (const entry of next.phases.slice(firstNew)) {
+  /** Emits an event for each of `next`'s phases from index `from` up to `to` (its latest, by default). */
+  private announce(next: DeploymentRecord, from = next.phases.length - 1, to = next.phases.length): void {
+    for (const entry of next.phases.slice(from, to)) {
       this.host.emit({ type: 'deployment', app: next.app, deployment: next.id, version: next.version, color: next.color, phase: entry.phase, message: entry.message ?? null, metrics: next.metrics });
     }
-    if (next.phase === 'failed') this.deps.log.warn({ app: next.app, deployment: next.id, version: next.version }, `deployment failed: ${next.reason}`);
+    if (to === next.phases.length && next.phase === 'failed') this.deps.log.warn({ app: next.app, deployment: next.id, version: next.version }, `deployment failed: ${next.reason}`);
   }
 
   private readonly logError = (err: unknown): void => {

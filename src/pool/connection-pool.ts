@@ -7,11 +7,13 @@ export interface ConnectionPoolOptions extends Omit<Client.Options, 'connect'> {
   readonly connect?: buildConnector.BuildOptions;
 }
 
-/** A client's listeners, kept to remove them when the client goes to another pool. */
-interface Listeners {
+/** What ties a client to its pool: its listeners (removed when it goes to another pool), and whose spares it takes. */
+interface Membership {
   readonly drain: () => void;
   readonly connect: () => void;
   readonly disconnect: () => void;
+  /** The spares the client's connector takes from: its pool's, changed when it is handed to another pool. */
+  readonly owner: { spares: SpareConnections };
 }
 
 interface Waiting {
@@ -28,13 +30,13 @@ interface Waiting {
  * list, or takes the oldest waiting request. A prototype of this in the bare forwarder ran 3–9 % more req/s.
  */
 export class ConnectionPool {
-  /** Every connection of this pool, with its listeners (so one handed to another pool stops reporting here). */
-  private readonly clients = new Map<Client, Listeners>();
+  /** Every connection of this pool, with what ties it here (so one handed to another pool stops reporting here). */
+  private readonly clients = new Map<Client, Membership>();
   /** Clients whose connection is open: a free client whose connection closed opens one on its next request. */
   private readonly connected = new Set<Client>();
   private readonly free: Client[] = [];
   private readonly spares: SpareConnections;
-  private readonly clientOptions: Client.Options;
+  private readonly connect: buildConnector.connector;
   private readonly waiting: Waiting[] = [];
   private closing: Promise<void> | null = null;
   private emptied: (() => void) | null = null;
@@ -44,12 +46,11 @@ export class ConnectionPool {
     private readonly url: string,
     private readonly options: ConnectionPoolOptions,
   ) {
-    const connect = buildConnector(options.connect ?? {});
-    this.spares = new SpareConnections(connect, connectParams(url));
-    this.clientOptions = { ...options, connect: (params, callback) => void (this.spares.take(callback) || connect(params, callback)) };
+    this.connect = buildConnector(options.connect ?? {});
+    this.spares = new SpareConnections(this.connect, connectParams(url));
   }
 
-  /** Connections, open or opening. */
+  /** Connections open, and spares opening. */
   get size(): number {
     return this.connected.size + this.spares.count;
   }
@@ -62,7 +63,8 @@ export class ConnectionPool {
     if (this.closing !== null || this.destroyed) return;
     let openFree = 0;
     for (const client of this.free) if (this.connected.has(client)) openFree++;
-    const room = this.options.connections - this.clients.size - this.spares.count;
+    // A client whose connection closed holds none: it takes a spare when it connects again.
+    const room = this.options.connections - this.connected.size - this.spares.count;
     this.spares.open(Math.min(room, n - openFree - this.spares.count));
   }
 
@@ -84,7 +86,10 @@ export class ConnectionPool {
    */
   handIdleTo(next: ConnectionPool): void {
     if (this.closing !== null || this.destroyed) return;
-    for (const client of this.free.splice(0)) next.adopt(client, this.release(client));
+    for (const client of this.free.splice(0)) {
+      const { owner, open } = this.release(client)!;
+      next.adopt(client, owner, open);
+    }
   }
 
   /** Takes no new request; resolves once every waiting and running one has finished and the connections closed. */
@@ -108,40 +113,45 @@ export class ConnectionPool {
 
   private open(): Client | null {
     if (this.clients.size >= this.options.connections) return null;
-    const client = new Client(this.url, this.clientOptions);
-    this.enlist(client);
+    const owner = { spares: this.spares };
+    const connect = this.connect;
+    const client = new Client(this.url, { ...this.options, connect: (params, callback) => void (owner.spares.take(callback) || connect(params, callback)) });
+    this.enlist(client, owner);
     return client;
   }
 
   /** A free connection from the pool this one replaces; closed if this pool has no room or no use for it. */
-  private adopt(client: Client, open: boolean): void {
+  private adopt(client: Client, owner: Membership['owner'], open: boolean): void {
     if (this.closing !== null || this.destroyed || this.clients.size >= this.options.connections) {
       client.close().catch(() => {});
       return;
     }
-    this.enlist(client, open);
+    // Its next connection (if this one closes) comes from this pool's spares.
+    owner.spares = this.spares;
+    this.enlist(client, owner, open);
     this.free.push(client);
   }
 
   /** `open`: the client's connection is open now (one handed over from another pool). */
-  private enlist(client: Client, open = false): void {
-    const listeners: Listeners = {
+  private enlist(client: Client, owner: Membership['owner'], open = false): void {
+    const membership: Membership = {
       drain: () => this.onFree(client),
       connect: () => void this.connected.add(client),
       disconnect: () => void this.connected.delete(client),
+      owner,
     };
-    client.on('drain', listeners.drain).on('connect', listeners.connect).on('disconnect', listeners.disconnect);
-    this.clients.set(client, listeners);
+    client.on('drain', membership.drain).on('connect', membership.connect).on('disconnect', membership.disconnect);
+    this.clients.set(client, membership);
     if (open) this.connected.add(client);
   }
 
-  /** Whether `client` was this pool's with its connection open. */
-  private release(client: Client): boolean {
-    const listeners = this.clients.get(client);
-    if (listeners === undefined) return false;
-    client.off('drain', listeners.drain).off('connect', listeners.connect).off('disconnect', listeners.disconnect);
+  /** Takes `client` out of this pool: its owner, and whether its connection was open; null if it was not here. */
+  private release(client: Client): { owner: Membership['owner']; open: boolean } | null {
+    const membership = this.clients.get(client);
+    if (membership === undefined) return null;
+    client.off('drain', membership.drain).off('connect', membership.connect).off('disconnect', membership.disconnect);
     this.clients.delete(client);
-    return this.connected.delete(client);
+    return { owner: membership.owner, open: this.connected.delete(client) };
   }
 
   private send(client: Client, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {

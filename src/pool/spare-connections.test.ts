@@ -20,7 +20,7 @@ async function upstream(t: TestContext, onConnection: (socket: Socket, n: number
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise((r) => { server.close(r); server.closeAllConnections(); }));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server };
 }
 
 function get(pool: ConnectionPool): Promise<string> {
@@ -85,8 +85,24 @@ test('a spare the upstream closed is not handed out: the request opens a connect
   const { url, seen } = await upstream(t, (socket, n) => n === 1 && socket.destroy());
   const p = pool(t, url);
   p.warm(1);
-  await until(() => seen.closed === 1, 'the upstream closed the spare');
+  await until(() => seen.closed === 1 && p.size === 0, 'the upstream closed the spare, and the pool saw it');
   assert.equal(await get(p), '2');
+});
+
+test('a connection handed to the pool that replaces its own takes that pool\'s spares when it connects again', async (t) => {
+  const { url, seen, server } = await upstream(t);
+  const old = pool(t, url, 2);
+  await Promise.all([get(old), get(old)]);
+  await new Promise((r) => setTimeout(r, 10)); // a client is free again at its 'drain', just after its answer
+  const next = pool(t, url, 2);
+  old.handIdleTo(next);
+  // The upstream ends the idle connections (its keep-alive time is up): the handed-over clients hold none.
+  server.closeIdleConnections();
+  await until(() => seen.closed === 2, 'both idle connections closed');
+  next.warm(2);
+  await until(() => seen.opened === 4, 'two spares');
+  assert.deepEqual((await Promise.all([get(next), get(next)])).sort(), ['3', '4'], 'the requests went over the spares');
+  assert.equal(seen.opened, 4, 'and opened none of their own');
 });
 
 test('closing the pool closes its spares', async (t) => {
