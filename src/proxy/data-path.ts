@@ -2,6 +2,7 @@ import { channel } from 'node:diagnostics_channel';
 import type { Color } from '../core/types.ts';
 import type { AccessLogSink } from '../log/access-log.ts';
 import type { TargetRegistry } from '../pool/target-registry.ts';
+import type { Target } from '../pool/target.ts';
 import type { UpstreamErrorSink } from '../stats/upstream-errors.ts';
 import { PauseGate } from './pause-gate.ts';
 import { EMPTY_ROUTE_TABLE, type RouteTable } from './route-table.ts';
@@ -77,9 +78,13 @@ export class DataPath {
     const { registry } = this.options;
     let open = 0;
     if (route.live !== null) for (const url of route.envs[route.live].targets) open += registry.get(app, route.live, url)?.connections ?? 0;
-    const targets = route.envs[color].targets.map((url) => registry.get(app, color, url)).filter((t) => t?.healthy === true);
+    const targets: Target[] = [];
+    for (const url of route.envs[color].targets) {
+      const target = registry.get(app, color, url);
+      if (target?.healthy === true) targets.push(target);
+    }
     const each = Math.min(MAX_WARM, Math.max(1, Math.ceil(open / Math.max(1, targets.length))));
-    for (const target of targets) target!.warm(each);
+    for (const target of targets) target.warm(each);
   }
 
   /** Requests held by paused apps, for status. */
