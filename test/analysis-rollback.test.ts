@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { callApi, configText, deploy, processApp, runCli, spawnServe, startCutover, tempDir, waitForDeployment, WEB_APP, writeReleases } from './support/cutover-harness.ts';
+import { callApi, configText, deploy, eventually, processApp, runCli, spawnServe, startCutover, tempDir, waitForDeployment, WEB_APP, writeReleases } from './support/cutover-harness.ts';
 import { countBy, runLoad } from './support/load.ts';
 import { answerName, startUpstream } from './support/upstream.ts';
 
@@ -90,7 +90,8 @@ test('a switch back to a version rolled back by hand is watched again, and rolle
   await load;
   assert.equal(end.phase, 'rolled-back');
   assert.match(end.reason ?? '', /^analysis failed: error rate/);
-  const status = await run.api<{ live: string; envs: Record<string, { state: string }> }>('GET', '/api/apps/web');
-  assert.equal(status.body.live, 'blue');
-  assert.equal(status.body.envs.green!.state, 'failed', 'a version the analysis rejected is not left warm');
+  const status = () => run.api<{ live: string; envs: Record<string, { state: string }> }>('GET', '/api/apps/web');
+  assert.equal((await status()).body.live, 'blue');
+  // Stopped and marked failed in the steps after the rollback's commit.
+  await eventually(async () => (await status()).body.envs.green!.state === 'failed', 5_000, 'a version the analysis rejected is not left warm');
 });

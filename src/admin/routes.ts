@@ -31,6 +31,8 @@ export interface RouteContext {
 interface ControlContext extends RouteContext {
   readonly body: Record<string, unknown>;
   readonly who: string;
+  /** performance.now() when the call arrived, before its body was read. */
+  readonly arrivedAt: number;
 }
 
 export interface RouteResult {
@@ -112,12 +114,13 @@ export function runRoute(route: MatchedRoute, ctx: RouteContext): Promise<RouteR
 // succeeded would hide exactly the calls worth a look.
 async function runControl(action: AuditAction, handler: ControlHandler, c: RouteContext): Promise<ControlResult> {
   const entry = { at: c.audit.now(), action, app: c.params.app ?? null };
+  const arrivedAt = performance.now();
   let who = whoOf(c.caller);
   try {
     authorize(c.caller, c.req.method ?? 'POST', c.url.pathname);
     const body = await readJsonBody(c.req);
     who = whoOf(c.caller, body.who === undefined ? undefined : field.string(body, 'who'));
-    const result = await handler({ ...c, body, who });
+    const result = await handler({ ...c, body, who, arrivedAt });
     await c.audit.record({ ...entry, who, outcome: 'ok', detail: result.detail });
     return result;
   } catch (err) {
@@ -159,7 +162,8 @@ async function audit(c: RouteContext): Promise<RouteResult> {
 async function flip(c: ControlContext, action: 'switch' | 'rollback'): Promise<ControlResult> {
   const app = c.controller.app(c.params.app!);
   const force = field.boolean(c.body, 'force', false);
-  const record = await (action === 'switch' ? app.switch({ force, who: c.who }) : app.rollback({ force, who: c.who }));
+  const req = { force, who: c.who, arrivedAt: c.arrivedAt };
+  const record = await (action === 'switch' ? app.switch(req) : app.rollback(req));
   return { ...ok(statusOf(c)), detail: `${liveOf(record)}${force ? ' (forced)' : ''}` };
 }
 

@@ -15,7 +15,7 @@ import { StaticDriver } from '../drivers/static-driver.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import { AppController } from './app-controller.ts';
 import { flipLive, withEnv } from './app-state.ts';
-import { newDeployment } from './deployment.ts';
+import { enterPhase, newDeployment } from './deployment.ts';
 import { DeploymentRun } from './deployment-run.ts';
 
 /** Flushes the test ends one by one (`end`), or fails (`fail`); they end at once while `hold` is false. */
@@ -113,42 +113,53 @@ test('a change in effect whose flush fails is not reported as failed; the store 
   assert.equal(disk.waiting, 0, 'no flush tried');
 });
 
-test('a switch sent while another one is under way is refused, not run after it (it would flip back)', async (t) => {
+test('a switch sent before another switch made its change is refused, not run after it (it would undo it)', async (t) => {
   const { app, disk } = await controller(t);
   // An ended deployment: a call that meets a flip under way waits for the app rather than being refused at once.
   const ended = { ...newDeployment({ app: 'web', version: 'v2', color: 'green', previousVersion: 'v1', targets: [], who: 't', at: 0 }), phase: 'done' as const };
   app.current = new DeploymentRun(app, app.runDeps, ended, false);
+  const sentTogether = performance.now();
   disk.hold = true;
-  const first = app.switch({ force: false, who: 'a' });
+  const first = app.switch({ force: false, who: 'a', arrivedAt: sentTogether });
   while (disk.waiting === 0) await new Promise((r) => setImmediate(r));
-  const second = app.switch({ force: false, who: 'b' });
+  const second = app.switch({ force: false, who: 'b', arrivedAt: sentTogether });
   disk.hold = false;
   disk.end();
   assert.equal((await first).live, 'green');
   await assert.rejects(second, (err: unknown) => {
-    assert.equal((err as { code?: string }).code, 'BUSY');
-    assert.match((err as Error).message, /a switch/);
+    assert.equal((err as { code?: string }).code, 'LIVE_CHANGED');
+    assert.match((err as Error).message, /green became live after this switch was sent; nothing was done/);
     return true;
   });
   assert.equal(app.record.live, 'green');
 });
 
-test('a switch sent while a deployment\'s own flip is being applied is refused, not run after it', async (t) => {
+test('a rollback sent on seeing a deployment\'s switch, while workers still apply it, waits and rolls back', async (t) => {
   let applied = (): void => {};
   let holding = false;
   const { app } = await controller(t, () => (holding ? new Promise<void>((r) => (applied = r)) : undefined));
   const done = { ...newDeployment({ app: 'web', version: 'v2', color: 'green', previousVersion: 'v1', targets: [], who: 't', at: 0 }), phase: 'done' as const };
-  // The run says `done` from its flip's commit, while data-path workers apply the new route table.
   app.current = new DeploymentRun(app, app.runDeps, done, false);
   const release = (app as unknown as { lock: { acquire(what: string): () => void } }).lock.acquire('the deployment of v2');
   holding = true;
   const flip = app.save(flipLive(app.record, 'green', 'standby', 1));
   await new Promise((r) => setTimeout(r, 10));
-  // Refused at once: one that waited for the lock (up to 5 s) would run after the flip and undo it.
-  const second = app.switch({ force: false, who: 'b' }).then(() => 'switched', (err: { code?: string }) => err.code);
-  assert.equal(await Promise.race([second, new Promise((r) => setTimeout(r, 1_000, 'waited'))]), 'BUSY');
+  // Committed, so readable: a rollback sent now is meant for the version it saw live.
+  const rollback = app.rollback({ force: false, who: 'b' });
+  holding = false;
   applied();
   await flip;
   release();
-  assert.equal(app.record.live, 'green');
+  assert.equal((await rollback).live, 'blue');
+});
+
+test('a switch back to a version its analysis rolled back is refused, even if it still runs', async (t) => {
+  const { app, store } = await controller(t);
+  const rejected = enterPhase(
+    { ...newDeployment({ app: 'web', version: 'v2', color: 'green', previousVersion: 'v1', targets: [], who: 't', at: 0 }), phase: 'watching' },
+    'rolled-back', 1, 'analysis failed: error rate 50% over 120 requests exceeds maxErrorRate 5%',
+  );
+  await store.putDeployment(rejected);
+  await assert.rejects(app.switch({ force: false, who: 'b' }), { code: 'ANALYSIS_REJECTED' });
+  assert.equal(app.record.live, 'blue');
 });

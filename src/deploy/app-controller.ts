@@ -11,7 +11,7 @@ import type { HealthView } from '../health/health-view.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { flipLive, flipTarget, withEnv } from './app-state.ts';
 import { enterPhase } from './deployment.ts';
-import type { DeploymentEvent } from './deployment-machine.ts';
+import { ANALYSIS_FAILED, type DeploymentEvent } from './deployment-machine.ts';
 import { DeploymentRun, type RunDeps, type RunHost } from './deployment-run.ts';
 import { HookRunner } from './hooks.ts';
 import { OperationLock } from './operation-lock.ts';
@@ -55,6 +55,11 @@ export interface DeployRequest {
 export interface FlipRequest {
   readonly force: boolean;
   readonly who: string;
+  /**
+   * When the call was sent (its arrival, performance.now()): a flip is relative to what is live, so one that another
+   * flip overtook after this is refused rather than undoing it. Default: when the call starts.
+   */
+  readonly arrivedAt?: number;
 }
 
 export const DEFAULT_PAUSE_MS = 30_000;
@@ -85,8 +90,8 @@ export class AppController implements RunHost {
   private readonly stopping = new AbortController();
   private readonly retireTimers = new Map<Color, NodeJS.Timeout>();
   private pause: { until: number; timer: NodeJS.Timeout } | null = null;
-  /** Flips under way: a switch or rollback call, or a save that changes what is live until its route table applies. */
-  private flipping = 0;
+  /** When what is live last changed here (performance.now()): at the commit of a flip, or a newer record adopted. */
+  private liveChangedAt = -Infinity;
   private hooks: HookRunner;
   private webhooks: WebhookSender;
 
@@ -186,10 +191,11 @@ export class AppController implements RunHost {
 
   /** Makes the candidate live (or, after a rollback, the environment left). */
   async switch(req: FlipRequest): Promise<AppRecord> {
-    await this.whenFinished(true);
+    const arrivedAt = req.arrivedAt ?? performance.now();
+    await this.whenFinished();
     const release = this.lock.acquire('a switch');
-    this.flipping++;
     try {
+      this.refuseOvertaken('switch', arrivedAt);
       this.refuseWhileWatching();
       const color = this.flipColor('NO_CANDIDATE', 'there is no candidate environment ready to switch to');
       this.requireHealthy(color, req.force, 'switch');
@@ -209,20 +215,20 @@ export class AppController implements RunHost {
       }
       return this.appRecord;
     } finally {
-      this.flipping--;
       release();
     }
   }
 
   /** Makes the standby environment live again; after its retirement, redeploys its version through the driver. */
   async rollback(req: FlipRequest): Promise<AppRecord> {
-    await this.whenFinished(true);
+    const arrivedAt = req.arrivedAt ?? performance.now();
+    await this.whenFinished();
+    this.refuseOvertaken('rollback', arrivedAt);
     const live = this.appRecord.live;
     if (live === null) throw new StateConflictError('NO_STANDBY', 'nothing is live, so there is nothing to roll back');
     const standby = this.appRecord.envs[otherColor(live)];
     if (standby.state === 'retired' && standby.version !== null) return this.redeployRetired(standby.version, standby.targets, req.who);
     const release = this.lock.acquire('a rollback');
-    this.flipping++;
     try {
       const color = this.flipColor('NO_STANDBY', 'there is no standby environment to roll back to', 'rollback');
       this.requireHealthy(color, req.force, 'roll back');
@@ -234,7 +240,6 @@ export class AppController implements RunHost {
       }
       return this.appRecord;
     } finally {
-      this.flipping--;
       release();
     }
   }
@@ -301,22 +306,6 @@ export class AppController implements RunHost {
   // RunHost: what a deployment needs from its app.
 
   async save(next: AppRecord, deployment?: DeploymentRecord): Promise<void> {
-    // A change of what is live is a flip under way until anyone can see it: committed, and routed by everywhere.
-    let flipping = next.live !== this.appRecord.live;
-    if (flipping) this.flipping++;
-    const flipped = () => {
-      if (flipping) this.flipping--;
-      flipping = false;
-    };
-    try {
-      await this.storeAndApply(next, deployment, flipped);
-    } finally {
-      flipped();
-    }
-  }
-
-  /** Stores `next` (and `deployment`), applies it once committed, and calls `visible` once it is applied. */
-  private async storeAndApply(next: AppRecord, deployment: DeploymentRecord | undefined, visible: () => void): Promise<void> {
     // Set in the callback: whether this write was committed, and the route table's change (awaited after).
     let committed = false as boolean;
     let applied: void | Promise<void> = undefined;
@@ -328,8 +317,8 @@ export class AppController implements RunHost {
         // A newer record may have been adopted meanwhile (another instance's write, seen on a shared store).
         if (stored.revision <= this.appRecord.revision) return;
         committed = true;
-        this.appRecord = stored;
-        applied = Promise.resolve(this.options.listener.onAppChanged(stored)).finally(visible);
+        this.take(stored);
+        applied = this.options.listener.onAppChanged(stored);
       };
       await this.options.store.putApp(next, this.appRecord.revision, { onCommitted, ...(deployment === undefined ? {} : { deployment }) });
     } catch (err) {
@@ -352,8 +341,13 @@ export class AppController implements RunHost {
    */
   adopt(record: AppRecord): void {
     if (record.name !== this.name || record.revision <= this.appRecord.revision) return;
-    this.appRecord = record;
+    this.take(record);
     this.options.listener.onAppChanged(record);
+  }
+
+  private take(record: AppRecord): void {
+    if (record.live !== this.appRecord.live) this.liveChangedAt = performance.now();
+    this.appRecord = record;
   }
 
   /** Re-reads the stored record and adopts it if it is newer. */
@@ -437,6 +431,10 @@ export class AppController implements RunHost {
     const [latest] = await this.options.store.listDeployments(this.name, 1);
     if (latest === undefined || latest.color !== color || latest.phase !== 'rolled-back') return null;
     if (this.appRecord.envs[color].version !== latest.version) return null;
+    // Its analysis stops such a version; one still running (its stop failed) is not made live again by a switch.
+    if (latest.reason?.startsWith(ANALYSIS_FAILED) === true) {
+      throw new StateConflictError('ANALYSIS_REJECTED', `app "${this.name}": ${latest.version} was rolled back by its analysis (${latest.reason}); deploy it again to make it live`);
+    }
     return new DeploymentRun(this, this.runDeps, latest, false);
   }
 
@@ -483,14 +481,20 @@ export class AppController implements RunHost {
     if (this.watching()) throw new BusyError(this.name, `the bake of ${this.current!.deployment.version}`, 'roll back, or wait for the bake to end');
   }
 
-  /**
-   * Waits (up to FINISHING_WAIT_MS) for the lock when what holds it is a deployment that only finishes up. A `flip`
-   * (a switch or a rollback) does not wait while another flip is under way: it is relative to what is live, and two
-   * sent at once must not undo each other, so the second is refused as BUSY.
-   */
-  private async whenFinished(flip = false): Promise<void> {
-    if (this.lock.busyWith === null || this.current?.atRest !== true || (flip && this.flipping > 0)) return;
+  /** Waits (up to FINISHING_WAIT_MS) for the lock when what holds it is a deployment that only finishes up. */
+  private async whenFinished(): Promise<void> {
+    if (this.lock.busyWith === null || this.current?.atRest !== true) return;
     await this.lock.whenFree(FINISHING_WAIT_MS);
+  }
+
+  /**
+   * A switch or a rollback is relative to what is live: one sent before another flip changed it (two sent together,
+   * or one sent during an automatic switch) would undo that flip, so it is refused instead.
+   */
+  private refuseOvertaken(flip: 'switch' | 'rollback', arrivedAt: number): void {
+    if (this.liveChangedAt <= arrivedAt) return;
+    const now = this.appRecord.live ?? 'nothing';
+    throw new StateConflictError('LIVE_CHANGED', `app "${this.name}": ${now} became live after this ${flip} was sent; nothing was done (send it again to ${flip} from there)`);
   }
 
   /** Waits up to 30 s for the lock to be free (another may take it as it is released: then on). */

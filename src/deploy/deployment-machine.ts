@@ -70,6 +70,9 @@ export interface Transition {
   readonly effects: readonly Effect[];
 }
 
+/** How the reason of a deployment its analysis rolled back starts. */
+export const ANALYSIS_FAILED = 'analysis failed:';
+
 /** The effects that start a new deployment (which is in `starting`). */
 export const BEGIN_EFFECTS: readonly Effect[] = [{ type: 'hook', name: 'preDeploy' }, { type: 'start-targets' }];
 
@@ -103,7 +106,7 @@ const rollbackReason = (e: Extract<DeploymentEvent, { type: 'rollback' }>): stri
 
 /** A version the analysis rejected is not left warm for a casual switch back: it is stopped and marked failed. */
 const breach: Step<'breach'> = (d, e, ctx) => {
-  const t = rollback(`analysis failed: ${e.reason}`, d, ctx, e.figures);
+  const t = rollback(`${ANALYSIS_FAILED} ${e.reason}`, d, ctx, e.figures);
   return { ...t, effects: [{ type: 'stop-new' }, { type: 'hook', name: 'onRollback' }] };
 };
 

@@ -143,3 +143,14 @@ test('an automatic rollback whose flip back cannot be stored is tried again: the
   assert.match(run.deployment.reason ?? '', /^analysis failed: error rate 50/);
   assert.deepEqual(calls.filter((c) => c.startsWith('save')), ['save: blue live, green ready, with the deployment rolled-back', 'save: blue live, green failed']);
 });
+
+test('a rollback by hand during the bake whose flip back cannot be stored leaves the version watched', async (t) => {
+  const { run } = harness('watching', 'green', 'live', { failedSaves: 1, errors5xx: 60 });
+  t.after(() => run.stopWatching());
+  await run.begin([{ type: 'watch' }]);
+  await assert.rejects(run.dispatch({ type: 'rollback', who: 'cli' }), /the store is unavailable/);
+  assert.equal(run.deployment.phase, 'watching');
+  // The analysis still judges it: the breach rolls it back at the next judgement.
+  for (const deadline = Date.now() + 5_000; run.deployment.phase === 'watching' && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+  assert.match(run.deployment.reason ?? '', /^analysis failed/);
+});

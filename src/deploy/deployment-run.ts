@@ -90,6 +90,16 @@ export class DeploymentRun {
     return next;
   }
 
+  /**
+   * A rollback from `watching` stopped the watch and then could not flip back (the store refused it): the version is
+   * still live and still watched, so a breach tries again at the next judgement. Not once cutover is stopping.
+   */
+  private watchAgain(): void {
+    const { phase, color } = this.deployment;
+    if (this.watch !== null || phase !== 'watching' || this.host.record.live !== color || this.deps.signal.aborted) return;
+    this.startWatch();
+  }
+
   stopWatching(): void {
     this.watch?.stop();
     this.watch = null;
@@ -122,6 +132,9 @@ export class DeploymentRun {
     let unstored: DeploymentRecord | null;
     try {
       handedOff = await this.perform(first, true);
+    } catch (err) {
+      this.watchAgain();
+      throw err;
     } finally {
       unstored = this.entering;
       this.entering = null;
@@ -273,18 +286,12 @@ export class DeploymentRun {
       baseline,
       switchedAt,
       listener: {
-        onFail: (j) => void this.host.verdict(this, { type: 'breach', reason: j.reason ?? 'thresholds breached', figures: metricsOf(j.figures) }).catch((err) => this.rollbackFailed(err)),
+        onFail: (j) => void this.host.verdict(this, { type: 'breach', reason: j.reason ?? 'thresholds breached', figures: metricsOf(j.figures) }).catch(this.logError),
         onDone: (j) => void this.host.verdict(this, { type: 'baked', figures: figuresOf(j) }).catch(this.logError),
       },
     });
     this.watch.start();
     return null;
-  }
-
-  /** The automatic rollback could not flip back (the store refused it): still live, so watched again, to try again. */
-  private rollbackFailed(err: unknown): void {
-    this.logError(err);
-    if (this.deployment.phase === 'watching' && this.host.record.live === this.deployment.color) this.startWatch();
   }
 
   private async flipBack(reason: string): Promise<null> {
@@ -322,7 +329,6 @@ export class DeploymentRun {
     return null;
   }
 
-  /** Stores the deployment; a phase change is also emitted as an event. */
   /** Stores the deployment; a phase change is also emitted as an event (its latest phase, or from `from` on). */
   private async record(next: DeploymentRecord, phaseChanged = true, from = next.phases.length - 1): Promise<void> {
     this.deployment = next;

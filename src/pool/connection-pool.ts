@@ -62,9 +62,14 @@ export class ConnectionPool {
   warm(n: number): void {
     if (this.closing !== null || this.destroyed) return;
     let openFree = 0;
-    for (const client of this.free) if (this.connected.has(client)) openFree++;
-    // A client whose connection closed holds none: it takes a spare when it connects again.
-    const room = this.options.connections - this.connected.size - this.spares.count;
+    let closedFree = 0;
+    for (const client of this.free) {
+      if (this.connected.has(client)) openFree++;
+      else closedFree++;
+    }
+    // An idle client whose connection closed holds none (it takes a spare when it connects again); a busy one holds
+    // one, or is opening it.
+    const room = this.options.connections - (this.clients.size - closedFree) - this.spares.count;
     this.spares.open(Math.min(room, n - openFree - this.spares.count));
   }
 

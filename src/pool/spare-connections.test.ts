@@ -81,6 +81,16 @@ test('warm counts the free connections still open, and opens no more than the po
   assert.equal(p.size, 4);
 });
 
+test('connections still opening for requests count against the limit: warm opens none past it', async (t) => {
+  const { url, seen } = await upstream(t);
+  const p = pool(t, url, 2);
+  const running = [get(p), get(p)];
+  p.warm(2);
+  await Promise.all(running);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(seen.opened, 2, 'the two requests\' own connections, and no spare');
+});
+
 test('a spare the upstream closed is not handed out: the request opens a connection that works', async (t) => {
   const { url, seen } = await upstream(t, (socket, n) => n === 1 && socket.destroy());
   const p = pool(t, url);
