@@ -441,9 +441,9 @@ export class AppController implements RunHost {
   /** Flips live to `color`, storing `history` (the deployment it annotates, if any) in the same commit. */
   private async manualFlip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback', who: string, history: DeploymentRecord | null): Promise<void> {
     const from = this.appRecord.live;
-    this.cancelRetire(color);
     this.flipComing(color);
     await this.save(flipLive(this.appRecord, color, leftAs, this.options.clock.now()), history ?? undefined);
+    this.cancelRetire(color);
     if (from !== null) this.scheduleRetire(from);
     const version = this.appRecord.envs[color].version;
     this.options.log.info({ app: this.name, from, to: color, version, who }, `${action}: ${color} is live`);

@@ -43,7 +43,7 @@ function harness(phase: DeploymentPhase, live: 'blue' | 'green', green: AppRecor
     persist: async (d) => void calls.push(`persist: ${d.phase}`),
     emit: (e) => void calls.push(`emit: ${e.type}${e.type === 'deployment' ? ` ${(e as { phase: string }).phase}` : ''}`),
     scheduleRetire: () => {},
-    cancelRetire: () => {},
+    cancelRetire: (color) => void calls.push(`keep: ${color}`),
     verdict: (run, event) => run.dispatch(event),
   };
   const deps = {
@@ -63,7 +63,7 @@ test('a rollback flips traffic back and stores the deployment as rolled back in 
   const { run, calls } = harness('done', 'green', 'live');
   await run.dispatch({ type: 'rollback', who: 'cli' });
   // The data path is told first, so connections to blue open while the flip is committed.
-  assert.deepEqual(calls, ['warm: blue', 'save: blue live, green ready, with the deployment rolled-back', 'emit: rollback', 'emit: deployment rolled-back']);
+  assert.deepEqual(calls, ['warm: blue', 'save: blue live, green ready, with the deployment rolled-back', 'keep: blue', 'emit: rollback', 'emit: deployment rolled-back']);
   assert.equal(run.deployment.phase, 'rolled-back');
 });
 
@@ -108,6 +108,7 @@ test('a switch stores the old environment\'s baseline, and the phase after the s
     'emit: deployment switching',
     'warm: green',
     'save: green live, green live, with the deployment done (baseline of 120 requests)',
+    'keep: green',
     'emit: switch',
     'emit: deployment done',
   ]);
@@ -122,6 +123,7 @@ test('with a preSwitch hook, `switching` is stored before the hook runs and the 
     'persist: switching',
     'warm: green',
     'save: green live, green live, with the deployment switching (baseline of 120 requests)',
+    'keep: green',
     'persist: done',
   ]);
   assert.equal(run.deployment.metrics?.baselineRequests, 120);
@@ -131,7 +133,7 @@ test('a rollback whose flip back cannot be stored fails the call, and the deploy
   const { run, calls } = harness('done', 'green', 'live', { failedSaves: 1 });
   await assert.rejects(run.dispatch({ type: 'rollback', who: 'cli' }), /the store is unavailable/);
   assert.equal(run.deployment.phase, 'done');
-  assert.deepEqual(calls, ['warm: blue'], 'nothing stored, nothing emitted');
+  assert.deepEqual(calls, ['warm: blue'], 'nothing stored, nothing emitted, and blue\'s retirement left as it was');
 });
 
 test('an automatic rollback whose flip back cannot be stored is tried again: the version stays watched until it is rolled back', async (t) => {

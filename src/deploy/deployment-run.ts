@@ -118,7 +118,8 @@ export class DeploymentRun {
   /**
    * Runs `first` with `next` stored in the same commit as the app change they make (a flip back, the candidate
    * marked ready), or on its own when they make none. False when one of them failed the deployment instead (the
-   * candidate could not be marked ready): `next` is not entered then.
+   * candidate could not be marked ready): `next` is not entered then. After the switch one that fails throws, and
+   * nothing is entered (a watch its rollback stopped is started again).
    */
   private async enter(next: DeploymentRecord, first: readonly Effect[]): Promise<boolean> {
     const last = next.phases.length - 1;
@@ -270,7 +271,6 @@ export class DeploymentRun {
     const stored = baseline === null ? d : { ...d, metrics: prefixed('baseline', baseline) };
     // The phase being entered is now this record: saveApp knows it by identity, and clears `entering` once stored.
     if (entering) this.entering = stored;
-    this.host.cancelRetire(d.color);
     await this.flip(d.color, 'standby', 'switch', undefined, stored);
     return entering ? null : { type: 'switched' };
   }
@@ -297,7 +297,6 @@ export class DeploymentRun {
   private async flipBack(reason: string): Promise<null> {
     const back = otherColor(this.deployment.color);
     if (this.host.record.live !== this.deployment.color) return null;
-    this.host.cancelRetire(back);
     await this.flip(back, 'ready', 'rollback', reason);
     this.host.scheduleRetire(this.deployment.color);
     return null;
@@ -319,6 +318,8 @@ export class DeploymentRun {
     const from = this.host.record.live;
     this.host.flipComing(color);
     await this.saveApp(flipLive(this.host.record, color, leftAs, this.deps.now()), withRecord);
+    // Live now: not retired. Only now: a flip that failed leaves its retirement as it was.
+    this.host.cancelRetire(color);
     const version = this.host.record.envs[color].version;
     this.deps.log.info({ app: this.deployment.app, from, to: color, version }, `${action}: ${color} is live`);
     this.host.emit({ type: action, app: this.deployment.app, from, to: color, version, deployment: this.deployment.id, ...(reason === undefined ? {} : { reason }) });
