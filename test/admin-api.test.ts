@@ -114,6 +114,22 @@ test('a rollback sent as soon as a deployment is done waits for its last steps r
   t.diagnostic(`the rollback waited ${Math.round(performance.now() - sentAt)} ms for the postSwitch hook`);
 });
 
+test('two switches sent at once, each saying what it saw live: one flips, the other is refused and undoes nothing', async (t) => {
+  const run = await startCutover(t);
+  const blue = await startUpstream(t, 'blue');
+  const green = await startUpstream(t, 'green');
+  await deploy(run, 'v1', [blue.url]);
+  await deploy(run, 'v2', [green.url], 'ready', { switch: false });
+  const both = await Promise.all([1, 2].map(() => run.api<{ live?: string; error?: { code: string } }>('POST', '/api/apps/web/switch', { from: 'blue' })));
+  const statuses = both.map((r) => r.status).sort();
+  assert.deepEqual(statuses, [200, 409], JSON.stringify(both));
+  assert.equal(both.find((r) => r.status === 409)!.body.error!.code, 'LIVE_CHANGED');
+  assert.equal((await run.api<{ live: string }>('GET', '/api/apps/web')).body.live, 'green');
+  const bad = await run.api<{ error: { code: string; message: string } }>('POST', '/api/apps/web/rollback', { from: 'purple' });
+  assert.deepEqual([bad.status, bad.body.error.code], [400, 'BAD_REQUEST']);
+  assert.match(bad.body.error.message, /"from" must be "blue", "green" or null/);
+});
+
 test('with a token, every call but /healthz needs it', async (t) => {
   const run = await startCutover(t, WEB_APP, `admin: { listen: 127.0.0.1:0, token: ${TOKEN} }`);
   assert.equal((await request(`${run.adminUrl}/healthz`)).statusCode, 200);

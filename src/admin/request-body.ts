@@ -1,3 +1,4 @@
+import type { Color } from '../core/types.ts';
 import type { IncomingMessage } from 'node:http';
 import { BadRequestError } from '../core/errors.ts';
 
@@ -42,6 +43,12 @@ export const field = {
       throw new BadRequestError(`"${name}" must be a list of strings`);
     }
     return v as string[];
+  },
+  /** "blue", "green" or null; undefined when the field is absent. */
+  optionalColor(body: Record<string, unknown>, name: string): Color | null | undefined {
+    const v = body[name];
+    if (v === undefined || v === null || v === 'blue' || v === 'green') return v;
+    throw new BadRequestError(`"${name}" must be "blue", "green" or null`);
   },
   boolean(body: Record<string, unknown>, name: string, fallback: boolean): boolean {
     const v = body[name];

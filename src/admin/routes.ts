@@ -162,7 +162,8 @@ async function audit(c: RouteContext): Promise<RouteResult> {
 async function flip(c: ControlContext, action: 'switch' | 'rollback'): Promise<ControlResult> {
   const app = c.controller.app(c.params.app!);
   const force = field.boolean(c.body, 'force', false);
-  const req = { force, who: c.who, arrivedAt: c.arrivedAt };
+  const from = field.optionalColor(c.body, 'from');
+  const req = { force, who: c.who, arrivedAt: c.arrivedAt, ...(from === undefined ? {} : { from }) };
   const record = await (action === 'switch' ? app.switch(req) : app.rollback(req));
   return { ...ok(statusOf(c)), detail: `${liveOf(record)}${force ? ' (forced)' : ''}` };
 }

@@ -16,7 +16,10 @@ export function flipCommand(verb: 'switch' | 'rollback'): Command {
     .option('--json', 'print the app status as JSON')
     .action(async (app: string, opts: { force?: boolean; json?: boolean }, command: Command) => {
       const { client, out, who } = contextOf(command);
-      const status = await client.post<AppStatus>(`/api/apps/${encodeURIComponent(app)}/${verb}`, { force: Boolean(opts.force), who });
+      const path = `/api/apps/${encodeURIComponent(app)}`;
+      // What is live now goes with the call: a flip that another one overtook is refused, not run from its result.
+      const { live: from } = await client.get<AppStatus>(path);
+      const status = await client.post<AppStatus>(`${path}/${verb}`, { force: Boolean(opts.force), who, from });
       if (opts.json) return out.line(JSON.stringify(status, null, 2));
       const version = status.live === null ? '' : ` (${status.envs[status.live].version})`;
       out.line(`${app}: ${status.live} is live${version}`);

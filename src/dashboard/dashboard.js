@@ -166,7 +166,9 @@ async function act(action, name) {
   const button = app.card.buttons[action];
   button.setAttribute('aria-busy', 'true');
   try {
-    const body = action === 'pause' ? { maxMs: choice.maxMs, who: 'dashboard' } : { force: choice.force, who: 'dashboard' };
+    // A flip says what was live when it was confirmed: if another flip came first, it is refused rather than undoing it.
+    const flip = { force: choice.force, who: 'dashboard', from: app.status.live };
+    const body = action === 'pause' ? { maxMs: choice.maxMs, who: 'dashboard' } : action === 'resume' ? { who: 'dashboard' } : flip;
     app.status = await api('POST', `/api/apps/${encodeURIComponent(name)}/${action}`, body);
     hideNotice('action');
     render();

@@ -163,3 +163,10 @@ test('a switch back to a version its analysis rolled back is refused, even if it
   await assert.rejects(app.switch({ force: false, who: 'b' }), { code: 'ANALYSIS_REJECTED' });
   assert.equal(app.record.live, 'blue');
 });
+
+test('a flip that says what it saw live is refused when that is no longer so, and done when it still is', async (t) => {
+  const { app } = await controller(t);
+  await assert.rejects(app.switch({ force: false, who: 'b', from: 'green' }), { code: 'LIVE_CHANGED' });
+  assert.equal(app.record.live, 'blue');
+  assert.equal((await app.switch({ force: false, who: 'b', from: 'blue' })).live, 'green');
+});

@@ -60,6 +60,8 @@ export interface FlipRequest {
    * flip overtook after this is refused rather than undoing it. Default: when the call starts.
    */
   readonly arrivedAt?: number;
+  /** What the caller saw live (the CLI and the dashboard send it): refused if it is no longer so. */
+  readonly from?: Color | null;
 }
 
 export const DEFAULT_PAUSE_MS = 30_000;
@@ -195,7 +197,7 @@ export class AppController implements RunHost {
     await this.whenFinished();
     const release = this.lock.acquire('a switch');
     try {
-      this.refuseOvertaken('switch', arrivedAt);
+      this.refuseOvertaken('switch', arrivedAt, req.from);
       this.refuseWhileWatching();
       const color = this.flipColor('NO_CANDIDATE', 'there is no candidate environment ready to switch to');
       this.requireHealthy(color, req.force, 'switch');
@@ -223,7 +225,7 @@ export class AppController implements RunHost {
   async rollback(req: FlipRequest): Promise<AppRecord> {
     const arrivedAt = req.arrivedAt ?? performance.now();
     await this.whenFinished();
-    this.refuseOvertaken('rollback', arrivedAt);
+    this.refuseOvertaken('rollback', arrivedAt, req.from);
     const live = this.appRecord.live;
     if (live === null) throw new StateConflictError('NO_STANDBY', 'nothing is live, so there is nothing to roll back');
     const standby = this.appRecord.envs[otherColor(live)];
@@ -489,10 +491,12 @@ export class AppController implements RunHost {
 
   /**
    * A switch or a rollback is relative to what is live: one sent before another flip changed it (two sent together,
-   * or one sent during an automatic switch) would undo that flip, so it is refused instead.
+   * or one sent during an automatic switch) would undo that flip, so it is refused instead. Known when the caller
+   * says what it saw live (`from`), or when the change was committed after the call arrived.
    */
-  private refuseOvertaken(flip: 'switch' | 'rollback', arrivedAt: number): void {
-    if (this.liveChangedAt <= arrivedAt) return;
+  private refuseOvertaken(flip: 'switch' | 'rollback', arrivedAt: number, from: Color | null | undefined): void {
+    const overtaken = from === undefined ? this.liveChangedAt > arrivedAt : this.appRecord.live !== from;
+    if (!overtaken) return;
     const now = this.appRecord.live ?? 'nothing';
     throw new StateConflictError('LIVE_CHANGED', `app "${this.name}": ${now} became live after this ${flip} was sent; nothing was done (send it again to ${flip} from there)`);
   }

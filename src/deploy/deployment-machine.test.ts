@@ -73,10 +73,10 @@ test('a failure records its reason and the finish time; a breach records the fig
   assert.deepEqual([breach.reason, breach.metrics], ['analysis failed: p99 900ms', { p99Ms: 900 }]);
 });
 
-test('a rollback says why in its flip back (the rollback event is emitted before the record is stored)', () => {
+test('a rollback says who and why in its flip back (the rollback event is emitted before the record is stored)', () => {
   const flipBack = (t: Transition) => t.first?.find((e) => e.type === 'flip-back');
-  assert.deepEqual(flipBack(transition(at('watching'), { type: 'breach', reason: 'p99 900ms', figures: {} }, auto)), { type: 'flip-back', reason: 'analysis failed: p99 900ms' });
-  assert.deepEqual(flipBack(transition(at('done'), { type: 'rollback', who: 'cli' }, auto)), { type: 'flip-back', reason: 'rolled back by cli' });
+  assert.deepEqual(flipBack(transition(at('watching'), { type: 'breach', reason: 'p99 900ms', figures: {} }, auto)), { type: 'flip-back', reason: 'analysis failed: p99 900ms', who: 'cutover (analysis)' });
+  assert.deepEqual(flipBack(transition(at('done'), { type: 'rollback', who: 'cli' }, auto)), { type: 'flip-back', reason: 'rolled back by cli', who: 'cli' });
   const restarted = transition(at('watching'), { type: 'rollback', who: 'cutover', reason: 'rolled back; recorded after a restart' }, auto);
   assert.equal(restarted.deployment.phases.at(-1)!.message, 'rolled back; recorded after a restart');
 });
@@ -100,4 +100,11 @@ test('a switch back leaves no reason and no finish time on a deployment watched 
   const rolledBack = transition(at('done'), { type: 'rollback', who: 'cli' }, auto).deployment;
   const back = transition(rolledBack, { type: 'switch', who: 'cli' }, auto).deployment;
   assert.deepEqual([back.phase, back.reason, back.finishedAt, back.phases.at(-1)!.message], ['watching', null, null, 'switched back by cli; watching']);
+});
+
+test('a bake that saw too few requests to judge does not say it passed', () => {
+  const unjudged = transition(at('watching'), { type: 'baked', figures: { requests: 3, judged: 0 } }, auto).deployment;
+  assert.deepEqual([unjudged.phase, unjudged.phases.at(-1)!.message], ['done', 'the bake ended without a verdict: too few requests to judge']);
+  const judged = transition(at('watching'), { type: 'baked', figures: { requests: 300 } }, auto).deployment;
+  assert.equal(judged.phases.at(-1)!.message, 'the bake passed');
 });

@@ -41,11 +41,11 @@ export type Effect =
    * Makes the candidate live. After a preSwitch hook (an effect of `switching`) it answers `switched`; as a `first`
    * effect it stores the phase after the switch in the flip's own commit and answers nothing.
    */
-  | { readonly type: 'flip-to-new' }
+  | { readonly type: 'flip-to-new'; readonly who: string }
   | { readonly type: 'watch' }
   | { readonly type: 'stop-watch' }
   /** `reason`: why, for the `rollback` event, which is emitted before the phase event of the same commit. */
-  | { readonly type: 'flip-back'; readonly reason: string }
+  | { readonly type: 'flip-back'; readonly reason: string; readonly who: string }
   | { readonly type: 'stop-new' }
   | { readonly type: 'schedule-retire' };
 
@@ -72,6 +72,8 @@ export interface Transition {
 
 /** How the reason of a deployment its analysis rolled back starts. */
 export const ANALYSIS_FAILED = 'analysis failed:';
+/** Who rolls back a deployment its analysis rejected, in the `rollback` event. */
+const ANALYSIS_WHO = 'cutover (analysis)';
 
 /** The effects that start a new deployment (which is in `starting`). */
 export const BEGIN_EFFECTS: readonly Effect[] = [{ type: 'hook', name: 'preDeploy' }, { type: 'start-targets' }];
@@ -91,9 +93,9 @@ const fail: Step<'fail'> = (d, e, ctx) => ({
   effects: [{ type: 'stop-new' }, { type: 'hook', name: 'onFailure' }],
 });
 
-const rollback = (reason: string, d: DeploymentRecord, ctx: MachineContext, figures: Readonly<Record<string, number>> | null): Transition => ({
+const rollback = (reason: string, who: string, d: DeploymentRecord, ctx: MachineContext, figures: Readonly<Record<string, number>> | null): Transition => ({
   deployment: { ...enterPhase(d, 'rolled-back', ctx.at, reason), metrics: figures ?? d.metrics },
-  first: [{ type: 'stop-watch' }, { type: 'flip-back', reason }],
+  first: [{ type: 'stop-watch' }, { type: 'flip-back', reason, who }],
   effects: [{ type: 'hook', name: 'onRollback' }],
 });
 
@@ -106,7 +108,7 @@ const rollbackReason = (e: Extract<DeploymentEvent, { type: 'rollback' }>): stri
 
 /** A version the analysis rejected is not left warm for a casual switch back: it is stopped and marked failed. */
 const breach: Step<'breach'> = (d, e, ctx) => {
-  const t = rollback(`${ANALYSIS_FAILED} ${e.reason}`, d, ctx, e.figures);
+  const t = rollback(`${ANALYSIS_FAILED} ${e.reason}`, ANALYSIS_WHO, d, ctx, e.figures);
   return { ...t, effects: [{ type: 'stop-new' }, { type: 'hook', name: 'onRollback' }] };
 };
 
@@ -133,21 +135,21 @@ const STEPS: { readonly [P in DeploymentPhase]?: Steps } = {
   ready: {
     switch: (d, e, ctx) => {
       const switching = enterPhase(d, 'switching', ctx.at, `switch by ${e.who}`);
-      if (ctx.preSwitch) return { deployment: switching, effects: [{ type: 'hook', name: 'preSwitch' }, { type: 'flip-to-new' }] };
+      if (ctx.preSwitch) return { deployment: switching, effects: [{ type: 'hook', name: 'preSwitch' }, { type: 'flip-to-new', who: e.who }] };
       // No step between: the flip is stored with the phase after it, and brings no `switched` of its own.
       const after = switched(switching, { type: 'switched' }, ctx);
-      return { deployment: after.deployment, first: [{ type: 'flip-to-new' }], effects: after.effects };
+      return { deployment: after.deployment, first: [{ type: 'flip-to-new', who: e.who }], effects: after.effects };
     },
     fail,
   },
   switching: { switched, fail },
   watching: {
     baked: (d, e, ctx) => ({
-      deployment: { ...enterPhase(d, 'done', ctx.at, 'the bake passed'), metrics: e.figures },
+      deployment: { ...enterPhase(d, 'done', ctx.at, e.figures.judged === 0 ? 'the bake ended without a verdict: too few requests to judge' : 'the bake passed'), metrics: e.figures },
       effects: [{ type: 'schedule-retire' }],
     }),
     breach,
-    rollback: (d, e, ctx) => rollback(rollbackReason(e), d, ctx, null),
+    rollback: (d, e, ctx) => rollback(rollbackReason(e), e.who, d, ctx, null),
   },
   // Only a version rolled back by hand is left warm to switch back to (a breach stops it). Back live, it is watched
   // again like after its first switch; its hooks ran then and do not run again.
@@ -155,14 +157,14 @@ const STEPS: { readonly [P in DeploymentPhase]?: Steps } = {
     switch: (d, e, ctx) => {
       const back = `switched back by ${e.who}`;
       return ctx.watch
-        ? { deployment: enterPhase(d, 'watching', ctx.at, `${back}; watching`), first: [{ type: 'flip-to-new' }], effects: [{ type: 'watch' }] }
-        : { deployment: enterPhase(d, 'done', ctx.at, back), first: [{ type: 'flip-to-new' }], effects: [{ type: 'schedule-retire' }] };
+        ? { deployment: enterPhase(d, 'watching', ctx.at, `${back}; watching`), first: [{ type: 'flip-to-new', who: e.who }], effects: [{ type: 'watch' }] }
+        : { deployment: enterPhase(d, 'done', ctx.at, back), first: [{ type: 'flip-to-new', who: e.who }], effects: [{ type: 'schedule-retire' }] };
     },
   },
   done: {
     rollback: (d, e, ctx) => {
       const reason = rollbackReason(e);
-      return { ...rollback(reason, d, ctx, null), first: [{ type: 'flip-back', reason }] };
+      return { ...rollback(reason, e.who, d, ctx, null), first: [{ type: 'flip-back', reason, who: e.who }] };
     },
   },
 };

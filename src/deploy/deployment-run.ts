@@ -39,6 +39,13 @@ export interface RunDeps {
   readonly signal: AbortSignal;
 }
 
+/** Who flips and why (a rollback), for its event; `record`: stored in the flip's commit (default: the phase entered). */
+interface FlipDetails {
+  readonly who: string;
+  readonly reason?: string;
+  readonly record?: DeploymentRecord;
+}
+
 const HOOK_OUTPUT_KEPT = 4_096;
 /** Phases in which a failing effect fails the deployment (live was not touched yet). */
 const FAILABLE: ReadonlySet<string> = new Set(['starting', 'health-gate', 'verifying', 'ready', 'switching']);
@@ -203,10 +210,10 @@ export class DeploymentRun {
       case 'verify': return this.verify();
       case 'mark-ready': return this.setEnv(this.deployment.color, 'ready');
       case 'request-switch': return { type: 'switch', who: 'auto' };
-      case 'flip-to-new': return this.flipToNew();
+      case 'flip-to-new': return this.flipToNew(effect.who);
       case 'watch': return this.startWatch();
       case 'stop-watch': return (this.stopWatching(), null);
-      case 'flip-back': return this.flipBack(effect.reason);
+      case 'flip-back': return this.flipBack(effect.reason, effect.who);
       case 'stop-new': return this.stopNew();
       case 'schedule-retire': return (this.host.scheduleRetire(otherColor(this.deployment.color)), null);
     }
@@ -261,7 +268,7 @@ export class DeploymentRun {
     return problem === null ? { type: 'verified' } : { type: 'fail', reason: problem };
   }
 
-  private async flipToNew(): Promise<DeploymentEvent | null> {
+  private async flipToNew(who: string): Promise<DeploymentEvent | null> {
     // Entering the phase after the switch (no preSwitch hook): the flip stores it, and there is no `switched` to send.
     const entering = this.entering !== null;
     const d = this.entering ?? this.deployment;
@@ -271,7 +278,7 @@ export class DeploymentRun {
     const stored = baseline === null ? d : { ...d, metrics: prefixed('baseline', baseline) };
     // The phase being entered is now this record: saveApp knows it by identity, and clears `entering` once stored.
     if (entering) this.entering = stored;
-    await this.flip(d.color, 'standby', 'switch', undefined, stored);
+    await this.flip(d.color, 'standby', 'switch', { who, record: stored });
     return entering ? null : { type: 'switched' };
   }
 
@@ -294,10 +301,10 @@ export class DeploymentRun {
     return null;
   }
 
-  private async flipBack(reason: string): Promise<null> {
+  private async flipBack(reason: string, who: string): Promise<null> {
     const back = otherColor(this.deployment.color);
     if (this.host.record.live !== this.deployment.color) return null;
-    await this.flip(back, 'ready', 'rollback', reason);
+    await this.flip(back, 'ready', 'rollback', { who, reason });
     this.host.scheduleRetire(this.deployment.color);
     return null;
   }
@@ -313,16 +320,17 @@ export class DeploymentRun {
     return null;
   }
 
-  /** Makes `color` live; `withRecord` is stored in the same commit (by default the phase being entered, if any). */
-  private async flip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback', reason?: string, withRecord?: DeploymentRecord): Promise<void> {
+  /** Makes `color` live, storing `how.record` (by default the phase being entered, if any) in the same commit. */
+  private async flip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback', how: FlipDetails): Promise<void> {
     const from = this.host.record.live;
     this.host.flipComing(color);
-    await this.saveApp(flipLive(this.host.record, color, leftAs, this.deps.now()), withRecord);
+    await this.saveApp(flipLive(this.host.record, color, leftAs, this.deps.now()), how.record);
     // Live now: not retired. Only now: a flip that failed leaves its retirement as it was.
     this.host.cancelRetire(color);
     const version = this.host.record.envs[color].version;
     this.deps.log.info({ app: this.deployment.app, from, to: color, version }, `${action}: ${color} is live`);
-    this.host.emit({ type: action, app: this.deployment.app, from, to: color, version, deployment: this.deployment.id, ...(reason === undefined ? {} : { reason }) });
+    const { who, reason } = how;
+    this.host.emit({ type: action, app: this.deployment.app, from, to: color, version, who, deployment: this.deployment.id, ...(reason === undefined ? {} : { reason }) });
   }
 
   private async setEnv(color: Color, state: 'ready' | 'failed'): Promise<null> {

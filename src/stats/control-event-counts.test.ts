@@ -41,12 +41,12 @@ test('a rollback is manual when someone asked for it, analysis when the bake fai
     },
     {
       desc: 'the analysis failed during the bake (the deployment flips back first, then records its phase)',
-      events: [event('rollback', T0, { reason: 'analysis failed: error rate 0.2 > 0.01' }), phase('d1', 'rolled-back', T0 + 1, 'analysis failed: error rate 0.2 > 0.01')],
+      events: [event('rollback', T0, { who: 'cutover (analysis)', reason: 'analysis failed: error rate 0.2 > 0.01' }), phase('d1', 'rolled-back', T0 + 1, 'analysis failed: error rate 0.2 > 0.01')],
       want: [['analysis', 1]],
     },
     {
-      desc: 'an operator rolled back during the bake (through the deployment, which emits its reason, not who)',
-      events: [event('rollback', T0, { reason: 'rolled back by cli' }), phase('d1', 'rolled-back', T0 + 1, 'rolled back by cli')],
+      desc: 'an operator rolled back during the bake (through the deployment, which emits its reason and who)',
+      events: [event('rollback', T0, { who: 'cli', reason: 'rolled back by cli' }), phase('d1', 'rolled-back', T0 + 1, 'rolled back by cli')],
       want: [['manual', 1]],
     },
     {

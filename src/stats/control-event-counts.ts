@@ -2,6 +2,7 @@
 // each deployment phase took. Fed from the event hub, so the deploy code makes no metrics calls of its own.
 
 import type { CutoverEvent } from '../core/events.ts';
+import { ANALYSIS_FAILED } from '../deploy/deployment-machine.ts';
 
 export const ROLLBACK_REASONS = ['manual', 'analysis'] as const;
 export type RollbackReason = (typeof ROLLBACK_REASONS)[number];
@@ -108,12 +109,11 @@ class Tally {
 }
 
 /**
- * A rollback asked for by someone carries `who`. One run by a deployment carries its `reason`, in the deployment
- * machine's wording (src/deploy/deployment-machine.ts): "analysis failed: ..." or "rolled back by ...".
+ * One run by a deployment carries its `reason`, in the deployment machine's wording (ANALYSIS_FAILED, or "rolled
+ * back by ..."); every other rollback was asked for by someone.
  */
 function rollbackReason(event: CutoverEvent): RollbackReason {
-  if (typeof event.who === 'string') return 'manual';
-  return typeof event.reason === 'string' && event.reason.startsWith('analysis failed') ? 'analysis' : 'manual';
+  return typeof event.reason === 'string' && event.reason.startsWith(ANALYSIS_FAILED) ? 'analysis' : 'manual';
 }
 
 function compare(a: string, b: string): number {
