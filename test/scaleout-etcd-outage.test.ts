@@ -19,12 +19,15 @@ async function deployTwo(t: Parameters<typeof startUpstream>[0], admin: { adminU
   assert.equal((await deploy(admin, 'v2', [v2.url])).phase, 'done');
 }
 
-/** Switches through `admin` until one is accepted; the ms it took. */
-async function switchWhenPossible(admin: string, ms: number): Promise<{ took: number; refusals: Record<string, number> }> {
+/**
+ * Flips through `admin` until one is accepted; the ms it took. From v2 live (v1 standby) a rollback makes v1 live,
+ * leaving v2 the candidate, which a switch makes live again.
+ */
+async function flipWhenPossible(admin: string, action: 'switch' | 'rollback', ms: number): Promise<{ took: number; refusals: Record<string, number> }> {
   const since = performance.now();
   const refusals: string[] = [];
   for (;;) {
-    const res = await callApi<{ error?: { code: string } }>(admin, 'POST', '/api/apps/web/switch', {});
+    const res = await callApi<{ error?: { code: string } }>(admin, 'POST', `/api/apps/web/${action}`, {});
     if (res.status === 200) return { took: performance.now() - since, refusals: countBy(refusals, String) };
     refusals.push(res.body.error?.code ?? String(res.status));
     if (performance.now() - since > ms) throw new Error(`no switch accepted within ${ms} ms: ${JSON.stringify(countBy(refusals, String))}`);
@@ -46,12 +49,12 @@ test('etcd stopped: traffic goes on and control calls fail clearly; etcd back: c
   await new Promise((r) => setTimeout(r, 200));
   for (const instance of fleet) {
     const since = performance.now();
-    const refused = await callApi<{ error: { code: string; message: string } }>(instance.adminUrl, 'POST', '/api/apps/web/switch', {});
+    const refused = await callApi<{ error: { code: string; message: string } }>(instance.adminUrl, 'POST', '/api/apps/web/rollback', {});
     const ms = performance.now() - since;
     assert.equal(refused.status, 503, JSON.stringify(refused.body));
     assert.equal(refused.body.error.code, 'STORE_UNAVAILABLE');
     assert.match(refused.body.error.message, /etcd/);
-    t.diagnostic(`during the outage, a switch on an instance was refused with STORE_UNAVAILABLE in ${Math.round(ms)} ms`);
+    t.diagnostic(`during the outage, a rollback on an instance was refused with STORE_UNAVAILABLE in ${Math.round(ms)} ms`);
   }
   const status = await callApi<{ live: string }>(fleet[1]!.adminUrl, 'GET', '/api/apps/web');
   assert.equal(status.status, 200, 'status still answers');
@@ -59,8 +62,8 @@ test('etcd stopped: traffic goes on and control calls fail clearly; etcd back: c
   await new Promise((r) => setTimeout(r, OUTAGE_MS - (performance.now() - stoppedAt)));
 
   await etcd.start();
-  const back = await switchWhenPossible(fleet[2]!.adminUrl, 15_000);
-  t.diagnostic(`etcd back after ${OUTAGE_MS} ms down: the first switch was accepted ${Math.round(back.took)} ms after it served again (refused meanwhile: ${JSON.stringify(back.refusals)})`);
+  const back = await flipWhenPossible(fleet[2]!.adminUrl, 'rollback', 15_000);
+  t.diagnostic(`etcd back after ${OUTAGE_MS} ms down: the first rollback was accepted ${Math.round(back.took)} ms after it served again (refused meanwhile: ${JSON.stringify(back.refusals)})`);
   await untilAllRouteTo(proxies, 'v1', performance.now());
   // The leases held before the outage were given up; once etcd lets them run out, every instance is still listed,
   // under the lease it took after etcd came back, and one of them runs the app.
@@ -89,10 +92,10 @@ test('a 3-member etcd cluster loses its leader member: switches and deployments 
   await (await cluster.leader()).kill();
   let live = 'v2';
   for (let i = 0; i < 6; i++) {
-    const { took } = await switchWhenPossible(fleet[i % 3]!.adminUrl, 10_000);
+    const { took } = await flipWhenPossible(fleet[i % 3]!.adminUrl, i % 2 === 0 ? 'rollback' : 'switch', 10_000);
     live = live === 'v2' ? 'v1' : 'v2';
     await untilAllRouteTo(proxies, live, performance.now());
-    if (i === 0) t.diagnostic(`first switch after the etcd leader member was killed: accepted in ${Math.round(took)} ms`);
+    if (i === 0) t.diagnostic(`first flip after the etcd leader member was killed: accepted in ${Math.round(took)} ms`);
   }
   const v3 = await startUpstream(t, 'v3');
   assert.equal((await deploy(fleet[1]!, 'v3', [v3.url])).phase, 'done');

@@ -12,6 +12,9 @@ import { startUpstream } from './support/upstream.ts';
 const SWITCHES = 50;
 const SWITCHES_UNDER_LOAD = 20;
 
+/** The i-th flip from v2 live: rollback to v1, switch to v2 (the candidate the rollback left), and so on. */
+const flip = (i: number): 'rollback' | 'switch' => (i % 2 === 0 ? 'rollback' : 'switch');
+
 test('three instances: every switch reaches all three; status lists each with its generation', async (t) => {
   const etcd = await startEtcd(t);
   const fleet = await startFleet(t, { endpoints: [etcd.endpoint] });
@@ -27,7 +30,8 @@ test('three instances: every switch reaches all three; status lists each with it
   for (let i = 0; i < SWITCHES; i++) {
     const next = live === 'v2' ? 'v1' : 'v2';
     const since = performance.now();
-    const switched = callApi(leader.adminUrl, 'POST', '/api/apps/web/switch', {});
+    // From v2 live: a rollback makes v1 live and leaves v2 the candidate, which a switch makes live again.
+    const switched = callApi(leader.adminUrl, 'POST', `/api/apps/web/${flip(i)}`, {});
     times.push(await untilAllRouteTo(proxies, next, since));
     assert.equal((await switched).status, 200);
     live = next;
@@ -60,7 +64,7 @@ test('20 switches through all three instances under load through all three: no r
   for (let i = 0; i < SWITCHES_UNDER_LOAD; i++) {
     await new Promise((r) => setTimeout(r, 150));
     // Through each instance in turn: two of three calls are forwarded to the one that runs the app.
-    statuses.push((await callApi(fleet[i % 3]!.adminUrl, 'POST', '/api/apps/web/switch', {})).status);
+    statuses.push((await callApi(fleet[i % 3]!.adminUrl, 'POST', `/api/apps/web/${flip(i)}`, {})).status);
   }
   const samples = (await load).flat();
   assert.deepEqual(countBy(statuses, String), { 200: SWITCHES_UNDER_LOAD });
@@ -89,7 +93,7 @@ test('two instances with two data-path workers each: every worker of both follow
   for (let i = 0; i < 6; i++) {
     const next = live === 'v2' ? 'v1' : 'v2';
     const since = performance.now();
-    assert.equal((await callApi(fleet[i % 2]!.adminUrl, 'POST', '/api/apps/web/switch', {})).status, 200);
+    assert.equal((await callApi(fleet[i % 2]!.adminUrl, 'POST', `/api/apps/web/${flip(i)}`, {})).status, 200);
     await untilAllRouteTo(proxies, next, since);
     // New connections go to an instance's workers in turn (node:cluster's default, round robin): six in a row
     // answered by the new version means every worker routes by the new table (one that never applied it would

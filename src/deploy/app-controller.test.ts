@@ -59,7 +59,7 @@ async function controller(t: TestContext, apply: () => void | Promise<void> = ()
     clock: systemClock,
     log: silentLogger,
   });
-  const live = withEnv(withEnv(app.record, 'blue', { version: 'v1', targets: ['http://127.0.0.1:1'], state: 'live' }, 0), 'green', { version: 'v2', targets: ['http://127.0.0.1:2'], state: 'standby' }, 0);
+  const live = withEnv(withEnv(app.record, 'blue', { version: 'v1', targets: ['http://127.0.0.1:1'], state: 'live' }, 0), 'green', { version: 'v2', targets: ['http://127.0.0.1:2'], state: 'ready' }, 0);
   await app.save({ ...live, live: 'blue' });
   return { app, store, disk, tables };
 }

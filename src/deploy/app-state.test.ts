@@ -14,7 +14,7 @@ test('flipTarget: which environment a switch or rollback would make live', () =>
     { desc: 'nothing deployed', app: app(null, 'empty', 'empty'), want: null },
     { desc: 'first deployment ready, nothing live', app: app(null, 'ready', 'empty'), want: 'blue' },
     { desc: 'candidate ready', app: app('blue', 'live', 'ready'), want: 'green' },
-    { desc: 'standby after a switch', app: app('green', 'standby', 'live'), want: 'blue' },
+    { desc: 'standby after a switch: not a candidate (going back is a rollback)', app: app('green', 'standby', 'live'), want: null },
     { desc: 'candidate still deploying', app: app('blue', 'live', 'deploying'), want: null },
     { desc: 'candidate failed', app: app('blue', 'live', 'failed'), want: null },
     { desc: 'other env empty', app: app('blue', 'live', 'empty'), want: null },

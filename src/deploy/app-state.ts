@@ -22,14 +22,15 @@ export function flipLive(app: AppRecord, color: Color, leftAs: 'standby' | 'read
 }
 
 /**
- * The environment a switch (to a ready candidate, or back to the standby) or a rollback (to the standby only: a
- * candidate that was never live must not be made live by a rollback) would make live, if it can take traffic.
+ * The environment a switch (to the ready candidate only: going back to the standby is a rollback's job, so a switch
+ * sent twice does not undo itself) or a rollback (to the standby only: a candidate that was never live must not be
+ * made live by a rollback) would make live, if it can take traffic.
  */
 export function flipTarget(app: AppRecord, action: 'switch' | 'rollback' = 'switch'): Color | null {
   const color = app.live === null ? readyColor(app) : otherColor(app.live);
   if (color === null) return null;
   const env = app.envs[color];
-  const allowed = action === 'rollback' ? env.state === 'standby' : env.state === 'ready' || env.state === 'standby';
+  const allowed = env.state === (action === 'rollback' ? 'standby' : 'ready');
   return allowed && env.targets.length > 0 ? color : null;
 }
 
