@@ -87,9 +87,12 @@ test('rollback after the standby was retired redeploys the previous version thro
   await deploy(s, 'v1', []);
   await deploy(s, 'v2', []);
   await eventually(async () => (await s.status()).envs.blue!.state === 'retired', 10_000, 'blue retired');
-  const rolled = await runCli(['--admin', s.adminUrl, 'rollback', 'web']);
+  const rolled = await runCli(['--admin', s.adminUrl, 'rollback', 'web', '--json']);
   assert.equal(rolled.code, 0, rolled.stderr);
   assert.match(await text(s.proxyUrl), /hello from v1 on blue/);
+  // As after any rollback, the version it replaced is left the candidate, for `cutover switch` to make live again.
+  const after = JSON.parse(rolled.stdout) as { live: string; envs: Record<string, { state: string; version: string }> };
+  assert.deepEqual([after.live, after.envs.green!.state, after.envs.green!.version], ['blue', 'ready', 'v2']);
   const history = await callApi<{ version: string; who: string; phase: string }[]>(s.adminUrl, 'GET', '/api/apps/web/deployments');
   assert.deepEqual([history.body[0]!.version, history.body[0]!.phase], ['v1', 'done']);
   assert.match(history.body[0]!.who, /\(rollback\)$/);

@@ -161,13 +161,15 @@ function onState(state, detail) {
 async function act(action, name) {
   const app = apps.get(name);
   if (app === undefined) return;
-  const choice = await confirmAction(describeAction(action, app.status));
+  // What the dialog shows is what is confirmed: a flip says what was live then, even if the page updates meanwhile.
+  const shown = app.status;
+  const choice = await confirmAction(describeAction(action, shown));
   if (choice === null) return;
   const button = app.card.buttons[action];
   button.setAttribute('aria-busy', 'true');
   try {
-    // A flip says what was live when it was confirmed: if another flip came first, it is refused rather than undoing it.
-    const flip = { force: choice.force, who: 'dashboard', from: app.status.live };
+    // If another flip came first, it is refused rather than undoing it.
+    const flip = { force: choice.force, who: 'dashboard', from: shown.live };
     const body = action === 'pause' ? { maxMs: choice.maxMs, who: 'dashboard' } : action === 'resume' ? { who: 'dashboard' } : flip;
     app.status = await api('POST', `/api/apps/${encodeURIComponent(name)}/${action}`, body);
     hideNotice('action');

@@ -166,7 +166,7 @@ test('a switch back to a version its analysis rolled back is refused, even if it
 
 test('a flip that says what it saw live is refused when that is no longer so, and done when it still is', async (t) => {
   const { app } = await controller(t);
-  await assert.rejects(app.switch({ force: false, who: 'b', from: 'green' }), { code: 'LIVE_CHANGED' });
+  await assert.rejects(app.switch({ force: false, who: 'b', from: 'green' }), { code: 'LIVE_CHANGED', message: /green is no longer live \(blue is\); nothing was done/ });
   assert.equal(app.record.live, 'blue');
   assert.equal((await app.switch({ force: false, who: 'b', from: 'blue' })).live, 'green');
 });

@@ -9,7 +9,7 @@ import { newAppRecord, otherColor, type AppRecord, type Color, type DeploymentPh
 import type { EnvironmentDriver } from '../drivers/environment-driver.ts';
 import type { HealthView } from '../health/health-view.ts';
 import type { StateStore } from '../store/state-store.ts';
-import { flipLive, flipTarget, withEnv } from './app-state.ts';
+import { flipLive, flipTarget, withEnv, withEnvState } from './app-state.ts';
 import { enterPhase } from './deployment.ts';
 import { ANALYSIS_FAILED, type DeploymentEvent } from './deployment-machine.ts';
 import { DeploymentRun, type RunDeps, type RunHost } from './deployment-run.ts';
@@ -414,6 +414,11 @@ export class AppController implements RunHost {
     const { done } = await this.deploy({ version, targets: targetsToUse, noSwitch: false, forceSwitch: true, who: `${who} (rollback)` });
     const d = await done;
     if (d.phase === 'failed') throw new CutoverError('ROLLBACK_FAILED', 500, `redeploying ${version} failed: ${d.reason}`);
+    // A rollback leaves the version it replaced a candidate (`ready`), which `cutover switch` makes live again.
+    const left = otherColor(d.color);
+    if (this.appRecord.live === d.color && this.appRecord.envs[left].state === 'standby') {
+      await this.save(withEnvState(this.appRecord, left, 'ready', this.options.clock.now()));
+    }
     return this.appRecord;
   }
 
@@ -495,10 +500,14 @@ export class AppController implements RunHost {
    * says what it saw live (`from`), or when the change was committed after the call arrived.
    */
   private refuseOvertaken(flip: 'switch' | 'rollback', arrivedAt: number, from: Color | null | undefined): void {
-    const overtaken = from === undefined ? this.liveChangedAt > arrivedAt : this.appRecord.live !== from;
-    if (!overtaken) return;
     const now = this.appRecord.live ?? 'nothing';
-    throw new StateConflictError('LIVE_CHANGED', `app "${this.name}": ${now} became live after this ${flip} was sent; nothing was done (send it again to ${flip} from there)`);
+    const again = `nothing was done (send it again to ${flip} from there)`;
+    if (from !== undefined) {
+      if (this.appRecord.live === from) return;
+      throw new StateConflictError('LIVE_CHANGED', `app "${this.name}": ${from ?? 'nothing'} is no longer live (${now} is); ${again}`);
+    }
+    if (this.liveChangedAt <= arrivedAt) return;
+    throw new StateConflictError('LIVE_CHANGED', `app "${this.name}": ${now} became live after this ${flip} was sent; ${again}`);
   }
 
   /** Waits up to 30 s for the lock to be free (another may take it as it is released: then on). */
