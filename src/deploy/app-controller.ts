@@ -191,7 +191,10 @@ export class AppController implements RunHost {
     }
   }
 
-  /** Makes the candidate live (or, after a rollback, the environment left). */
+  /**
+   * Makes the ready candidate live: a deployment's, or after a rollback the version it replaced (its deployment is
+   * taken up again, see switchBack). Never the standby: going back is a rollback.
+   */
   async switch(req: FlipRequest): Promise<AppRecord> {
     const arrivedAt = req.arrivedAt ?? performance.now();
     await this.whenFinished();
