@@ -52,6 +52,9 @@ export type DeploymentPhase =
 
 export const TERMINAL_PHASES: ReadonlySet<DeploymentPhase> = new Set(['done', 'failed', 'rolled-back']);
 
+/** How the reason of a deployment its analysis rolled back starts (the machine writes it; metrics and switch read it). */
+export const ANALYSIS_FAILED = 'analysis failed:';
+
 export interface PhaseEntry {
   readonly phase: DeploymentPhase;
   readonly at: number;

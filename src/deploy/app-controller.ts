@@ -5,13 +5,13 @@ import {
 } from '../core/errors.ts';
 import type { EventInput, EventSink } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
-import { newAppRecord, otherColor, type AppRecord, type Color, type DeploymentPhase, type DeploymentRecord } from '../core/types.ts';
+import { ANALYSIS_FAILED, newAppRecord, otherColor, type AppRecord, type Color, type DeploymentPhase, type DeploymentRecord } from '../core/types.ts';
 import type { EnvironmentDriver } from '../drivers/environment-driver.ts';
 import type { HealthView } from '../health/health-view.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { flipLive, flipTarget, withEnv, withEnvState } from './app-state.ts';
 import { enterPhase } from './deployment.ts';
-import { ANALYSIS_FAILED, type DeploymentEvent } from './deployment-machine.ts';
+import type { DeploymentEvent } from './deployment-machine.ts';
 import { DeploymentRun, type RunDeps, type RunHost } from './deployment-run.ts';
 import { HookRunner } from './hooks.ts';
 import { OperationLock } from './operation-lock.ts';

@@ -10,7 +10,7 @@
 
 import type { HookName } from '../config/config.ts';
 import { StateConflictError } from '../core/errors.ts';
-import type { DeploymentPhase, DeploymentRecord } from '../core/types.ts';
+import { ANALYSIS_FAILED, type DeploymentPhase, type DeploymentRecord } from '../core/types.ts';
 import { enterPhase } from './deployment.ts';
 
 export type DeploymentEvent =
@@ -70,8 +70,6 @@ export interface Transition {
   readonly effects: readonly Effect[];
 }
 
-/** How the reason of a deployment its analysis rolled back starts. */
-export const ANALYSIS_FAILED = 'analysis failed:';
 /** Who rolls back a deployment its analysis rejected, in the `rollback` event. */
 const ANALYSIS_WHO = 'cutover (analysis)';
 

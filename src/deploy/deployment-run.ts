@@ -148,8 +148,8 @@ export class DeploymentRun {
       this.entering = null;
     }
     if (handedOff) return false;
-    if (unstored === null) this.announce(this.deployment, last);
-    else await this.record(unstored, true, last);
+    if (unstored === null) this.announce(this.deployment);
+    else await this.record(unstored);
     return true;
   }
 
@@ -338,11 +338,11 @@ export class DeploymentRun {
     return null;
   }
 
-  /** Stores the deployment; a phase change is also emitted as an event (its latest phase, or from `from` on). */
-  private async record(next: DeploymentRecord, phaseChanged = true, from = next.phases.length - 1): Promise<void> {
+  /** Stores the deployment; a phase change is also emitted as an event. */
+  private async record(next: DeploymentRecord, phaseChanged = true): Promise<void> {
     this.deployment = next;
     await this.host.persist(next);
-    if (phaseChanged) this.announce(next, from);
+    if (phaseChanged) this.announce(next);
   }
 
   /** Emits an event for each of `next`'s phases from index `from` up to `to` (its latest, by default). */

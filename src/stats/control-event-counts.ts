@@ -2,7 +2,7 @@
 // each deployment phase took. Fed from the event hub, so the deploy code makes no metrics calls of its own.
 
 import type { CutoverEvent } from '../core/events.ts';
-import { ANALYSIS_FAILED } from '../deploy/deployment-machine.ts';
+import { ANALYSIS_FAILED } from '../core/types.ts';
 
 export const ROLLBACK_REASONS = ['manual', 'analysis'] as const;
 export type RollbackReason = (typeof ROLLBACK_REASONS)[number];
