@@ -1,6 +1,8 @@
 // Starting `cutover serve` and deploying through its admin API, for every bench script that measures cutover.
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildState } from '../../bin/sources.js';
 import { httpRequest, sleep } from './http.mjs';
 
 const READY_MS = 15_000;
@@ -15,6 +17,7 @@ const POLL_MS = 100;
  * @returns {Promise<{ child, proxyUrl: string, adminUrl: string }>}
  */
 export async function startCutoverServe(ctx, { name = 'cutover', extraYaml = '', prefix = [], nodeArgs = [], env = {} } = {}) {
+  ensureBuild(ctx.root);
   const config = join(ctx.tmp, `${name}.yaml`);
   writeFileSync(config, cutoverYaml(join(ctx.tmp, `${name}.db`), extraYaml));
   const fromEnv = (process.env.BENCH_CUTOVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -44,6 +47,18 @@ export async function deploy(adminUrl, { version, targets, switchNow = true }) {
     await sleep(POLL_MS);
   }
   throw new Error(`cutover: ${version} was not ${switchNow ? 'live' : 'ready'} ${DEPLOY_MS} ms after the deployment`);
+}
+
+/**
+ * bin/cutover.js runs its TypeScript sources through tsx when dist/ is older than them: a bench would then
+ * measure tsx's loader thread on the proxy's core too. A stale or missing build is built first, and a build
+ * that cannot be made stops the bench.
+ */
+function ensureBuild(root) {
+  if (buildState(root).fresh) return;
+  console.error('[bench] dist/ is older than src/: building it first (node scripts/build.mjs)');
+  const built = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+  if (built.status !== 0 || !buildState(root).fresh) throw new Error('the build failed; cutover would run through tsx');
 }
 
 function cutoverYaml(dbFile, extraYaml) {
