@@ -9,7 +9,8 @@ import { ANALYSIS_FAILED, newAppRecord, otherColor, type AppRecord, type Color, 
 import type { EnvironmentDriver } from '../drivers/environment-driver.ts';
 import type { HealthView } from '../health/health-view.ts';
 import type { StateStore } from '../store/state-store.ts';
-import { flipLive, flipTarget, withEnv, withEnvState } from './app-state.ts';
+import { flipTarget, withEnv, withEnvState } from './app-state.ts';
+import { flipApp } from './flip.ts';
 import { enterPhase } from './deployment.ts';
 import type { DeploymentEvent } from './deployment-machine.ts';
 import { DeploymentRun, type RunDeps, type RunHost } from './deployment-run.ts';
@@ -451,13 +452,9 @@ export class AppController implements RunHost {
   /** Flips live to `color`, storing `history` (the deployment it annotates, if any) in the same commit. */
   private async manualFlip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback', who: string, history: DeploymentRecord | null): Promise<void> {
     const from = this.appRecord.live;
-    this.flipComing(color);
-    await this.save(flipLive(this.appRecord, color, leftAs, this.options.clock.now()), history ?? undefined);
-    this.cancelRetire(color);
+    const save = (next: AppRecord) => this.save(next, history ?? undefined);
+    await flipApp(this, { to: color, leftAs, action, who }, save, this.options.log, this.options.clock.now());
     if (from !== null) this.scheduleRetire(from);
-    const version = this.appRecord.envs[color].version;
-    this.options.log.info({ app: this.name, from, to: color, version, who }, `${action}: ${color} is live`);
-    this.emit({ type: action, app: this.name, from, to: color, version, who });
     if (history === null) return;
     const { id, version: v, phase, phases } = history;
     this.emit({ type: 'deployment', app: this.name, deployment: id, version: v, color: history.color, phase, message: phases.at(-1)?.message ?? null });

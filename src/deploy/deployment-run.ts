@@ -1,29 +1,24 @@
 import type { AppConfig, HookName } from '../config/config.ts';
 import { toCutoverError } from '../core/errors.ts';
-import type { EventInput } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import { otherColor, TERMINAL_PHASES, type AppRecord, type Color, type DeploymentRecord } from '../core/types.ts';
 import type { EnvironmentDriver } from '../drivers/environment-driver.ts';
 import type { HealthView } from '../health/health-view.ts';
 import { AnalysisWatch, metricsOf, takeBaseline, type Judgement, type StatsSource } from './analysis.ts';
-import { flipLive, withEnv, withEnvState } from './app-state.ts';
+import { withEnv, withEnvState } from './app-state.ts';
+import { flipApp, type Flip, type FlipHost } from './flip.ts';
 import { transition, type DeploymentEvent, type Effect } from './deployment-machine.ts';
 import type { HookRunner } from './hooks.ts';
 import { verifyCandidate, type PreviewRoute } from './verifier.ts';
 import { waitForHealthy } from './wait-healthy.ts';
 
 /** What a deployment needs from the app it belongs to. */
-export interface RunHost {
+export interface RunHost extends FlipHost {
   readonly config: AppConfig;
-  readonly record: AppRecord;
   /** Stores the app (and `deployment` in the same commit), then applies it. */
   save(next: AppRecord, deployment?: DeploymentRecord): Promise<void>;
-  /** Traffic is about to move to `color`: the data path may open connections to it ahead of the flip. */
-  flipComing(color: Color): void;
   persist(deployment: DeploymentRecord): Promise<void>;
-  emit(event: EventInput): void;
   scheduleRetire(color: Color): void;
-  cancelRetire(color: Color): void;
   /** Applies an analysis verdict under the app's lock. */
   verdict(run: DeploymentRun, event: DeploymentEvent): Promise<void>;
 }
@@ -37,13 +32,6 @@ export interface RunDeps {
   readonly now: () => number;
   readonly log: Logger;
   readonly signal: AbortSignal;
-}
-
-/** Who flips and why (a rollback), for its event; `record`: stored in the flip's commit (default: the phase entered). */
-interface FlipDetails {
-  readonly who: string;
-  readonly reason?: string;
-  readonly record?: DeploymentRecord;
 }
 
 const HOOK_OUTPUT_KEPT = 4_096;
@@ -278,7 +266,7 @@ export class DeploymentRun {
     const stored = baseline === null ? d : { ...d, metrics: prefixed('baseline', baseline) };
     // The phase being entered is now this record: saveApp knows it by identity, and clears `entering` once stored.
     if (entering) this.entering = stored;
-    await this.flip(d.color, 'standby', 'switch', { who, record: stored });
+    await this.flip({ to: d.color, leftAs: 'standby', action: 'switch', who }, stored);
     return entering ? null : { type: 'switched' };
   }
 
@@ -304,7 +292,7 @@ export class DeploymentRun {
   private async flipBack(reason: string, who: string): Promise<null> {
     const back = otherColor(this.deployment.color);
     if (this.host.record.live !== this.deployment.color) return null;
-    await this.flip(back, 'ready', 'rollback', { who, reason });
+    await this.flip({ to: back, leftAs: 'ready', action: 'rollback', who, reason });
     this.host.scheduleRetire(this.deployment.color);
     return null;
   }
@@ -320,17 +308,10 @@ export class DeploymentRun {
     return null;
   }
 
-  /** Makes `color` live, storing `how.record` (by default the phase being entered, if any) in the same commit. */
-  private async flip(color: Color, leftAs: 'standby' | 'ready', action: 'switch' | 'rollback', how: FlipDetails): Promise<void> {
-    const from = this.host.record.live;
-    this.host.flipComing(color);
-    await this.saveApp(flipLive(this.host.record, color, leftAs, this.deps.now()), how.record);
-    // Live now: not retired. Only now: a flip that failed leaves its retirement as it was.
-    this.host.cancelRetire(color);
-    const version = this.host.record.envs[color].version;
-    this.deps.log.info({ app: this.deployment.app, from, to: color, version }, `${action}: ${color} is live`);
-    const { who, reason } = how;
-    this.host.emit({ type: action, app: this.deployment.app, from, to: color, version, who, deployment: this.deployment.id, ...(reason === undefined ? {} : { reason }) });
+  /** Flips the app for this deployment, storing `record` (by default the phase being entered, if any) in the same commit. */
+  private flip(flip: Omit<Flip, 'deployment'>, record?: DeploymentRecord): Promise<void> {
+    const save = (next: AppRecord) => this.saveApp(next, record);
+    return flipApp(this.host, { ...flip, deployment: this.deployment.id }, save, this.deps.log, this.deps.now());
   }
 
   private async setEnv(color: Color, state: 'ready' | 'failed'): Promise<null> {
