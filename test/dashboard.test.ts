@@ -244,3 +244,15 @@ function slow(min: number, max: number, failRate: number) {
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+test('the caption of a deployment switched back after a rollback by hand says so, not "Deploying"', async () => {
+  const timeline: string = '../src/dashboard/timeline.js';
+  const { deploymentCaption } = (await import(timeline)) as { deploymentCaption: (d: object, phase: string) => string };
+  const at = Date.UTC(2026, 10, 27, 7, 0, 0);
+  const phases = ['starting', 'health-gate', 'verifying', 'ready', 'switching', 'watching'].map((phase, i) => ({ phase, at: at + i * 1000 }));
+  const d = { version: 'v2', color: 'green', who: 'ops', createdAt: at, finishedAt: null, phases };
+  assert.match(deploymentCaption(d, 'watching'), /^Deploying v2 to green · started .* by ops · watching$/);
+  const back = { ...d, phases: [...phases, { phase: 'rolled-back', at: at + 9000 }, { phase: 'watching', at: at + 20_000 }] };
+  assert.match(deploymentCaption(back, 'watching'), /^Switched back to v2 on green · started .* by ops · watching$/);
+  assert.match(deploymentCaption({ ...back, finishedAt: at + 80_000 }, 'done'), /^Last deployment: v2 to green · started .* by ops · done after 1 min 20 s$/);
+});

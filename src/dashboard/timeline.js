@@ -33,14 +33,23 @@ export function updateDeployments(views, current, history) {
 }
 
 function updateProgress(views, d, phase) {
-  const open = !ENDS.has(phase);
-  const lead = open ? `Deploying ${d.version} to ${d.color}` : `Last deployment: ${d.version} to ${d.color}`;
-  const end = d.finishedAt ? ` · ${outcomeWord(phase)} after ${duration(d.finishedAt - d.createdAt)}` : ` · ${phase}`;
-  setText(views.caption, `${lead} · started ${time(d.createdAt)} by ${d.who}${end}`);
+  setText(views.caption, deploymentCaption(d, phase));
   views.progress.dataset.phase = phase;
   replaceChildren(views.steps, steps(d, phase));
   const last = d.phases.at(-1);
   setText(views.message, (phase === 'failed' || phase === 'rolled-back' ? d.reason : last?.message) ?? '');
+}
+
+/**
+ * "Deploying v2 to green · started … by …"; once it ended, "Last deployment: …". A deployment rolled back by hand and
+ * switched back is not deploying again: "Switched back to v2 on green".
+ */
+export function deploymentCaption(d, phase) {
+  const open = !ENDS.has(phase);
+  const switchedBack = open && d.phases.some((p) => p.phase === 'rolled-back');
+  const lead = switchedBack ? `Switched back to ${d.version} on ${d.color}` : open ? `Deploying ${d.version} to ${d.color}` : `Last deployment: ${d.version} to ${d.color}`;
+  const end = d.finishedAt ? ` · ${outcomeWord(phase)} after ${duration(d.finishedAt - d.createdAt)}` : ` · ${phase}`;
+  return `${lead} · started ${time(d.createdAt)} by ${d.who}${end}`;
 }
 
 /** One <li> per phase of the lifecycle, each reached, current, failed, skipped or to come. */
