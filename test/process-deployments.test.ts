@@ -96,4 +96,7 @@ test('rollback after the standby was retired redeploys the previous version thro
   const history = await callApi<{ version: string; who: string; phase: string }[]>(s.adminUrl, 'GET', '/api/apps/web/deployments');
   assert.deepEqual([history.body[0]!.version, history.body[0]!.phase], ['v1', 'done']);
   assert.match(history.body[0]!.who, /\(rollback\)$/);
+  // The switch it made is the operator's, not an anonymous automatic one.
+  const phases = (history.body[0] as unknown as { phases: { phase: string; message?: string }[] }).phases;
+  assert.match(phases.find((p) => p.phase === 'switching')?.message ?? '', /^switch by .* \(rollback\)$/);
 });

@@ -197,7 +197,8 @@ export class DeploymentRun {
       case 'await-health': return this.awaitHealth();
       case 'verify': return this.verify();
       case 'mark-ready': return this.setEnv(this.deployment.color, 'ready');
-      case 'request-switch': return { type: 'switch', who: 'auto' };
+      // The switch of a deployment that switches by itself is its deployer's.
+      case 'request-switch': return { type: 'switch', who: this.deployment.who };
       case 'flip-to-new': return this.flipToNew(effect.who);
       case 'watch': return this.startWatch();
       case 'stop-watch': return (this.stopWatching(), null);
