@@ -2,12 +2,13 @@
 // request after the restart is served.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { flipLive } from '../src/deploy/app-state.ts';
+import { enterPhase } from '../src/deploy/deployment.ts';
 import { SqliteStore } from '../src/store/sqlite-store.ts';
-import { callApi, configText, deploy, processApp, runCli, spawnServe, startCutover, tempDir, waitForDeployment, WEB_APP, writeReleases } from './support/cutover-harness.ts';
+import { callApi, configText, deploy, eventually, processApp, runCli, spawnServe, startCutover, tempDir, waitForDeployment, WEB_APP, writeReleases } from './support/cutover-harness.ts';
 import { startUpstream } from './support/upstream.ts';
 
 const FIXED_PORTS = (proxy: number, admin: number) => (text: string) =>
@@ -109,6 +110,34 @@ test('a rollback whose flip was stored but not its deployment record is recorded
   assert.equal(d.phases.at(-1)!.message, 'rolled back; recorded after a restart of cutover');
   const status = await callApi<{ live: string }>(second.adminUrl, 'GET', '/api/apps/web');
   assert.equal(status.body.live, 'blue');
+});
+
+// With a postSwitch hook the flip stores the deployment as `switching`, and `done` follows in a commit of its own. A
+// kill -9 between the two (here: the state the flip's commit leaves) must not lose the hook: the restart runs it.
+test('a switch stored before its postSwitch hook ran runs the hook on restart', async (t) => {
+  const dir = tempDir(t);
+  const config = join(dir, 'cutover.yaml');
+  writeFileSync(config, configText(dir, `${WEB_APP}
+    hooks: { postSwitch: 'echo "$CUTOVER_VERSION" >> post-switch.log' }`));
+  const first = await spawnServe(t, config);
+  const v1 = await startUpstream(t, 'v1');
+  const v2 = await startUpstream(t, 'v2');
+  await deploy(first, 'v1', [v1.url]);
+  const ready = await deploy(first, 'v2', [v2.url], 'ready', { switch: false });
+  assert.equal(readFileSync(join(dir, 'post-switch.log'), 'utf8'), 'v1\n');
+  first.child.kill('SIGKILL');
+  await new Promise((resolve) => first.child.once('exit', resolve));
+
+  const store = await SqliteStore.open(join(dir, 'cutover.db'));
+  const app = (await store.getApp('web'))!;
+  const deployment = enterPhase((await store.getDeployment(ready.id))!, 'switching', Date.now(), 'switch by t');
+  await store.putApp(flipLive(app, 'green', 'standby', Date.now()), app.revision, { deployment });
+  await store.close();
+
+  const second = await spawnServe(t, config);
+  assert.equal(await (await request(second.proxyUrl)).body.text(), 'v2');
+  assert.equal((await waitForDeployment(second, ready.id, 'done', 5_000)).phase, 'done');
+  await eventually(async () => readFileSync(join(dir, 'post-switch.log'), 'utf8') === 'v1\nv2\n', 5_000, 'the postSwitch hook ran for v2');
 });
 
 test('a second cutover serve on the same state file is refused with one clear line', async (t) => {
