@@ -118,6 +118,7 @@ test("commander's own mistakes are one `cutover:` line with a hint; --help and -
     { desc: 'unknown option', args: ['--bogus'], error: /^cutover: unknown option '--bogus' \(see `cutover --help`\)$/ },
     { desc: 'unknown option of a verb', args: ['status', '--bogus'], error: /^cutover: unknown option '--bogus' \(see `cutover status --help`\)$/ },
     { desc: 'missing argument', args: ['history'], error: /^cutover: missing required argument 'app' \(see `cutover history --help`\)$/ },
+    { desc: 'missing app and option: the app first', args: ['deploy'], error: /^cutover: missing required argument 'app' \(see `cutover deploy --help`\)$/ },
     { desc: 'missing required option', args: ['deploy', 'web'], error: /^cutover: required option '--version <version>' not specified \(see `cutover deploy --help`\)$/ },
     { desc: 'a value its parser refuses', args: ['history', 'web', '-n', 'abc'], error: /^cutover: option '-n, --limit <n>' argument 'abc' is invalid\. must be a whole number ≥ 1 \(see `cutover history --help`\)$/ },
     { desc: 'a value not among the choices', args: ['logs', 'web', '--env', 'purple'], error: /^cutover: option '--env <color>' argument 'purple' is invalid\. Allowed choices are blue, green\. \(see `cutover logs --help`\)$/ },

@@ -15,12 +15,15 @@ export function deployCommand(): Command {
   return new Command('deploy')
     .description('deploy a version to the candidate environment, then switch to it')
     .argument('<app>', 'the app')
-    .requiredOption('--version <version>', 'the version label')
+    // Checked in the action, not by commander, which checks required options before arguments: `cutover deploy`
+    // alone should first hear that the app is missing.
+    .option('--version <version>', 'the version label (required)')
     .option('--target <url>', 'a target URL such as http://127.0.0.1:3001 (repeat for several)', collect, [])
     .option('--no-switch', 'stop when the candidate is ready; switch later with `cutover switch`')
     .option('--wait', 'also wait through the analysis bake; exit 1 if the deployment was rolled back')
     .option('--json', 'print the deployment record as JSON at the end')
     .action(async (app: string, opts: DeployFlags, command: Command) => {
+      if (opts.version === undefined) command.error("error: required option '--version <version>' not specified");
       const ctx = contextOf(command);
       const started = await ctx.client
         .post<{ deployment: DeploymentRecord; willSwitch: boolean }>(
@@ -45,7 +48,7 @@ function inFlagTerms(err: unknown): unknown {
 }
 
 interface DeployFlags {
-  version: string;
+  version?: string;
   target: string[];
   switch: boolean;
   json?: boolean;
