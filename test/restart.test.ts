@@ -112,13 +112,14 @@ test('a rollback whose flip was stored but not its deployment record is recorded
   assert.equal(status.body.live, 'blue');
 });
 
-// With a postSwitch hook the flip stores the deployment as `switching`, and `done` follows in a commit of its own. A
-// kill -9 between the two (here: the state the flip's commit leaves) must not lose the hook: the restart runs it.
-test('a switch stored before its postSwitch hook ran runs the hook on restart', async (t) => {
+// With a preSwitch hook the flip's commit stores the deployment as `switching` (baseline included), and the phase
+// after it follows in a commit of its own. A kill -9 between the two (here: the state the flip's commit leaves) must
+// not lose the postSwitch hook: the restart takes the deployment on from `switching` and runs it.
+test('a switch stored while its deployment is still switching runs the postSwitch hook on restart', async (t) => {
   const dir = tempDir(t);
   const config = join(dir, 'cutover.yaml');
   writeFileSync(config, configText(dir, `${WEB_APP}
-    hooks: { postSwitch: 'echo "$CUTOVER_VERSION" >> post-switch.log' }`));
+    hooks: { preSwitch: 'true', postSwitch: 'echo "$CUTOVER_VERSION" >> post-switch.log' }`));
   const first = await spawnServe(t, config);
   const v1 = await startUpstream(t, 'v1');
   const v2 = await startUpstream(t, 'v2');

@@ -9,10 +9,9 @@ function at(phase: DeploymentPhase): DeploymentRecord {
   return { ...d, phase };
 }
 
-const auto: MachineContext = { autoSwitch: true, watch: true, preSwitch: false, postSwitch: false, at: 10 };
-const manual: MachineContext = { autoSwitch: false, watch: false, preSwitch: false, postSwitch: false, at: 10 };
+const auto: MachineContext = { autoSwitch: true, watch: true, preSwitch: false, at: 10 };
+const manual: MachineContext = { autoSwitch: false, watch: false, preSwitch: false, at: 10 };
 const gated: MachineContext = { ...auto, preSwitch: true };
-const announced: MachineContext = { ...auto, postSwitch: true };
 
 /** Effects as names; those performed before the new phase is stored (`first`) come first, marked with `first:`. */
 function names(t: Transition): string[] {
@@ -30,7 +29,6 @@ const cases: { desc: string; from: DeploymentPhase; event: DeploymentEvent; ctx?
   { desc: 'a verify check failed', from: 'verifying', event: { type: 'fail', reason: 'GET / answered 500' }, to: 'failed', effects: ['stop-new', 'hook:onFailure'] },
   { desc: 'switch: preSwitch hook then flip', from: 'ready', event: { type: 'switch', who: 'x' }, ctx: gated, to: 'switching', effects: ['hook:preSwitch', 'flip-to-new'] },
   { desc: 'switch, no preSwitch hook, a bake: watching, stored with the flip', from: 'ready', event: { type: 'switch', who: 'x' }, to: 'watching', effects: ['first:flip-to-new', 'hook:postSwitch', 'watch'] },
-  { desc: 'switch, a postSwitch hook only: switching, stored with the flip; switched follows', from: 'ready', event: { type: 'switch', who: 'x' }, ctx: announced, to: 'switching', effects: ['first:flip-to-new'] },
   { desc: 'switch, no preSwitch hook, no bake: done, stored with the flip', from: 'ready', event: { type: 'switch', who: 'x' }, ctx: manual, to: 'done', effects: ['first:flip-to-new', 'hook:postSwitch', 'schedule-retire'] },
   { desc: 'preSwitch hook failed', from: 'switching', event: { type: 'fail', reason: 'exit 1' }, to: 'failed', effects: ['stop-new', 'hook:onFailure'] },
   { desc: 'switched, with a bake: watch', from: 'switching', event: { type: 'switched' }, to: 'watching', effects: ['hook:postSwitch', 'watch'] },

@@ -38,9 +38,8 @@ export type Effect =
   | { readonly type: 'mark-ready' }
   | { readonly type: 'request-switch' }
   /**
-   * Makes the candidate live. Stored as `switching` (after a preSwitch hook, or in the flip's own commit before a
-   * postSwitch hook) it answers `switched`; as a `first` effect that stores the phase after the switch in the flip's
-   * own commit it answers nothing.
+   * Makes the candidate live. After a preSwitch hook (an effect of `switching`) it answers `switched`; as a `first`
+   * effect it stores the phase after the switch in the flip's own commit and answers nothing.
    */
   | { readonly type: 'flip-to-new'; readonly who: string }
   | { readonly type: 'watch' }
@@ -57,11 +56,6 @@ export interface MachineContext {
   readonly watch: boolean;
   /** A preSwitch hook is configured: it runs, and may stop the switch, between `switching` and the flip. */
   readonly preSwitch: boolean;
-  /**
-   * A postSwitch hook is configured. The flip then stores `switching`, and `switched` follows in a commit of its own:
-   * a restart in between finds the new version live and its deployment `switching`, and runs the hook.
-   */
-  readonly postSwitch: boolean;
   readonly at: number;
 }
 
@@ -140,8 +134,7 @@ const STEPS: { readonly [P in DeploymentPhase]?: Steps } = {
     switch: (d, e, ctx) => {
       const switching = enterPhase(d, 'switching', ctx.at, `switch by ${e.who}`);
       if (ctx.preSwitch) return { deployment: switching, effects: [{ type: 'hook', name: 'preSwitch' }, { type: 'flip-to-new', who: e.who }] };
-      if (ctx.postSwitch) return { deployment: switching, first: [{ type: 'flip-to-new', who: e.who }], effects: [] };
-      // No step before or after: the flip is stored with the phase after it, and brings no `switched` of its own.
+      // No step between: the flip is stored with the phase after it, and brings no `switched` of its own.
       const after = switched(switching, { type: 'switched' }, ctx);
       return { deployment: after.deployment, first: [{ type: 'flip-to-new', who: e.who }], effects: after.effects };
     },

@@ -103,8 +103,7 @@ export class DeploymentRun {
   private async apply(event: DeploymentEvent): Promise<void> {
     // A first deployment has nothing to roll back to, so there is nothing to watch for.
     const watch = this.host.config.analysis.bakeMs > 0 && this.deployment.previousVersion !== null;
-    const { hooks } = this.deps;
-    const ctx = { autoSwitch: this.autoSwitch, watch, preSwitch: hooks.has('preSwitch'), postSwitch: hooks.has('postSwitch'), at: this.deps.now() };
+    const ctx = { autoSwitch: this.autoSwitch, watch, preSwitch: this.deps.hooks.has('preSwitch'), at: this.deps.now() };
     const { deployment, first, effects } = transition(this.deployment, event, ctx);
     if (first === undefined) await this.record(deployment);
     else if (!(await this.enter(deployment, first))) return;
@@ -269,7 +268,7 @@ export class DeploymentRun {
     // The phase being entered is now this record: saveApp knows it by identity, and clears `entering` once stored.
     if (entering) this.entering = stored;
     await this.flip({ to: d.color, leftAs: 'standby', action: 'switch', who }, stored);
-    return d.phase === 'switching' ? { type: 'switched' } : null;
+    return entering ? null : { type: 'switched' };
   }
 
   private startWatch(): null {
