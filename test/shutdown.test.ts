@@ -1,10 +1,11 @@
 // SIGTERM: stop accepting, let requests in flight finish (up to the drain time), exit 0.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { configText, deploy, spawnServe, tempDir, WEB_APP } from './support/cutover-harness.ts';
+import { BIN, configText, deploy, spawnServe, tempDir, WEB_APP } from './support/cutover-harness.ts';
 import { startUpstream } from './support/upstream.ts';
 
 test('SIGTERM lets a request in flight finish, then exits 0', async (t) => {
@@ -28,4 +29,49 @@ test('SIGTERM lets a request in flight finish, then exits 0', async (t) => {
   assert.equal(await exit, 0);
   assert.ok(Date.now() - started < 4_000, 'an idle keep-alive connection does not hold the shutdown up');
   await assert.rejects(request(serve.proxyUrl), /ECONNREFUSED/);
+});
+
+/** Whether process `pid` has a handler for SIGHUP (Linux: bit 0 of SigCgt in /proc/PID/status). */
+function catchesSighup(pid: number): boolean {
+  const line = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return line !== null && (BigInt(`0x${line[1]}`) & 1n) === 1n;
+}
+
+/** `cutover serve` spawned, once it has a SIGHUP handler; `output` is its stdout and stderr so far. */
+async function serveHandlingSignals(t: TestContext) {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'cutover.yaml'), configText(dir, WEB_APP));
+  const child = spawn(process.execPath, [BIN, 'serve', '-c', join(dir, 'cutover.yaml')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CUTOVER_LOG_LEVEL: 'info' } });
+  t.after(() => child.kill('SIGKILL'));
+  let output = '';
+  child.stdout!.on('data', (c) => (output += c));
+  child.stderr!.on('data', (c) => (output += c));
+  const exit = new Promise<[number | null, string | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+  for (const deadline = Date.now() + 10_000; !catchesSighup(child.pid!); await new Promise((r) => setTimeout(r, 2))) {
+    if (Date.now() > deadline) assert.fail('cutover serve never installed a SIGHUP handler');
+  }
+  // Held from bin/cutover.js's first lines: long (its modules load, then it starts) before it serves.
+  assert.doesNotMatch(output, /proxy on/, 'the signals are handled before cutover serves');
+  return { child, exit, output: () => output };
+}
+
+// Node's default for SIGTERM and SIGHUP ends the process at once. `cutover serve` holds them from its first line
+// (once Node itself has started), so a stop or a reload sent while it loads and starts is done once it serves.
+test('SIGTERM sent while cutover serve starts: it serves, then stops cleanly, exit 0', { skip: process.platform !== 'linux' }, async (t) => {
+  const serve = await serveHandlingSignals(t);
+  serve.child.kill('SIGTERM');
+  assert.deepEqual(await serve.exit, [0, null], serve.output());
+  assert.match(serve.output(), /SIGTERM while starting: stopping as soon as it serves/);
+  assert.match(serve.output(), /proxy on http/, 'it served before it stopped');
+});
+
+test('SIGHUP sent while cutover serve starts: the config is read again once it serves, and it goes on', { skip: process.platform !== 'linux' }, async (t) => {
+  const serve = await serveHandlingSignals(t);
+  serve.child.kill('SIGHUP');
+  for (const deadline = Date.now() + 10_000; !/config reloaded/.test(serve.output()); await new Promise((r) => setTimeout(r, 10))) {
+    if (Date.now() > deadline || serve.child.exitCode !== null || serve.child.signalCode !== null) assert.fail(`no reload: ${serve.output()}`);
+  }
+  assert.match(serve.output(), /proxy on http/);
+  serve.child.kill('SIGTERM');
+  assert.deepEqual(await serve.exit, [0, null], serve.output());
 });

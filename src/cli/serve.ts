@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
-import { toCutoverError } from '../core/errors.ts';
-import { handOver, handoverDone, receiveHandover } from '../handover.ts';
+import { handoverDone, receiveHandover } from '../handover.ts';
 import { stdout } from './output.ts';
+import { ServeSignals } from './serve-signals.ts';
 import { DEFAULT_CONFIG_PATH } from './validate.ts';
 
 /**
@@ -21,35 +21,19 @@ export function serveCommand(): Command {
     )
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
     .action(async (opts: { config: string }) => {
+      // Before anything else: a signal sent while cutover starts must not end it with Node's default action.
+      const signals = new ServeSignals(opts.config);
       const config = await loadConfig(opts.config);
       const handover = await receiveHandover();
       // Loaded here, not at the top: the other verbs only talk to the admin API and start faster without it.
       const { Cutover } = await import('../main.ts');
       const cutover = await Cutover.start({ config, handover });
       if (handover) handoverDone();
-      // The signals are handled before the ready line is printed: whoever waits for that line may stop it at once.
-      const stopped = new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          cutover.log.info({ signal }, 'shutting down: finishing requests in flight');
-          cutover.stop().then(resolve, resolve);
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-        // SIGUSR2: restart or upgrade in place, without refusing a connection or failing a request in flight.
-        process.on('SIGUSR2', () => {
-          handOver(cutover, opts.config, cutover.log).then(
-            (done) => done && resolve(),
-            (err) => cutover.log.error({ err }, 'the hand-over failed; this cutover goes on serving'),
-          );
-        });
-      });
-      process.on('SIGHUP', () => {
-        cutover.reload().catch((err) => cutover.log.error({ code: toCutoverError(err).code }, `reload refused, the running config stays: ${toCutoverError(err).message}`));
-      });
       cutover.log.info({ proxy: cutover.proxyUrl, admin: cutover.adminUrl, config: config.source, pid: process.pid }, 'cutover is serving');
       stdout.error(`cutover: proxy on ${cutover.proxyUrl}, admin API on ${cutover.adminUrl}`);
       for (const [app, url] of Object.entries(cutover.listeners.previewUrls())) stdout.error(`cutover: preview of ${app} on ${url}`);
-      await stopped;
+      signals.serving(cutover);
+      await signals.stopped;
       cutover.log.info('stopped');
     });
 }
