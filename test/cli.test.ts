@@ -1,10 +1,13 @@
 // The CLI against a real `cutover serve`: deploys that fail or wait, manual switch and rollback, history, errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { configText, processApp, runCli, spawnServe, tempDir, WEB_APP } from './support/cutover-harness.ts';
+import { BIN, configText, processApp, runCli, spawnServe, tempDir, WEB_APP } from './support/cutover-harness.ts';
 import { deadUrl, startUpstream } from './support/upstream.ts';
 
 async function serveWeb(t: Parameters<typeof tempDir>[0], apps = WEB_APP) {
@@ -143,4 +146,19 @@ test('an unreachable admin API is one line naming the URL', async () => {
   const r = await runCli(['--admin', url, 'status']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, new RegExp(`cannot reach the admin API at ${url}: connection refused`));
+});
+
+// Only `cutover serve` holds signals while it loads (bin/cutover.js); a verb given an app named "serve" is not serve.
+test('Ctrl-C ends a CLI call waiting on the admin API at once, also for an app named "serve"', async (t) => {
+  const silent = createServer(() => {}); // accepts and never answers
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => silent.close(resolve)));
+  const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  const waiting = new Promise((resolve) => silent.once('request', resolve));
+  const child = spawn(process.execPath, [BIN, '--admin', url, 'deploy', 'serve', '--version', 'v1'], { stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  const exit = new Promise<[number | null, string | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+  await waiting;
+  child.kill('SIGINT');
+  assert.deepEqual(await exit, [null, 'SIGINT']);
 });
