@@ -2,7 +2,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { BIN, configText, deploy, spawnServe, tempDir, WEB_APP } from './support/cutover-harness.ts';
@@ -74,4 +74,35 @@ test('SIGHUP sent while cutover serve starts: the config is read again once it s
   assert.match(serve.output(), /proxy on http/);
   serve.child.kill('SIGTERM');
   assert.deepEqual(await serve.exit, [0, null], serve.output());
+});
+
+/** The pids of `pid`'s child processes (Linux). */
+function childrenOf(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
+  } catch {
+    return [];
+  }
+}
+
+// Ctrl-C and systemd's stop signal the whole process group, data-path workers included, and a worker may get it
+// while Node itself still starts (before anything can hold it). Its death must not turn the stop into a failed start.
+test('SIGTERM to the whole process group while `workers: 2` start: a clean, prompt exit 0', { skip: process.platform !== 'linux' }, async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'cutover.yaml'), configText(dir, WEB_APP, 'workers: 2'));
+  const child = spawn(process.execPath, [BIN, 'serve', '-c', join(dir, 'cutover.yaml')], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+  });
+  let output = '';
+  child.stdout!.on('data', (c) => (output += c));
+  child.stderr!.on('data', (c) => (output += c));
+  const exit = new Promise<[number | null, string | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+  for (const deadline = Date.now() + 10_000; childrenOf(child.pid!).length === 0; await new Promise((r) => setTimeout(r, 1))) {
+    if (Date.now() > deadline) assert.fail(`no worker was forked: ${output}`);
+  }
+  const sentAt = Date.now();
+  process.kill(-child.pid!, 'SIGTERM');
+  assert.deepEqual(await exit, [0, null], output);
+  assert.ok(Date.now() - sentAt < 10_000, `stopped in ${Date.now() - sentAt} ms`);
 });

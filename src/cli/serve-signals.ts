@@ -33,6 +33,11 @@ export class ServeSignals {
     if (source === process) for (const signal of takeHeldSignals()) process.emit(signal);
   }
 
+  /** The stop signal received while cutover started, if any. */
+  get stopAsked(): string | null {
+    return this.pendingStop;
+  }
+
   /** Cutover serves: what was asked while it started is done now. */
   serving(cutover: Cutover): void {
     this.cutover = cutover;

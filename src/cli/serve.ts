@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
+import { toCutoverError } from '../core/errors.ts';
 import { handoverDone, receiveHandover } from '../handover.ts';
 import { stdout } from './output.ts';
 import { ServeSignals } from './serve-signals.ts';
@@ -17,7 +18,8 @@ export function serveCommand(): Command {
       '\nSignals:\n  SIGHUP   re-read the config file (an invalid one is refused; the running config stays)\n' +
         '  SIGTERM  stop: finish requests in flight (up to the drain time), then exit 0 (also SIGINT)\n' +
         '  SIGUSR2  restart in place: a new cutover takes over the sockets, state and processes without a gap\n' +
-        '           (the pid to signal is in the state file\'s .lock file; needs `workers: 1`)',
+        '           (the pid to signal is in the state file\'s .lock file; needs `workers: 1`)\n' +
+        'A signal sent while cutover starts is acted on once it serves (SIGUSR2 is refused then).',
     )
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
     .action(async (opts: { config: string }) => {
@@ -27,7 +29,13 @@ export function serveCommand(): Command {
       const handover = await receiveHandover();
       // Loaded here, not at the top: the other verbs only talk to the admin API and start faster without it.
       const { Cutover } = await import('../main.ts');
-      const cutover = await Cutover.start({ config, handover });
+      const cutover = await Cutover.start({ config, handover }).catch((err: unknown) => {
+        // Asked to stop while starting: a start cut short by that (a worker hit by the same Ctrl-C) is the stop.
+        if (signals.stopAsked === null) throw err;
+        stdout.error(`cutover: stopped by ${signals.stopAsked} while starting; the start did not finish: ${toCutoverError(err).message}`);
+        return null;
+      });
+      if (cutover === null) return;
       if (handover) handoverDone();
       cutover.log.info({ proxy: cutover.proxyUrl, admin: cutover.adminUrl, config: config.source, pid: process.pid }, 'cutover is serving');
       stdout.error(`cutover: proxy on ${cutover.proxyUrl}, admin API on ${cutover.adminUrl}`);

@@ -3,6 +3,7 @@
 // what each worker reports.
 
 import type { Config } from '../config/config.ts';
+import { takeHeldSignals } from '../core/early-signals.ts';
 import { toCutoverError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { AccessLog } from '../log/access-log.ts';
@@ -25,6 +26,15 @@ export async function runWorker(): Promise<void> {
   const log = createLogger().child({ part: 'worker', pid: process.pid });
   // Ctrl-C reaches the whole process group; the primary decides when its workers stop.
   process.on('SIGINT', () => {});
+  // A SIGTERM (systemd stops a service by signalling its whole group) that comes before the worker listens is
+  // acted on once it does, as the primary acts on one that comes while it starts: a worker that died starting
+  // would fail the primary's start.
+  let running: DataPathWorker | null = null;
+  let stopAsked = takeHeldSignals().includes('SIGTERM');
+  process.on('SIGTERM', () => {
+    stopAsked = true;
+    if (running?.listening) void running.stop(0);
+  });
   // Messages can arrive together (config, then routes): each one is kept from the start, none is lost.
   const queued: ToWorker[] = [];
   let worker: DataPathWorker | null = null;
@@ -33,16 +43,18 @@ export async function runWorker(): Promise<void> {
   process.on('message', (message: ToWorker) => {
     if (worker !== null) worker.handle(message);
     else if (message.kind === 'config') configured(message.config);
+    // Told to stop before it was even configured (the primary's start failed): nothing is open, nothing to finish.
+    else if (message.kind === 'stop') process.exit(0);
     else queued.push(message);
   });
   send({ kind: 'ready' });
-  const running = new DataPathWorker(await config, log);
-  worker = running;
-  for (const message of queued.splice(0)) running.handle(message);
-  process.on('SIGTERM', () => void running.stop(0));
+  const started = new DataPathWorker(await config, log);
+  running = worker = started;
+  for (const message of queued.splice(0)) started.handle(message);
   // The primary is gone (killed): nobody routes this worker any more, so it ends what it has and exits.
-  process.on('disconnect', () => void running.stop(1_000));
-  await running.start();
+  process.on('disconnect', () => void started.stop(1_000));
+  await started.start();
+  if (stopAsked) void started.stop(0);
 }
 
 class DataPathWorker {
@@ -54,6 +66,8 @@ class DataPathWorker {
   private readonly report: ReportCollector;
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
+  /** Its listeners are open (and the primary told). */
+  listening = false;
 
   constructor(config: Config, private readonly log: Logger) {
     this.settings = { config };
@@ -82,6 +96,7 @@ class DataPathWorker {
       process.exit(1);
     }
     send({ kind: 'listening', addresses: [...this.listeners.addresses()] });
+    this.listening = true;
     this.timer = setInterval(() => send(this.report.take()), REPORT_INTERVAL_MS);
   }
 

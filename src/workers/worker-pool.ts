@@ -107,6 +107,8 @@ export class DataPathWorkers {
     this.stopping = true;
     const exits = [...this.members.values()].map((m) => this.exitOf(m.worker, drainMs + EXIT_GRACE_MS));
     this.broadcast({ kind: 'stop', drainMs });
+    // A worker still loading (not yet asking for its config) cannot hear the message and has nothing open.
+    for (const { worker, ready } of this.members.values()) if (!ready) worker.process.kill('SIGKILL');
     await Promise.all(exits);
   }
 
