@@ -130,6 +130,26 @@ test('two switches sent at once, each saying what it saw live: one flips, the ot
   assert.match(bad.body.error.message, /"from" must be "blue", "green" or null/);
 });
 
+// A confirmation shown for v2, confirmed after v3 was deployed in its place: the switch must not make v3 live.
+test('a switch or rollback naming the version it means is refused when another one is there now', async (t) => {
+  const run = await startCutover(t);
+  const [v1, v2, v3] = await Promise.all(['v1', 'v2', 'v3'].map((v) => startUpstream(t, v)));
+  await deploy(run, 'v1', [v1.url]);
+  await deploy(run, 'v2', [v2.url], 'ready', { switch: false });
+  await deploy(run, 'v3', [v3.url], 'ready', { switch: false });
+  const stale = await run.api<{ error: { code: string; message: string } }>('POST', '/api/apps/web/switch', { from: 'blue', version: 'v2' });
+  assert.deepEqual([stale.status, stale.body.error.code], [409, 'VERSION_CHANGED']);
+  assert.equal(stale.body.error.message, 'app "web": the candidate on green is v3 now, not v2; nothing was done');
+  assert.equal((await run.api<{ live: string }>('GET', '/api/apps/web')).body.live, 'blue');
+  const meant = await run.api<{ live: string }>('POST', '/api/apps/web/switch', { from: 'blue', version: 'v3' });
+  assert.deepEqual([meant.status, meant.body.live], [200, 'green']);
+  const back = await run.api<{ error: { code: string } }>('POST', '/api/apps/web/rollback', { version: 'v0' });
+  assert.deepEqual([back.status, back.body.error.code], [409, 'VERSION_CHANGED']);
+  assert.equal((await run.api<{ live: string }>('POST', '/api/apps/web/rollback', { version: 'v1' })).body.live, 'blue');
+  const bad = await run.api<{ error: { code: string; message: string } }>('POST', '/api/apps/web/switch', { version: 3 });
+  assert.deepEqual([bad.status, bad.body.error.message], [400, '"version" must be a non-empty string']);
+});
+
 test('with a token, every call but /healthz needs it', async (t) => {
   const run = await startCutover(t, WEB_APP, `admin: { listen: 127.0.0.1:0, token: ${TOKEN} }`);
   assert.equal((await request(`${run.adminUrl}/healthz`)).statusCode, 200);

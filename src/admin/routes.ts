@@ -163,7 +163,8 @@ async function flip(c: ControlContext, action: 'switch' | 'rollback'): Promise<C
   const app = c.controller.app(c.params.app!);
   const force = field.boolean(c.body, 'force', false);
   const from = field.optionalColor(c.body, 'from');
-  const req = { force, who: c.who, arrivedAt: c.arrivedAt, ...(from === undefined ? {} : { from }) };
+  const version = c.body.version === undefined ? undefined : field.string(c.body, 'version');
+  const req = { force, who: c.who, arrivedAt: c.arrivedAt, ...(from === undefined ? {} : { from }), ...(version === undefined ? {} : { version }) };
   const record = await (action === 'switch' ? app.switch(req) : app.rollback(req));
   return { ...ok(statusOf(c)), detail: `${liveOf(record)}${force ? ' (forced)' : ''}` };
 }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { AppStatus } from '../admin/app-status.ts';
+import { COLORS } from '../core/types.ts';
 import { contextOf } from './context.ts';
 import { printApp } from './status.ts';
 
@@ -17,12 +18,21 @@ export function flipCommand(verb: 'switch' | 'rollback'): Command {
     .action(async (app: string, opts: { force?: boolean; json?: boolean }, command: Command) => {
       const { client, out, who } = contextOf(command);
       const path = `/api/apps/${encodeURIComponent(app)}`;
-      // What is live now goes with the call: a flip that another one overtook is refused, not run from its result.
-      const { live: from } = await client.get<AppStatus>(path);
-      const status = await client.post<AppStatus>(`${path}/${verb}`, { force: Boolean(opts.force), who, from });
+      // What is live now, and the version the flip is to make live, go with the call: a flip that another one
+      // overtook is refused, not run from its result, and so is one to a version deployed meanwhile.
+      const seen = await client.get<AppStatus>(path);
+      const expected = flipVersion(seen, verb);
+      const status = await client.post<AppStatus>(`${path}/${verb}`, { force: Boolean(opts.force), who, from: seen.live, ...(expected === null ? {} : { version: expected }) });
       if (opts.json) return out.line(JSON.stringify(status, null, 2));
       const version = status.live === null ? '' : ` (${status.envs[status.live].version})`;
       out.line(`${app}: ${status.live} is live${version}`);
       printApp(out, status);
     });
+}
+
+/** The version a flip of `status` would make live: the ready candidate's, or the standby's; null when none. */
+function flipVersion(status: AppStatus, verb: 'switch' | 'rollback'): string | null {
+  const wanted = verb === 'switch' ? ['ready'] : ['standby', 'retired'];
+  const env = COLORS.map((color) => status.envs[color]).find((e, i) => COLORS[i] !== status.live && wanted.includes(e.state));
+  return env?.version ?? null;
 }

@@ -168,8 +168,9 @@ async function act(action, name) {
   const button = app.card.buttons[action];
   button.setAttribute('aria-busy', 'true');
   try {
-    // If another flip came first, it is refused rather than undoing it.
-    const flip = { force: choice.force, who: 'dashboard', from: shown.live };
+    // If another flip came first, it is refused rather than undoing it; so is one to a version deployed meanwhile.
+    const version = shown.envs[flipColor(action, shown)].version;
+    const flip = { force: choice.force, who: 'dashboard', from: shown.live, ...(version === null ? {} : { version }) };
     const body = action === 'pause' ? { maxMs: choice.maxMs, who: 'dashboard' } : action === 'resume' ? { who: 'dashboard' } : flip;
     app.status = await api('POST', `/api/apps/${encodeURIComponent(name)}/${action}`, body);
     hideNotice('action');
@@ -179,12 +180,18 @@ async function act(action, name) {
   }
 }
 
+/** The environment a switch (the ready candidate) or a rollback (the other one) of `status` makes live. */
+function flipColor(action, status) {
+  if (action === 'rollback') return status.live === 'blue' ? 'green' : 'blue';
+  return status.envs.blue.state === 'ready' && status.live !== 'blue' ? 'blue' : 'green';
+}
+
 /** The confirmation dialog's words for an action on an app in its current state. */
 function describeAction(action, status) {
   const env = (color) => `${color} (${status.envs[color].version})`;
   const live = status.live;
-  const other = live === 'blue' ? 'green' : 'blue';
-  const ready = status.envs.blue.state === 'ready' && live !== 'blue' ? 'blue' : 'green';
+  const other = flipColor('rollback', status);
+  const ready = flipColor('switch', status);
   switch (action) {
     case 'switch':
       return {

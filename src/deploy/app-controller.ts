@@ -63,6 +63,11 @@ export interface FlipRequest {
   readonly arrivedAt?: number;
   /** What the caller saw live (the CLI and the dashboard send it): refused if it is no longer so. */
   readonly from?: Color | null;
+  /**
+   * The version the caller means to make live (the candidate it saw, or the standby): refused if the environment
+   * the flip goes to now runs another, e.g. one deployed there while a confirmation dialog was open.
+   */
+  readonly version?: string;
 }
 
 export const DEFAULT_PAUSE_MS = 30_000;
@@ -76,6 +81,8 @@ const VERDICT_RETRY_MS = 50;
  * refused as BUSY at once.
  */
 export const FINISHING_WAIT_MS = 5_000;
+/** What a switch and a rollback hold the lock as (and BUSY names). */
+const FLIP_OPERATIONS: readonly string[] = ['a switch', 'a rollback'];
 /** How long a stop or a recovery waits for the operation in progress. */
 const LOCK_FREE_MS = 30_000;
 
@@ -198,12 +205,12 @@ export class AppController implements RunHost {
    */
   async switch(req: FlipRequest): Promise<AppRecord> {
     const arrivedAt = req.arrivedAt ?? performance.now();
-    await this.whenFinished();
-    const release = this.lock.acquire('a switch');
+    const release = await this.lockForFlip('a switch');
     try {
       this.refuseOvertaken('switch', arrivedAt, req.from);
       this.refuseWhileWatching();
       const color = this.flipColor('NO_CANDIDATE', 'there is no candidate environment ready to switch to');
+      this.requireVersion(color, req.version, 'the candidate');
       this.requireHealthy(color, req.force, 'switch');
       const run = this.current;
       if (run?.open && run.deployment.phase === 'ready' && run.deployment.color === color) {
@@ -228,15 +235,20 @@ export class AppController implements RunHost {
   /** Makes the standby environment live again; after its retirement, redeploys its version through the driver. */
   async rollback(req: FlipRequest): Promise<AppRecord> {
     const arrivedAt = req.arrivedAt ?? performance.now();
-    await this.whenFinished();
-    this.refuseOvertaken('rollback', arrivedAt, req.from);
-    const live = this.appRecord.live;
-    if (live === null) throw new StateConflictError('NO_STANDBY', 'nothing is live, so there is nothing to roll back');
-    const standby = this.appRecord.envs[otherColor(live)];
-    if (standby.state === 'retired' && standby.version !== null) return this.redeployRetired(standby.version, standby.targets, req.who);
-    const release = this.lock.acquire('a rollback');
+    const release = await this.lockForFlip('a rollback');
     try {
+      this.refuseOvertaken('rollback', arrivedAt, req.from);
+      const live = this.appRecord.live;
+      if (live === null) throw new StateConflictError('NO_STANDBY', 'nothing is live, so there is nothing to roll back');
+      const standby = this.appRecord.envs[otherColor(live)];
+      if (standby.state === 'retired' && standby.version !== null) {
+        this.requireVersion(otherColor(live), req.version, 'the standby');
+        // A deployment of its own, which takes the lock as deployments do.
+        release();
+        return await this.redeployRetired(standby.version, standby.targets, req.who);
+      }
       const color = this.flipColor('NO_STANDBY', 'there is no standby environment to roll back to', 'rollback');
+      this.requireVersion(color, req.version, 'the standby');
       this.requireHealthy(color, req.force, 'roll back');
       const run = await this.runToRollBack(live);
       if (run !== null) await run.dispatch({ type: 'rollback', who: req.who });
@@ -473,6 +485,13 @@ export class AppController implements RunHost {
     return color;
   }
 
+  /** `expected`: the version the caller means to make live (undefined: any). */
+  private requireVersion(color: Color, expected: string | undefined, role: string): void {
+    const actual = this.appRecord.envs[color].version;
+    if (expected === undefined || actual === expected) return;
+    throw new StateConflictError('VERSION_CHANGED', `app "${this.name}": ${role} on ${color} is ${actual ?? 'nothing'} now, not ${expected}; nothing was done`);
+  }
+
   private requireHealthy(color: Color, force: boolean, verb: string): void {
     const env = this.appRecord.envs[color];
     const sick = env.targets.filter((url) => !this.options.health.isHealthy(this.name, color, url));
@@ -492,6 +511,21 @@ export class AppController implements RunHost {
   private async whenFinished(): Promise<void> {
     if (this.lock.busyWith === null || this.current?.atRest !== true) return;
     await this.lock.whenFree(FINISHING_WAIT_MS);
+  }
+
+  /**
+   * The lock, for a switch or a rollback. Another flip holds it for milliseconds: this one waits for it (up to
+   * FINISHING_WAIT_MS) and then judges what is live after it, so two sent at once give one flip and one
+   * LIVE_CHANGED, not a BUSY that depends on which arrived in which turn of the event loop.
+   */
+  private async lockForFlip(flip: string): Promise<() => void> {
+    const until = Date.now() + FINISHING_WAIT_MS;
+    for (;;) {
+      await this.whenFinished();
+      const holder = this.lock.busyWith;
+      if (holder === null || !FLIP_OPERATIONS.includes(holder) || Date.now() >= until) return this.lock.acquire(flip);
+      await this.lock.whenFree(until - Date.now());
+    }
   }
 
   /**
