@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { callApi, deploy, processApp, startCutover, waitForDeployment, WEB_APP } from './support/cutover-harness.ts';
 import { startUpstream } from './support/upstream.ts';
+import { exchange } from './support/raw-http.ts';
 
 const TOKEN = 'a-test-token-of-enough-length';
 
@@ -30,6 +31,20 @@ test('errors are JSON with a code and a fitting status', async (t) => {
     assert.equal(res.body.error.code, c.code, c.desc);
     assert.ok(res.body.error.message.length > 0, c.desc);
   }
+});
+
+// Request targets no HTTP client sends: one of them (a protocol-relative URL with a bad port) once ended cutover.
+test('a request target that is not a path, or a path with a malformed escape, gets 400 and cutover goes on', async (t) => {
+  const run = await startCutover(t);
+  const targets = ['//x:99999/', '//admin/api/apps', '*', 'http://x:99999/api/apps', '/api/apps/%E0%A4%A', '/api/apps/%ZZ/switch', '/api/apps/web/deployments/%ZZ', '/api/apps/%ZZ/traffic', '/api/apps/%ZZ/logs'];
+  for (const target of targets) {
+    const method = target.endsWith('/switch') ? 'POST' : 'GET';
+    const sent = await exchange(run.adminUrl, `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`);
+    const [res] = sent.responses;
+    assert.equal(res?.status, 400, `${target}: ${sent.raw.toString('latin1').slice(0, 200)}`);
+    assert.equal((JSON.parse(res!.body.toString()) as { error: { code: string } }).error.code, 'BAD_REQUEST', target);
+  }
+  assert.equal((await run.api('GET', '/api/apps')).status, 200, 'still serving');
 });
 
 test('targets for an app whose driver starts its own are refused naming the "targets" field, not a CLI flag', async (t) => {

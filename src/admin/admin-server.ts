@@ -15,6 +15,7 @@ import { serveDashboardAsset, serveTraffic, type TrafficSource } from './dashboa
 import { serveLogs } from './logs-route.ts';
 import type { Metrics } from './metrics.ts';
 import { matchRoute, methodsAt, runRoute, type MatchedRoute, type RouteContext } from './routes.ts';
+import { decodePathPart, requestUrl } from './request-target.ts';
 
 export interface AdminServerOptions {
   readonly config: AdminConfig;
@@ -74,8 +75,8 @@ export class AdminServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://admin');
     try {
+      const url = requestUrl(req);
       if (req.method === 'OPTIONS') return refusePreflight(res);
       if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
       // The page and its assets hold no data, so they load without the token; every API call it makes needs it.
@@ -86,7 +87,7 @@ export class AdminServer {
       if (req.method === 'GET' && url.pathname === '/api/events') return serveEvents(req, res, url, this.options.events);
       const logs = /^\/api\/apps\/([^/]+)\/logs$/.exec(url.pathname);
       if (req.method === 'GET' && logs !== null) {
-        const app = this.options.controller.app(decodeURIComponent(logs[1]!));
+        const app = this.options.controller.app(decodePathPart(logs[1]!));
         return await serveLogs(req, res, url, app.options.driver, app.name);
       }
       const route = matchRoute(req.method ?? 'GET', url.pathname);

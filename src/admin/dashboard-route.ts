@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BadRequestError } from '../core/errors.ts';
 import { COLORS, type Color } from '../core/types.ts';
 import { DEFAULT_WINDOW_SECONDS, type StatsSnapshot } from '../stats/env-stats.ts';
+import { decodePathPart } from './request-target.ts';
 
 /** What the traffic call reads: StatsRegistry is one. */
 export interface TrafficSource {
@@ -108,7 +109,7 @@ export function serveTraffic(
 ): boolean {
   const match = TRAFFIC_PATH.exec(url.pathname);
   if (match === null || req.method !== 'GET') return false;
-  const app = decodeURIComponent(match[1]!);
+  const app = decodePathPart(match[1]!);
   options.apps.app(app);
   const body = appTraffic(options.stats, app, (options.now ?? Date.now)(), trafficSeconds(url));
   send(req, res, 200, JSON.stringify(body), { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });

@@ -11,6 +11,7 @@ import type { FleetView } from './control-gate.ts';
 import { authorize, whoOf, type Caller } from './auth.ts';
 import type { Metrics } from './metrics.ts';
 import { field, readJsonBody } from './request-body.ts';
+import { decodePathPart } from './request-target.ts';
 
 export interface RouteContext {
   readonly req: IncomingMessage;
@@ -223,7 +224,7 @@ function matchPattern(pattern: string[], parts: string[]): Record<string, string
   if (pattern.length !== parts.length) return null;
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
-    if (pattern[i]!.startsWith(':')) params[pattern[i]!.slice(1)] = decodeURIComponent(parts[i]!);
+    if (pattern[i]!.startsWith(':')) params[pattern[i]!.slice(1)] = decodePathPart(parts[i]!);
     else if (pattern[i] !== parts[i]) return null;
   }
   return params;
