@@ -3,9 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { callApi, deploy, eventually, startCutover } from './support/cutover-harness.ts';
+import { exchange } from './support/raw-http.ts';
 import { closeServer } from './support/upstream.ts';
 
 const APP = (drain: string, jitter: string) => `  web:
@@ -128,4 +129,37 @@ test('an upstream that does not switch protocols: its answer reaches the client,
   assert.equal(status, 426);
   await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(seen, ['GET /socket'], 'only the upgrade request reached the upstream');
+});
+
+// Bytes after the upgrade request's head, sent in the same write, must wait for a 101: to an upstream that answers
+// the upgrade as a plain request they would be read as a second request that none of cutover's checks had seen.
+test('bytes sent right after an upgrade request never reach an upstream that did not switch protocols', async (t) => {
+  const requestLines: string[] = [];
+  const sockets = new Set<Socket>();
+  const upstream = createNetServer((socket) => {
+    sockets.add(socket);
+    let pending = '';
+    socket.on('data', (chunk) => {
+      pending += chunk.toString('latin1');
+      for (let end = pending.indexOf('\r\n\r\n'); end !== -1; end = pending.indexOf('\r\n\r\n')) {
+        const line = pending.slice(0, pending.indexOf('\r\n'));
+        pending = pending.slice(end + 4);
+        if (!line.includes('/healthz')) requestLines.push(line);
+        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+      }
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    upstream.close();
+  });
+  const run = await startCutover(t, APP('1s', '0s'));
+  await deploy(run, 'v1', [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`]);
+  const upgrade = 'GET /socket HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+  const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: internal.admin\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n';
+  const sent = await exchange(run.proxyUrl, upgrade + smuggled, { timeoutMs: 1_000 });
+  assert.equal(sent.responses[0]?.status, 200, 'the upstream answered the upgrade as a plain request');
+  assert.deepEqual(requestLines, ['GET /socket HTTP/1.1']);
 });

@@ -29,11 +29,14 @@ export class Tunnel implements Drainable {
   /** The upstream answered something other than 101: relay that answer, then close; nothing more from the client. */
   private refused = false;
 
+  /** `head`: what the client sent after its request head, before this tunnel existed (held like later early bytes). */
   constructor(
     private readonly client: Duplex,
     private readonly upstream: Duplex,
     private readonly listener: TunnelListener,
+    head: Buffer = Buffer.alloc(0),
   ) {
+    if (head.length > 0) this.early!.push(head);
     this.relay(upstream, client, (chunk) => this.fromUpstream(chunk));
     this.relay(client, upstream, (chunk) => this.fromClient(chunk));
     for (const side of [client, upstream]) {

@@ -38,12 +38,13 @@ export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer,
     upstream.setTimeout(0);
     upstream.setKeepAlive(true);
     upstream.write(requestHead(req, ctx.forwarded));
-    if (head.length > 0) upstream.write(head);
-    open(target, client, upstream, ctx.tunnels);
+    // Bytes the client sent after its request head go upstream only once the upstream has switched protocols: to an
+    // upstream that answers the upgrade as a plain request they would be a second request that no check has seen.
+    open(target, client, upstream, ctx.tunnels, head);
   });
 }
 
-function open(target: Target, client: Duplex, upstream: Socket, tunnels: Set<Tunnel>): void {
+function open(target: Target, client: Duplex, upstream: Socket, tunnels: Set<Tunnel>, head: Buffer): void {
   if (client.destroyed) {
     upstream.destroy();
     return;
@@ -58,7 +59,7 @@ function open(target: Target, client: Duplex, upstream: Socket, tunnels: Set<Tun
       tracked?.remove();
       tunnels.delete(tunnel);
     },
-  });
+  }, head);
   tracked = target.track(tunnel);
   tunnels.add(tunnel);
 }
