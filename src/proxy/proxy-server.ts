@@ -45,6 +45,8 @@ const TUNNEL_CLOSE_MS = 3_000;
 const NO_APP = new CutoverError('NO_APP', 404, 'no app is configured for this host');
 const NO_CANDIDATE = new CutoverError('NO_CANDIDATE', 503, 'there is no candidate environment to preview');
 const noCandidate = () => NO_CANDIDATE;
+/** On a client connection: its latest response, for a pipelined request to see whether that one ends it. */
+const LAST_RESPONSE = Symbol('cutover.lastResponse');
 
 /**
  * A listener of the data path. It reads the data path's compiled route table once per request and never writes
@@ -63,7 +65,9 @@ export class ProxyServer implements ForwardFailureSink {
     const client = options.client ?? DEFAULT_CLIENT_LIMITS;
     this.server = options.createServer?.(this.handle) ?? createServer(serverOptions(client), this.handle);
     // Also set on a server built elsewhere (TLS): these are plain properties of every Node HTTP server.
-    Object.assign(this.server, { headersTimeout: client.requestHeadMs, keepAliveTimeout: client.keepAliveMs, maxConnections: client.maxConnections });
+    // requireHostHeader off: Node's own 400 for a missing Host would bypass the handler, and with it the rule that
+    // nothing pipelined behind a refusal is forwarded; requestProblem refuses it instead.
+    Object.assign(this.server, { headersTimeout: client.requestHeadMs, keepAliveTimeout: client.keepAliveMs, maxConnections: client.maxConnections, requireHostHeader: false });
     this.server.on('clientError', onClientError);
     this.server.on('upgrade', this.upgrade);
     // CONNECT would make the proxy a tunnel to anywhere: refused (RFC 9110 §9.3.6 makes it optional).
@@ -124,8 +128,7 @@ export class ProxyServer implements ForwardFailureSink {
     const refuse = (status: number, code: string, message: string) => refuseUpgrade(socket, status, code, message);
     if (this.closing) return refuse(503, 'SHUTTING_DOWN', 'this cutover is shutting down; retry');
     if (!/^websocket$/i.test(req.headers.upgrade ?? '')) return refuse(400, 'UPGRADE_REFUSED', 'only WebSocket upgrades are proxied');
-    toOriginForm(req);
-    const problem = requestProblem(req);
+    const problem = toOriginForm(req) ?? requestProblem(req);
     if (problem !== null) return refuse(problem.status, problem.code, problem.message);
     // An upgrade request has no body (RFC 6455 §4.1); one that claims one is not relayed as raw bytes.
     if (hasBody(req)) return refuse(400, 'UPGRADE_REFUSED', 'an upgrade request must not have a body');
@@ -161,9 +164,9 @@ export class ProxyServer implements ForwardFailureSink {
   }
 
   private readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (this.afterLastResponse(req, res)) return;
     if (this.closing) res.shouldKeepAlive = false;
-    toOriginForm(req);
-    const problem = requestProblem(req);
+    const problem = toOriginForm(req) ?? requestProblem(req);
     if (problem !== null) {
       res.shouldKeepAlive = false;
       return this.answer(req, res, null, problem);
@@ -181,6 +184,23 @@ export class ProxyServer implements ForwardFailureSink {
     if (app.gate.paused) return this.hold(req, res, app);
     this.forward(req, res, app, app.live, notDeployed, true);
   };
+
+  /**
+   * Node parses pipelined requests ahead and hands each one over at once. One that follows, on its connection, a
+   * response that closes it (a refusal: 400, 413, 501; a shutdown) would get no answer, since the connection ends
+   * after that response: it is neither forwarded nor answered, so the upstream never runs it. HTTP/1 only: an
+   * HTTP/2 stream has a connection of its own making.
+   */
+  private afterLastResponse(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.httpVersionMajor !== 1) return false;
+    const socket = req.socket as Socket & { [LAST_RESPONSE]?: ServerResponse };
+    const before = socket[LAST_RESPONSE];
+    socket[LAST_RESPONSE] = res;
+    if (before === undefined || before.shouldKeepAlive) return false;
+    res.shouldKeepAlive = false;
+    req.resume();
+    return true;
+  }
 
   private forward(req: IncomingMessage, res: ServerResponse, app: RoutedApp, env: RoutedEnv | null, missing: (app: RoutedApp) => CutoverError, counted: boolean): void {
     if (env === null) return this.answer(req, res, app, missing(app));

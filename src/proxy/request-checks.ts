@@ -20,7 +20,9 @@ export function requestProblem(req: IncomingMessage): CutoverError | null {
   // apply must not be passed on as if the body were plain chunked (501).
   if (te !== undefined && !/^\s*chunked\s*$/i.test(te)) return /(^|,)\s*chunked\s*$/i.test(te) ? CODING : NOT_CHUNKED;
   const host = req.headers.host;
-  if (host !== undefined && (!HOST.test(host) || hostCount(req.rawHeaders) > 1)) return HOSTS;
+  // RFC 9112 §3.2 ¶6: an HTTP/1.1 request without Host is refused (HTTP/1.0 may omit it; HTTP/2 has :authority).
+  if (host === undefined) return req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 ? HOSTS : null;
+  if (!HOST.test(host) || hostCount(req.rawHeaders) > 1) return HOSTS;
   return null;
 }
 
@@ -30,18 +32,23 @@ function hostCount(raw: readonly string[]): number {
   return count;
 }
 
+const TARGET = new CutoverError('BAD_TARGET', 400, 'the request target must be a path or an absolute http(s) URL');
+
 /**
  * RFC 9112 §3.2.2: a request in absolute form (`GET http://shop.example/a HTTP/1.1`) is routed and forwarded by
  * its target URI: the path goes upstream in origin form and the Host comes from the URI, whatever Host was sent.
+ * Returns the error to answer for a target that is neither a path nor a valid absolute http(s) URL (`*`, a bad
+ * port), which would otherwise reach the upstream as it is.
  */
-export function toOriginForm(req: IncomingMessage): void {
+export function toOriginForm(req: IncomingMessage): CutoverError | null {
   const target = req.url ?? '/';
-  if (target.charCodeAt(0) === 47 /* / */ || !/^https?:\/\//i.test(target)) return;
+  if (target.charCodeAt(0) === 47 /* / */) return null;
+  if (!/^https?:\/\//i.test(target)) return TARGET;
   let url: URL;
   try {
     url = new URL(target);
   } catch {
-    return;
+    return TARGET;
   }
   req.url = url.pathname + url.search;
   req.headers.host = url.host;
@@ -51,4 +58,5 @@ export function toOriginForm(req: IncomingMessage): void {
     if (raw[i]!.toLowerCase() === 'host') [raw[i + 1], replaced] = [url.host, true];
   }
   if (!replaced) raw.push('Host', url.host);
+  return null;
 }
