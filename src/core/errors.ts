@@ -129,7 +129,7 @@ export class NoHealthyTargetError extends CutoverError {
 }
 
 export class UpstreamError extends CutoverError {
-  constructor(code: 'UPSTREAM_CONNECT' | 'UPSTREAM_RESET' | 'UPSTREAM_ERROR', message: string, cause: unknown) {
+  constructor(code: 'UPSTREAM_CONNECT' | 'UPSTREAM_RESET' | 'UPSTREAM_BAD_RESPONSE' | 'UPSTREAM_ERROR', message: string, cause: unknown) {
     super(code, 502, message, { cause });
   }
 }

@@ -134,6 +134,11 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
     if (code === 'UND_ERR_INVALID_ARG' && !this.responded) {
       return this.refuse(new CutoverError('BAD_REQUEST', 400, `the request cannot be forwarded: ${err.message}`));
     }
+    // RFC 9110 §6.4.1: a 204 or a 304 has no content, whatever its Content-Length says (a 304's announces the
+    // length a 200 would have had). undici counts the bytes that never come as an error; the response is complete.
+    if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' && this.responded && this.bytes === 0 && (this.status === 204 || this.status === 304)) {
+      return this.onComplete();
+    }
     this.ctx.upstreamErrors?.count(this.ctx.app.name, this.ctx.env.color, upstreamErrorKind(code));
     if (this.responded) {
       // Part of the response is already with the client: the only honest signal left is a cut connection.
@@ -242,6 +247,10 @@ function translate(err: Error, code: string, target: Target | null): CutoverErro
     return new UpstreamTimeoutError(`${where} did not answer in time`, err);
   }
   if (NOT_CONNECTED.has(code)) return new UpstreamError('UPSTREAM_CONNECT', `${where} refused the connection`, err);
+  // undici's name for a response it will not read, e.g. a 100 Continue to a request that did not ask for one.
+  if (code === 'UND_ERR_SOCKET' && /^bad (response|upgrade)$/.test(err.message)) {
+    return new UpstreamError('UPSTREAM_BAD_RESPONSE', `${where} sent a response that cannot be relayed (${err.message}, e.g. an unrequested 100 Continue)`, err);
+  }
   if (RESET.has(code)) return new UpstreamError('UPSTREAM_RESET', `${where} closed the connection`, err);
   return new UpstreamError('UPSTREAM_ERROR', `${where} failed: ${err.message}`, err);
 }

@@ -113,14 +113,14 @@ test('when every live target is unhealthy, they are still tried rather than refu
   assert.equal(await res.body.text(), 'a');
 });
 
-function nodeGet(url: string, headers: Record<string, string>): Promise<{ headers: IncomingHttpHeaders; body: string }> {
+function nodeGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     http
       .get(url, { headers, agent: false }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ headers: res.headers, body }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
       })
       .on('error', reject);
   });
@@ -171,4 +171,38 @@ test('upstreamConnections caps the connections to a target: requests beyond it w
   assert.equal(most, 2, `the upstream had ${most} requests at once`);
   // Six 200 ms requests over two connections: three rounds.
   assert.ok(tookMs >= 550, `took ${tookMs.toFixed(0)} ms`);
+});
+
+// RFC 9110 §6.4.1: a 204 or 304 has no content; a 304's Content-Length announces what a 200 would carry (§8.6).
+test('a 304 or 204 whose Content-Length announces a body is relayed whole, not cut and counted as a failure', async (t) => {
+  const upstream = await startUpstream(t, 'up', (req, res) => {
+    req.resume();
+    if (req.url === '/304') res.writeHead(304, { etag: '"v1"', 'content-length': '1234' }).end();
+    else res.writeHead(204, { 'content-length': '5' }).end();
+  });
+  const seen: number[] = [];
+  const h = await startProxy(t, { stats: { forEnv: () => ({ record: (status: number) => void seen.push(status) }) } });
+  h.route('blue', [upstream.url], []);
+  // Node's client, as a browser: undici's own rejects the announced length, as it did upstream.
+  for (const [path, status] of [['/304', 304], ['/204', 204], ['/304', 304]] as const) {
+    const res = await nodeGet(`${h.url}${path}`, {});
+    assert.equal(res.status, status, path);
+    assert.equal(res.body, '');
+    if (status === 304) assert.equal(res.headers.etag, '"v1"');
+  }
+  await waitFor(() => seen.length === 3);
+  assert.deepEqual(seen, [304, 204, 304], 'recorded as answered, not as 5xx');
+});
+
+test('an upstream that sends an unrequested 100 Continue gets 502 UPSTREAM_BAD_RESPONSE saying so', async (t) => {
+  const upstream = await startUpstream(t, 'up', (req, res) => {
+    req.resume();
+    res.writeContinue();
+    res.end('after');
+  });
+  const h = await startProxy(t);
+  h.route('blue', [upstream.url], []);
+  const res = await request(h.url);
+  assert.equal(res.statusCode, 502);
+  assert.match(await res.body.text(), /UPSTREAM_BAD_RESPONSE.*100 Continue/);
 });
