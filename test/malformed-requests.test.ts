@@ -172,6 +172,7 @@ test('malformed and ambiguous requests: 400 (or 431/413/501/505), the connection
       const allowed = c.status ?? [400];
       assert.ok(allowed.includes(status), `${c.rfc}: expected ${allowed.join(' or ')}, got ${got}`);
       assert.ok(ex.closed, `${c.rfc}: the connection must close after the error; got ${got}`);
+      assert.equal(ex.responses.length, 1, `${c.rfc}: one answer, then the close; got ${got}`);
     });
   }
 });

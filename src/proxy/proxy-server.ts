@@ -188,11 +188,11 @@ export class ProxyServer implements ForwardFailureSink {
   /**
    * Node parses pipelined requests ahead and hands each one over at once. One that follows, on its connection, a
    * response that closes it (a refusal: 400, 413, 501; a shutdown) would get no answer, since the connection ends
-   * after that response: it is neither forwarded nor answered, so the upstream never runs it. HTTP/1 only: an
-   * HTTP/2 stream has a connection of its own making.
+   * after that response: it is neither forwarded nor answered, so the upstream never runs it. Not for HTTP/2
+   * (Node's compatibility layer, with its `stream`): its streams share a connection that no answer closes.
    */
   private afterLastResponse(req: IncomingMessage, res: ServerResponse): boolean {
-    if (req.httpVersionMajor !== 1) return false;
+    if ('stream' in req) return false;
     const socket = req.socket as Socket & { [LAST_RESPONSE]?: ServerResponse };
     const before = socket[LAST_RESPONSE];
     socket[LAST_RESPONSE] = res;
@@ -297,6 +297,14 @@ function refuseUpgrade(socket: Duplex, status: number, code: string, message: st
 function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   if (!socket.writable || err.code === 'ECONNRESET') {
     socket.destroy();
+    return;
+  }
+  // cutover has already answered this connection's request with a close (a refusal whose bytes the parser then
+  // failed on): that answer is the last one on it, and no second one follows.
+  const last = (socket as Socket & { [LAST_RESPONSE]?: ServerResponse })[LAST_RESPONSE];
+  if (last !== undefined && !last.shouldKeepAlive) {
+    if (last.writableFinished) socket.destroySoon();
+    else last.once('finish', () => socket.destroySoon());
     return;
   }
   // A bad request pipelined behind a good one: the good one's answer comes first (RFC 9112 §9.3.2), then the close.
