@@ -229,6 +229,20 @@ const WELL_FORMED: readonly GoodCase[] = [
     },
   },
   {
+    desc: 'Expect: 100-continue with a body over the app limit gets 413 at once, never 100 Continue (RFC 9110 §10.1.1)',
+    async check(run, seen) {
+      const conn = await RawConnection.open(run.proxyUrl);
+      try {
+        conn.write('POST /upload HTTP/1.1\r\nHost: web\r\nContent-Length: 200000000\r\nExpect: 100-continue\r\n\r\n');
+        const first = await conn.nextResponse('POST', ANSWER_MS);
+        assert.equal(first.status, 413, `first answer: ${first.statusLine}`);
+        assert.equal(seen.length, 0);
+      } finally {
+        conn.destroy();
+      }
+    },
+  },
+  {
     desc: 'HEAD gets the headers, Content-Length kept, and no body; the next request on the connection still parses (RFC 9110 §9.3.2)',
     async check(run) {
       const conn = await RawConnection.open(run.proxyUrl);

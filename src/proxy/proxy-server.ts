@@ -69,6 +69,9 @@ export class ProxyServer implements ForwardFailureSink {
     // nothing pipelined behind a refusal is forwarded; requestProblem refuses it instead.
     Object.assign(this.server, { headersTimeout: client.requestHeadMs, keepAliveTimeout: client.keepAliveMs, maxConnections: client.maxConnections, requireHostHeader: false });
     this.server.on('clientError', onClientError);
+    // `Expect: 100-continue`: Node would send 100 before any check; cutover sends it only once the request is to
+    // be forwarded, so a body it refuses anyway (413) is not sent first.
+    this.server.on('checkContinue', this.handle);
     this.server.on('upgrade', this.upgrade);
     // CONNECT would make the proxy a tunnel to anywhere: refused (RFC 9110 §9.3.6 makes it optional).
     this.server.on('connect', (_req: IncomingMessage, socket: Duplex | ServerResponse) => {
@@ -209,6 +212,8 @@ export class ProxyServer implements ForwardFailureSink {
       res.shouldKeepAlive = false;
       return this.answer(req, res, app, tooLarge(app));
     }
+    const expect = req.headers.expect;
+    if (expect !== undefined && /^100-continue$/i.test(expect)) res.writeContinue();
     const headers = upstreamRequestHeaders(req.rawHeaders, this.forwarded(req, app));
     const recorder = counted ? env.recorder : null;
     const { upstreamErrors, accessLog } = this.options.dataPath;
