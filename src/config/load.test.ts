@@ -185,3 +185,15 @@ test('defaultConfig is every default, frozen', () => {
   assert.equal(config.source, null);
   assert.throws(() => ((config.admin as { token: string | null }).token = 'x'), TypeError);
 });
+
+test('an empty config file, or one of comments only, is refused naming it: a reload of it would remove every app', async (t) => {
+  const dir = await tempDir(t);
+  for (const text of ['', '\n  \n', '# nothing yet\n']) {
+    const file = join(dir, 'cutover.yaml');
+    await writeFile(file, text);
+    const err = await loadConfig(file, {}).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof ConfigError, JSON.stringify(text));
+    assert.match(err.problems[0]!.message, /cutover\.yaml is empty \(or only comments\): refused/);
+  }
+  assert.deepEqual(Object.keys(defaultConfig().apps), [], 'text from code may still be empty: every default');
+});
