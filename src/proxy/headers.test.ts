@@ -23,6 +23,11 @@ test('request headers: hop-by-hop fields go, Host stays, X-Forwarded-* are set',
       want: [['host', 'a'], ['x-forwarded-for', '192.0.2.7'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'a']],
     },
     {
+      desc: 'Host named in Connection stays: cutover routed by it (a client must not make the app see another)',
+      raw: ['Host', 'a.example', 'Connection', 'host, X-Foo', 'X-Foo', '1'],
+      want: [['host', 'a.example'], ['x-forwarded-for', '192.0.2.7'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'a.example']],
+    },
+    {
       desc: 'an existing X-Forwarded-For chain is extended; client -Proto and -Host are replaced',
       raw: ['Host', 'a', 'X-Forwarded-For', '10.0.0.1', 'x-forwarded-for', '10.0.0.2', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'evil'],
       want: [['host', 'a'], ['x-forwarded-for', '10.0.0.1, 10.0.0.2, 192.0.2.7'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'a']],

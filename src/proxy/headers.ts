@@ -78,7 +78,8 @@ export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedFor
       continue;
     }
     if (field === Field.Host) host = value;
-    if (named !== null && named.has(lower)) continue;
+    // Host is end-to-end whatever `Connection` lists: cutover routed by it, and the app must see the same one.
+    if (named !== null && named.has(lower) && field !== Field.Host) continue;
     if (http2 && field === Field.Cookie) (cookies ??= []).push(value);
     else out.push(name, value);
   }
