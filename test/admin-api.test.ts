@@ -24,12 +24,15 @@ test('errors are JSON with a code and a fitting status', async (t) => {
     { desc: 'a limit below 1', method: 'GET', path: '/api/audit?limit=-1', status: 400, code: 'BAD_REQUEST' },
     { desc: 'GET of a control endpoint', method: 'GET', path: '/api/apps/web/switch', status: 405, code: 'METHOD_NOT_ALLOWED' },
     { desc: 'POST of a read endpoint', method: 'POST', path: '/api/apps/web/deployments/x', body: {}, status: 405, code: 'METHOD_NOT_ALLOWED' },
+    { desc: 'a mistyped field, which would be ignored into switching', method: 'POST', path: '/api/apps/web/deployments', body: { version: 'v1', swtich: false }, status: 400, code: 'BAD_REQUEST', message: 'unknown field "swtich" in the body: did you mean "switch"?' },
+    { desc: 'a field a call does not take', method: 'POST', path: '/api/apps/web/resume', body: { force: true }, status: 400, code: 'BAD_REQUEST', message: 'unknown field "force" in the body: this call takes "who"' },
   ] as const;
   for (const c of cases) {
     const res = await run.api<{ error: { code: string; message: string } }>(c.method, c.path, 'body' in c ? c.body : undefined);
     assert.equal(res.status, c.status, c.desc);
     assert.equal(res.body.error.code, c.code, c.desc);
     assert.ok(res.body.error.message.length > 0, c.desc);
+    if ('message' in c) assert.equal(res.body.error.message, c.message, c.desc);
   }
 });
 

@@ -1,5 +1,6 @@
 import type { Color } from '../core/types.ts';
 import type { IncomingMessage } from 'node:http';
+import { closestWord } from '../config/keys.ts';
 import { BadRequestError } from '../core/errors.ts';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -29,6 +30,14 @@ export async function readJsonBody(req: IncomingMessage): Promise<Record<string,
 
 /** Field readers that name the field in their error. */
 export const field = {
+  /** Refuses a field not in `known`, with the known one it most likely meant. */
+  onlyKnown(body: Record<string, unknown>, known: readonly string[]): void {
+    const unknown = Object.keys(body).find((name) => !known.includes(name));
+    if (unknown === undefined) return;
+    const meant = closestWord(unknown, known);
+    const hint = meant === undefined ? `this call takes ${known.map((k) => `"${k}"`).join(', ')}` : `did you mean "${meant}"?`;
+    throw new BadRequestError(`unknown field "${unknown.slice(0, 100)}" in the body: ${hint}`);
+  },
   string(body: Record<string, unknown>, name: string): string {
     const v = body[name];
     if (typeof v !== 'string' || v === '') throw new BadRequestError(`"${name}" must be a non-empty string`);

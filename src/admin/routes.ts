@@ -52,7 +52,7 @@ type ControlHandler = (ctx: ControlContext) => Promise<ControlResult>;
 
 export type MatchedRoute =
   | { readonly kind: 'read'; readonly handler: ReadHandler; readonly params: Record<string, string> }
-  | { readonly kind: 'control'; readonly action: AuditAction; readonly handler: ControlHandler; readonly params: Record<string, string> };
+  | { readonly kind: 'control'; readonly action: AuditAction; readonly handler: ControlHandler; readonly params: Record<string, string>; readonly fields: readonly string[] };
 
 const DEFAULT_HISTORY = 20;
 const MAX_HISTORY = 500;
@@ -70,14 +70,18 @@ const READS: readonly [pattern: string, handler: ReadHandler][] = [
   ['/metrics', async (c) => ({ status: 200, body: await c.metrics.text(), contentType: c.metrics.contentType })],
 ];
 
-/** The POST endpoints: each one a control action, for the admin role only, recorded in the audit trail. */
-const CONTROLS: readonly [pattern: string, action: AuditAction, handler: ControlHandler][] = [
-  ['/api/apps/:app/deployments', 'deploy', deploy],
-  ['/api/apps/:app/switch', 'switch', (c) => flip(c, 'switch')],
-  ['/api/apps/:app/rollback', 'rollback', (c) => flip(c, 'rollback')],
-  ['/api/apps/:app/pause', 'pause', pause],
-  ['/api/apps/:app/resume', 'resume', resume],
-  ['/api/reload', 'reload', reload],
+/**
+ * The POST endpoints: each one a control action, for the admin role only, recorded in the audit trail, with the
+ * fields its body may have besides `who`. Any other field is refused: a typo (`swtich: false`) must not be
+ * ignored into doing what it meant to prevent.
+ */
+const CONTROLS: readonly [pattern: string, action: AuditAction, handler: ControlHandler, fields: readonly string[]][] = [
+  ['/api/apps/:app/deployments', 'deploy', deploy, ['version', 'targets', 'switch']],
+  ['/api/apps/:app/switch', 'switch', (c) => flip(c, 'switch'), ['force', 'from', 'version']],
+  ['/api/apps/:app/rollback', 'rollback', (c) => flip(c, 'rollback'), ['force', 'from', 'version']],
+  ['/api/apps/:app/pause', 'pause', pause, ['maxMs']],
+  ['/api/apps/:app/resume', 'resume', resume, []],
+  ['/api/reload', 'reload', reload, []],
 ];
 
 /** The methods some route answers at `path` (for a 405 that names them); empty when none does. */
@@ -96,9 +100,9 @@ export function matchRoute(method: string, path: string): MatchedRoute | null {
     }
   }
   if (method === 'POST') {
-    for (const [pattern, action, handler] of CONTROLS) {
+    for (const [pattern, action, handler, fields] of CONTROLS) {
       const params = matchPattern(pattern.split('/'), parts);
-      if (params !== null) return { kind: 'control', action, handler, params };
+      if (params !== null) return { kind: 'control', action, handler, params, fields };
     }
   }
   return null;
@@ -108,18 +112,19 @@ export function matchRoute(method: string, path: string): MatchedRoute | null {
 export function runRoute(route: MatchedRoute, ctx: RouteContext): Promise<RouteResult> {
   const c = { ...ctx, params: route.params };
   if (route.kind === 'read') return route.handler(c);
-  return runControl(route.action, route.handler, c);
+  return runControl(route, c);
 }
 
 // Refusals are recorded too (a read-only token trying to switch, a BUSY app): an audit that lists only what
 // succeeded would hide exactly the calls worth a look.
-async function runControl(action: AuditAction, handler: ControlHandler, c: RouteContext): Promise<ControlResult> {
+async function runControl({ action, handler, fields }: Extract<MatchedRoute, { kind: 'control' }>, c: RouteContext): Promise<ControlResult> {
   const entry = { at: c.audit.now(), action, app: c.params.app ?? null };
   const arrivedAt = performance.now();
   let who = whoOf(c.caller);
   try {
     authorize(c.caller, c.req.method ?? 'POST', c.url.pathname);
     const body = await readJsonBody(c.req);
+    field.onlyKnown(body, [...fields, 'who']);
     who = whoOf(c.caller, body.who === undefined ? undefined : field.string(body, 'who'));
     const result = await handler({ ...c, body, who, arrivedAt });
     await c.audit.record({ ...entry, who, outcome: 'ok', detail: result.detail });
