@@ -16,6 +16,8 @@ import type { UpstreamErrorKind, UpstreamErrorSink } from '../stats/upstream-err
 /** Where a forward that could not be completed reports its error; the proxy answers and logs it. */
 export interface ForwardFailureSink {
   onForwardFailure(req: IncomingMessage, res: ServerResponse, app: RoutedApp, error: CutoverError): void;
+  /** The upstream failed after part of the response was sent: the client's connection is cut; only logged. */
+  onResponseCut(req: IncomingMessage, app: RoutedApp, error: CutoverError): void;
 }
 
 const CLIENT_CLOSED = 499;
@@ -145,6 +147,7 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
       this.finished = true;
       this.ctx.recorder?.record(502, this.headMs);
       this.logAccess(502);
+      this.ctx.failures.onResponseCut(this.req, this.ctx.app, translate(err, code, this.target));
       this.res.destroy(err);
       return;
     }

@@ -4,6 +4,7 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import { request } from 'undici';
 import { deadUrl, startUpstream } from '../../test/support/upstream.ts';
 import { startProxy } from '../../test/support/proxy-harness.ts';
+import { silentLogger } from '../core/logger.ts';
 
 test('requests go to the live environment, and to the other one right after a switch', async (t) => {
   const blue = await startUpstream(t, 'blue');
@@ -205,4 +206,20 @@ test('an upstream that sends an unrequested 100 Continue gets 502 UPSTREAM_BAD_R
   const res = await request(h.url);
   assert.equal(res.statusCode, 502);
   assert.match(await res.body.text(), /UPSTREAM_BAD_RESPONSE.*100 Continue/);
+});
+
+test('a response cut off by the upstream after it started is logged, and the client connection is cut', async (t) => {
+  const upstream = await startUpstream(t, 'up', (req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-length': '100' });
+    res.write('0123456789');
+    setTimeout(() => res.socket?.destroy(), 50);
+  });
+  const warnings: string[] = [];
+  const log = { ...silentLogger, warn: (_o: object | string, msg?: string) => void warnings.push(msg ?? ''), child: () => log };
+  const h = await startProxy(t, { log });
+  h.route('blue', [upstream.url], []);
+  await assert.rejects(async () => (await request(h.url)).body.text());
+  await waitFor(() => warnings.length > 0);
+  assert.match(warnings[0]!, /^the response was cut off after it had started: http:\/\/127\.0\.0\.1:\d+ closed the connection$/);
 });

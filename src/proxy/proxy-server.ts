@@ -161,6 +161,10 @@ export class ProxyServer implements ForwardFailureSink {
     sendError(res, error);
   }
 
+  onResponseCut(req: IncomingMessage, app: RoutedApp, error: CutoverError): void {
+    this.options.log.warn({ app: app.name, code: error.code, method: req.method, url: req.url }, `the response was cut off after it had started: ${error.message}`);
+  }
+
   onForwardFailure(req: IncomingMessage, res: ServerResponse, app: RoutedApp, error: CutoverError): void {
     this.options.log.warn({ app: app.name, code: error.code, method: req.method, url: req.url }, error.message);
     sendError(res, error);

@@ -1,7 +1,7 @@
 // A real ProxyServer on a free port with its TargetRegistry, fed route tables written by hand.
 import type { TestContext } from 'node:test';
 import type { HealthConfig } from '../../src/config/config.ts';
-import { silentLogger } from '../../src/core/logger.ts';
+import { silentLogger, type Logger } from '../../src/core/logger.ts';
 import type { Color } from '../../src/core/types.ts';
 import { TargetRegistry } from '../../src/pool/target-registry.ts';
 import type { Target } from '../../src/pool/target.ts';
@@ -39,7 +39,7 @@ export interface ProxyHarness {
 
 export async function startProxy(
   t: TestContext,
-  settings: { responseTimeoutMs?: number; health?: HealthConfig; stats?: TrafficStats; client?: ClientLimits; connections?: number } = {},
+  settings: { responseTimeoutMs?: number; health?: HealthConfig; stats?: TrafficStats; client?: ClientLimits; connections?: number; log?: Logger } = {},
 ): Promise<ProxyHarness> {
   const registry = new TargetRegistry({
     listener: { onTargetHealth: () => {} },
@@ -52,7 +52,7 @@ export async function startProxy(
     }),
   });
   const dataPath = new DataPath({ registry, stats: settings.stats ?? null });
-  const proxy = new ProxyServer({ listen: { host: '127.0.0.1', port: 0 }, dataPath, log: silentLogger, mode: { kind: 'public' }, client: settings.client });
+  const proxy = new ProxyServer({ listen: { host: '127.0.0.1', port: 0 }, dataPath, log: settings.log ?? silentLogger, mode: { kind: 'public' }, client: settings.client });
   const address = await proxy.listen();
   t.after(async () => {
     await proxy.close(100);
