@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { callApi, configText, deploy, eventually, processApp, runCli, spawnServe, tempDir, writeReleases } from './support/cutover-harness.ts';
 import { closeServer } from './support/upstream.ts';
+import { exchange } from './support/raw-http.ts';
 
 const SECRET = 'preview-secret-for-tests-0123';
 
@@ -87,9 +88,19 @@ test('pause holds new requests; resume releases them in order; a pause ends by i
   const paused = await cli('pause', 'web', '--max', '20s');
   assert.equal(paused.code, 0, paused.stderr);
   const held = [0, 1, 2].map(() => text(s.proxyUrl));
-  await eventually(async () => (await callApi<{ paused: { held: number } }>(s.adminUrl, 'GET', '/api/apps/web')).body.paused?.held === 3, 5_000, '3 held');
+  // Requests whose answers close their connections are held and released like the others (nginx's default upstream
+  // protocol is HTTP/1.0; the last of a pipelined series may say Connection: close).
+  const host = new URL(s.proxyUrl).host;
+  const closing = [
+    `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+    `GET / HTTP/1.0\r\nHost: ${host}\r\n\r\n`,
+    `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\nGET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+  ].map((bytes) => exchange(s.proxyUrl, bytes, { timeoutMs: 10_000 }));
+  await eventually(async () => (await callApi<{ paused: { held: number } }>(s.adminUrl, 'GET', '/api/apps/web')).body.paused?.held === 7, 5_000, '7 held');
   assert.equal((await cli('resume', 'web')).code, 0);
   for (const body of await Promise.all(held)) assert.match(body, /hello from v1/);
+  const answers = await Promise.all(closing);
+  assert.deepEqual(JSON.stringify(answers.map((a) => [a.responses.map((r) => r.status), a.closed])), JSON.stringify([[[200], true], [[200], true], [[200, 200], true]]));
 
   await cli('pause', 'web', '--max', '1500ms');
   const until = (await callApi<{ paused: { until: number } }>(s.adminUrl, 'GET', '/api/apps/web')).body.paused.until;

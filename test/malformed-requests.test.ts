@@ -84,6 +84,8 @@ const MALFORMED: readonly MalformedCase[] = [
     request: `${POST}Transfer-Encoding: x-custom, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n` },
   { desc: 'invalid chunk size', rfc: 'RFC 9112 §7.1', inBody: true,
     request: `${POST}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n` },
+  { desc: 'invalid chunk size, Connection: close (the answer closes anyway: the 400 still comes at once)', rfc: 'RFC 9112 §7.1', inBody: true,
+    request: `${POST}Connection: close\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n` },
   { desc: 'invalid chunk size after a good chunk', rfc: 'RFC 9112 §7.1', inBody: true,
     request: `${POST}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nhello\r\n0\r\n\r\n` },
   { desc: 'chunk size overflowing 64 bits', rfc: 'RFC 9112 §7.1 ¶3', inBody: true,
@@ -240,6 +242,13 @@ const WELL_FORMED: readonly GoodCase[] = [
       } finally {
         conn.destroy();
       }
+    },
+  },
+  {
+    desc: 'an HTTP/1.0 request with Expect: 100-continue gets no 100, only its answer (RFC 9110 §15.2)',
+    async check(run) {
+      const ex = await exchange(run.proxyUrl, 'POST /e10 HTTP/1.0\r\nHost: web\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello');
+      assert.deepEqual(ex.responses.map((r) => r.status), [200], describeExchange(ex.responses, ex.raw, ex.closed, ex.error));
     },
   },
   {

@@ -193,6 +193,10 @@ test('client limits hold over HTTPS: a head too large is refused on HTTP/1.1 (43
   // Sent at once, before the server's SETTINGS (with its limit) arrive: Node's client would refuse to send it after.
   const session = h2Session(t, site, 'shop.test');
   assert.equal((await h2Request(session, { ':path': '/', ':authority': 'shop.test', 'x-big': big })).status, 431);
+  // Expect: 100-continue reaches the server by another event: the same limit holds (a session of its own, for the
+  // same reason as above).
+  const expecting = h2Session(t, site, 'shop.test');
+  assert.equal((await h2Request(expecting, { ':path': '/', ':method': 'POST', ':authority': 'shop.test', expect: '100-continue', 'x-big': big })).status, 431);
   assert.equal((await h2Request(session, { ':path': '/', ':authority': 'shop.test' })).status, 200, 'the session goes on');
   // With no stream open for the keep-alive time, the session is closed; a slow response keeps its session.
   const slow = await h2Request(session, { ':path': '/slow', ':authority': 'shop.test' });

@@ -162,4 +162,9 @@ test('bytes sent right after an upgrade request never reach an upstream that did
   const sent = await exchange(run.proxyUrl, upgrade + smuggled, { timeoutMs: 1_000 });
   assert.equal(sent.responses[0]?.status, 200, 'the upstream answered the upgrade as a plain request');
   assert.deepEqual(requestLines, ['GET /socket HTTP/1.1']);
+  // Nor is an upgrade pipelined behind a request cutover refused (400: no Host) relayed.
+  const behind = await exchange(run.proxyUrl, `GET /refused HTTP/1.1\r\n\r\n${upgrade}`, { timeoutMs: 1_000 });
+  assert.deepEqual([behind.responses.map((r) => r.status), behind.closed], [[400], true]);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(requestLines, ['GET /socket HTTP/1.1']);
 });

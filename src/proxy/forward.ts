@@ -7,7 +7,7 @@ import { pickTarget } from '../pool/balancer.ts';
 import type { InFlightEntry } from '../pool/in-flight.ts';
 import type { Drainable } from '../pool/pool-generation.ts';
 import type { Target } from '../pool/target.ts';
-import { clientResponseHeaders } from './headers.ts';
+import { clientResponseHeaders, withoutContentLength } from './headers.ts';
 import type { RoutedApp, RoutedEnv } from './router.ts';
 import type { TrafficRecorder } from './traffic.ts';
 import type { AccessLogSink } from '../log/access-log.ts';
@@ -107,7 +107,9 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
     this.status = statusCode;
     this.headMs = performance.now() - this.startedAt;
     this.resumeUpstream = resume;
-    this.res.writeHead(statusCode, statusText, clientResponseHeaders(rawHeaders));
+    const headers = clientResponseHeaders(rawHeaders);
+    // RFC 9110 §8.6: a 204 carries no Content-Length; an upstream's would be a protocol error to an HTTP/2 client.
+    this.res.writeHead(statusCode, statusText, statusCode === 204 ? withoutContentLength(headers) : headers);
     return true;
   }
 

@@ -160,3 +160,12 @@ function addConnectionTokens(tokens: Set<string> | null, value: string): Set<str
   }
   return tokens;
 }
+
+/** `headers` (flat name, value pairs) without Content-Length. */
+export function withoutContentLength(headers: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.length !== 14 || headers[i]!.toLowerCase() !== 'content-length') out.push(headers[i]!, headers[i + 1]!);
+  }
+  return out;
+}

@@ -190,6 +190,7 @@ test('a 304 or 204 whose Content-Length announces a body is relayed whole, not c
     assert.equal(res.status, status, path);
     assert.equal(res.body, '');
     if (status === 304) assert.equal(res.headers.etag, '"v1"');
+    else assert.equal(res.headers['content-length'], undefined, 'RFC 9110 §8.6: a 204 carries none');
   }
   await waitFor(() => seen.length === 3);
   assert.deepEqual(seen, [304, 204, 304], 'recorded as answered, not as 5xx');

@@ -63,15 +63,16 @@ export class ProxyServer implements ForwardFailureSink {
 
   constructor(private readonly options: ProxyServerOptions) {
     const client = options.client ?? DEFAULT_CLIENT_LIMITS;
-    this.server = options.createServer?.(this.handle) ?? createServer(serverOptions(client), this.handle);
+    this.server = options.createServer?.(this.arrive) ?? createServer(serverOptions(client), this.arrive);
     // Also set on a server built elsewhere (TLS): these are plain properties of every Node HTTP server.
     // requireHostHeader off: Node's own 400 for a missing Host would bypass the handler, and with it the rule that
     // nothing pipelined behind a refusal is forwarded; requestProblem refuses it instead.
     Object.assign(this.server, { headersTimeout: client.requestHeadMs, keepAliveTimeout: client.keepAliveMs, maxConnections: client.maxConnections, requireHostHeader: false });
     this.server.on('clientError', onClientError);
     // `Expect: 100-continue`: Node would send 100 before any check; cutover sends it only once the request is to
-    // be forwarded, so a body it refuses anyway (413) is not sent first.
-    this.server.on('checkContinue', this.handle);
+    // be forwarded, so a body it refuses anyway (413) is not sent first. The 'request' listener as the server has it
+    // (a TLS server wraps it in its header limit), so such a request meets every check the others meet.
+    for (const listener of this.server.listeners('request')) this.server.on('checkContinue', listener as RequestListener);
     this.server.on('upgrade', this.upgrade);
     // CONNECT would make the proxy a tunnel to anywhere: refused (RFC 9110 §9.3.6 makes it optional).
     this.server.on('connect', (_req: IncomingMessage, socket: Duplex | ServerResponse) => {
@@ -128,6 +129,13 @@ export class ProxyServer implements ForwardFailureSink {
   private readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Node hands the socket over without an error listener; a reset before the tunnel exists must not crash.
     socket.on('error', () => socket.destroy());
+    // Pipelined behind an answer that closes the connection: not relayed; the socket ends after that answer.
+    const before = (socket as Duplex & { [LAST_RESPONSE]?: ServerResponse })[LAST_RESPONSE];
+    if (before !== undefined && !before.shouldKeepAlive && !('stream' in req)) {
+      if (before.writableFinished) socket.destroy();
+      else before.once('finish', () => socket.destroy());
+      return;
+    }
     const refuse = (status: number, code: string, message: string) => refuseUpgrade(socket, status, code, message);
     if (this.closing) return refuse(503, 'SHUTTING_DOWN', 'this cutover is shutting down; retry');
     if (!/^websocket$/i.test(req.headers.upgrade ?? '')) return refuse(400, 'UPGRADE_REFUSED', 'only WebSocket upgrades are proxied');
@@ -170,8 +178,13 @@ export class ProxyServer implements ForwardFailureSink {
     sendError(res, error);
   }
 
-  private readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+  /** A request as it arrives; one held by a pause comes back to `handle` when released. */
+  private readonly arrive = (req: IncomingMessage, res: ServerResponse): void => {
     if (this.afterLastResponse(req, res)) return;
+    this.handle(req, res);
+  };
+
+  private readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     if (this.closing) res.shouldKeepAlive = false;
     const problem = toOriginForm(req) ?? requestProblem(req);
     if (problem !== null) {
@@ -217,7 +230,8 @@ export class ProxyServer implements ForwardFailureSink {
       return this.answer(req, res, app, tooLarge(app));
     }
     const expect = req.headers.expect;
-    if (expect !== undefined && /^100-continue$/i.test(expect)) res.writeContinue();
+    // Never to an HTTP/1.0 client (RFC 9110 §15.2): Node asks only for HTTP/1.1 and later, and so does cutover.
+    if (expect !== undefined && (req.httpVersionMajor > 1 || req.httpVersionMinor > 0) && /^100-continue$/i.test(expect)) res.writeContinue();
     const headers = upstreamRequestHeaders(req.rawHeaders, this.forwarded(req, app));
     const recorder = counted ? env.recorder : null;
     const { upstreamErrors, accessLog } = this.options.dataPath;
@@ -309,9 +323,10 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     return;
   }
   // cutover has already answered this connection's request with a close (a refusal whose bytes the parser then
-  // failed on): that answer is the last one on it, and no second one follows.
+  // failed on): that answer is the last one on it, and no second one follows. One not written yet (a forward whose
+  // body the parser failed on) is not: the 400 below goes out instead.
   const last = (socket as Socket & { [LAST_RESPONSE]?: ServerResponse })[LAST_RESPONSE];
-  if (last !== undefined && !last.shouldKeepAlive) {
+  if (last !== undefined && !last.shouldKeepAlive && last.headersSent) {
     if (last.writableFinished) socket.destroySoon();
     else last.once('finish', () => socket.destroySoon());
     return;
