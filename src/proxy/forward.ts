@@ -7,6 +7,7 @@ import { pickTarget } from '../pool/balancer.ts';
 import type { InFlightEntry } from '../pool/in-flight.ts';
 import type { Drainable } from '../pool/pool-generation.ts';
 import type { Target } from '../pool/target.ts';
+import { closeAfter } from './closing-connection.ts';
 import { clientResponseHeaders, withoutContentLength } from './headers.ts';
 import type { RoutedApp, RoutedEnv } from './router.ts';
 import type { TrafficRecorder } from './traffic.ts';
@@ -198,7 +199,7 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
       this.res.destroy(error);
       return;
     }
-    this.res.shouldKeepAlive = false;
+    closeAfter(this.req, this.res);
     this.fail(error);
   }
 

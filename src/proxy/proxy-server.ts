@@ -8,6 +8,7 @@ import type { Logger } from '../core/logger.ts';
 import type { DataPath } from './data-path.ts';
 import { Forward, type ForwardFailureSink } from './forward.ts';
 import { upstreamRequestHeaders, type ForwardedFor } from './headers.ts';
+import { behindClosingAnswer, closeAfter, isClosing } from './closing-connection.ts';
 import { requestProblem, toOriginForm } from './request-checks.ts';
 import { handlePreviewPath, wantsPreview } from './preview.ts';
 import type { RoutedApp, RoutedEnv } from './router.ts';
@@ -45,8 +46,6 @@ const TUNNEL_CLOSE_MS = 3_000;
 const NO_APP = new CutoverError('NO_APP', 404, 'no app is configured for this host');
 const NO_CANDIDATE = new CutoverError('NO_CANDIDATE', 503, 'there is no candidate environment to preview');
 const noCandidate = () => NO_CANDIDATE;
-/** On a client connection: its latest response, for a pipelined request to see whether that one ends it. */
-const LAST_RESPONSE = Symbol('cutover.lastResponse');
 
 /**
  * A listener of the data path. It reads the data path's compiled route table once per request and never writes
@@ -130,12 +129,7 @@ export class ProxyServer implements ForwardFailureSink {
     // Node hands the socket over without an error listener; a reset before the tunnel exists must not crash.
     socket.on('error', () => socket.destroy());
     // Pipelined behind an answer that closes the connection: not relayed; the socket ends after that answer.
-    const before = (socket as Duplex & { [LAST_RESPONSE]?: ServerResponse })[LAST_RESPONSE];
-    if (before !== undefined && !before.shouldKeepAlive && !('stream' in req)) {
-      if (before.writableFinished) socket.destroy();
-      else before.once('finish', () => socket.destroy());
-      return;
-    }
+    if (!('stream' in req) && isClosing(socket)) return endAfterCurrent(socket as Socket, () => socket.destroy());
     const refuse = (status: number, code: string, message: string) => refuseUpgrade(socket, status, code, message);
     if (this.closing) return refuse(503, 'SHUTTING_DOWN', 'this cutover is shutting down; retry');
     if (!/^websocket$/i.test(req.headers.upgrade ?? '')) return refuse(400, 'UPGRADE_REFUSED', 'only WebSocket upgrades are proxied');
@@ -180,15 +174,15 @@ export class ProxyServer implements ForwardFailureSink {
 
   /** A request as it arrives; one held by a pause comes back to `handle` when released. */
   private readonly arrive = (req: IncomingMessage, res: ServerResponse): void => {
-    if (this.afterLastResponse(req, res)) return;
+    if (behindClosingAnswer(req, res)) return;
     this.handle(req, res);
   };
 
   private readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
-    if (this.closing) res.shouldKeepAlive = false;
+    if (this.closing) closeAfter(req, res);
     const problem = toOriginForm(req) ?? requestProblem(req);
     if (problem !== null) {
-      res.shouldKeepAlive = false;
+      closeAfter(req, res);
       return this.answer(req, res, null, problem);
     }
     const router = this.options.dataPath.router;
@@ -205,28 +199,11 @@ export class ProxyServer implements ForwardFailureSink {
     this.forward(req, res, app, app.live, notDeployed, true);
   };
 
-  /**
-   * Node parses pipelined requests ahead and hands each one over at once. One that follows, on its connection, a
-   * response that closes it (a refusal: 400, 413, 501; a shutdown) would get no answer, since the connection ends
-   * after that response: it is neither forwarded nor answered, so the upstream never runs it. Not for HTTP/2
-   * (Node's compatibility layer, with its `stream`): its streams share a connection that no answer closes.
-   */
-  private afterLastResponse(req: IncomingMessage, res: ServerResponse): boolean {
-    if ('stream' in req) return false;
-    const socket = req.socket as Socket & { [LAST_RESPONSE]?: ServerResponse };
-    const before = socket[LAST_RESPONSE];
-    socket[LAST_RESPONSE] = res;
-    if (before === undefined || before.shouldKeepAlive) return false;
-    res.shouldKeepAlive = false;
-    req.resume();
-    return true;
-  }
-
   private forward(req: IncomingMessage, res: ServerResponse, app: RoutedApp, env: RoutedEnv | null, missing: (app: RoutedApp) => CutoverError, counted: boolean): void {
     if (env === null) return this.answer(req, res, app, missing(app));
     if (app.maxBodyBytes > 0 && Number(req.headers['content-length'] ?? 0) > app.maxBodyBytes) {
       // The body is not read: close the connection after the answer rather than leave it half-read.
-      res.shouldKeepAlive = false;
+      closeAfter(req, res);
       return this.answer(req, res, app, tooLarge(app));
     }
     const expect = req.headers.expect;
@@ -317,22 +294,23 @@ function refuseUpgrade(socket: Duplex, status: number, code: string, message: st
   else socket.destroy();
 }
 
+/** Runs `end` once the answer being written on `socket` is out (at once when there is none). */
+function endAfterCurrent(socket: Socket, end: () => void): void {
+  const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (current == null || current.writableFinished) end();
+  else current.once('finish', end);
+}
+
 function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   if (!socket.writable || err.code === 'ECONNRESET') {
     socket.destroy();
     return;
   }
-  // cutover has already answered this connection's request with a close (a refusal whose bytes the parser then
-  // failed on): that answer is the last one on it, and no second one follows. One not written yet (a forward whose
-  // body the parser failed on) is not: the 400 below goes out instead.
-  const last = (socket as Socket & { [LAST_RESPONSE]?: ServerResponse })[LAST_RESPONSE];
-  if (last !== undefined && !last.shouldKeepAlive && last.headersSent) {
-    if (last.writableFinished) socket.destroySoon();
-    else last.once('finish', () => socket.destroySoon());
-    return;
-  }
   // A bad request pipelined behind a good one: the good one's answer comes first (RFC 9112 §9.3.2), then the close.
   const inProgress = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  // cutover has already answered with a close (a refusal whose bytes the parser then failed on): that answer is the
+  // last one, and no second follows. One not written yet (a forward whose body the parser failed on) gets the 400.
+  if (isClosing(socket) && (inProgress == null || inProgress.headersSent)) return endAfterCurrent(socket, () => socket.destroySoon());
   // (A response whose own request is still incomplete is the bad request's: that one gets the 400.)
   if (inProgress != null && !inProgress.writableEnded && inProgress.req?.complete === true) {
     inProgress.shouldKeepAlive = false;
