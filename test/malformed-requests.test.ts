@@ -252,6 +252,14 @@ const WELL_FORMED: readonly GoodCase[] = [
     },
   },
   {
+    desc: 'a refusal queued behind a slower answer is still sent when garbage follows it, then the close',
+    async check(run, seen) {
+      const ex = await exchange(run.proxyUrl, 'GET /delay/300 HTTP/1.1\r\nHost: web\r\n\r\nGET /b HTTP/1.1\r\n\r\nGARBAGE\r\n\r\n');
+      assert.deepEqual([ex.responses.map((r) => r.status), ex.closed], [[200, 400], true], describeExchange(ex.responses, ex.raw, ex.closed, ex.error));
+      assert.deepEqual(seen.map((s) => s.url), ['/delay/300']);
+    },
+  },
+  {
     desc: 'HEAD gets the headers, Content-Length kept, and no body; the next request on the connection still parses (RFC 9110 §9.3.2)',
     async check(run) {
       const conn = await RawConnection.open(run.proxyUrl);

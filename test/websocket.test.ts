@@ -168,3 +168,35 @@ test('bytes sent right after an upgrade request never reach an upstream that did
   await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(requestLines, ['GET /socket HTTP/1.1']);
 });
+
+// Node takes the connection from an answer still being written when it hands an upgrade over: that answer stalls
+// (and a 101 would overtake it). Such an upgrade cuts the connection instead of hanging it, and a shutdown with it.
+test('an upgrade pipelined behind a large answer still being written ends the connection rather than stall it', async (t) => {
+  const sockets = new Set<Socket>();
+  const upstream = createNetServer((socket) => {
+    sockets.add(socket);
+    let pending = '';
+    socket.on('data', (chunk) => {
+      pending += chunk.toString('latin1');
+      for (let end = pending.indexOf('\r\n\r\n'); end !== -1; end = pending.indexOf('\r\n\r\n')) {
+        const head = pending.slice(0, end);
+        pending = pending.slice(end + 4);
+        if (/^upgrade: websocket$/im.test(head)) socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n');
+        else if (head.startsWith('GET /big')) socket.write(`HTTP/1.1 200 OK\r\ncontent-length: 2000000\r\n\r\n${'x'.repeat(2_000_000)}`);
+        else socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+      }
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    upstream.close();
+  });
+  const run = await startCutover(t, APP('1s', '0s'));
+  await deploy(run, 'v1', [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`]);
+  const upgrade = 'GET /socket HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+  const sent = await exchange(run.proxyUrl, `GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n${upgrade}`, { timeoutMs: 3_000 });
+  assert.ok(sent.closed, `the connection ended (${sent.raw.length} bytes read), not left stalled`);
+  assert.doesNotMatch(sent.raw.toString('latin1'), /101 Switching Protocols/, 'no 101 overtakes the answer before it');
+});

@@ -8,7 +8,7 @@ import type { Logger } from '../core/logger.ts';
 import type { DataPath } from './data-path.ts';
 import { Forward, type ForwardFailureSink } from './forward.ts';
 import { upstreamRequestHeaders, type ForwardedFor } from './headers.ts';
-import { behindClosingAnswer, closeAfter, isClosing } from './closing-connection.ts';
+import { behindClosingAnswer, closeAfter, closingAnswer } from './closing-connection.ts';
 import { requestProblem, toOriginForm } from './request-checks.ts';
 import { handlePreviewPath, wantsPreview } from './preview.ts';
 import type { RoutedApp, RoutedEnv } from './router.ts';
@@ -128,8 +128,16 @@ export class ProxyServer implements ForwardFailureSink {
   private readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Node hands the socket over without an error listener; a reset before the tunnel exists must not crash.
     socket.on('error', () => socket.destroy());
+    // Pipelined behind an answer still being written: Node has already taken the connection from that answer (it
+    // would stall, and a 101 would overtake it), so the connection is cut rather than relayed out of order.
+    const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (current != null && !current.writableFinished) {
+      socket.destroy();
+      return;
+    }
     // Pipelined behind an answer that closes the connection: not relayed; the socket ends after that answer.
-    if (!('stream' in req) && isClosing(socket)) return endAfterCurrent(socket as Socket, () => socket.destroy());
+    const closing = 'stream' in req ? undefined : closingAnswer(socket);
+    if (closing !== undefined) return endAfter(closing, () => socket.destroy());
     const refuse = (status: number, code: string, message: string) => refuseUpgrade(socket, status, code, message);
     if (this.closing) return refuse(503, 'SHUTTING_DOWN', 'this cutover is shutting down; retry');
     if (!/^websocket$/i.test(req.headers.upgrade ?? '')) return refuse(400, 'UPGRADE_REFUSED', 'only WebSocket upgrades are proxied');
@@ -294,11 +302,10 @@ function refuseUpgrade(socket: Duplex, status: number, code: string, message: st
   else socket.destroy();
 }
 
-/** Runs `end` once the answer being written on `socket` is out (at once when there is none). */
-function endAfterCurrent(socket: Socket, end: () => void): void {
-  const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (current == null || current.writableFinished) end();
-  else current.once('finish', end);
+/** Runs `end` once `answer` is out. */
+function endAfter(answer: ServerResponse, end: () => void): void {
+  if (answer.writableFinished) end();
+  else answer.once('finish', end);
 }
 
 function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
@@ -308,9 +315,12 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   }
   // A bad request pipelined behind a good one: the good one's answer comes first (RFC 9112 §9.3.2), then the close.
   const inProgress = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-  // cutover has already answered with a close (a refusal whose bytes the parser then failed on): that answer is the
-  // last one, and no second follows. One not written yet (a forward whose body the parser failed on) gets the 400.
-  if (isClosing(socket) && (inProgress == null || inProgress.headersSent)) return endAfterCurrent(socket, () => socket.destroySoon());
+  // cutover has already answered with a close (a refusal whose bytes the parser then failed on; it may wait behind
+  // slower answers): that answer is the last one, and no second follows. The request in progress whose own body the
+  // parser failed on, and whose answer is not written yet, gets the 400 below.
+  // A closing answer queued behind others is awaited too: the bytes after it could never be answered anyway.
+  const closing = closingAnswer(socket);
+  if (closing !== undefined && (closing.headersSent || closing !== inProgress)) return endAfter(closing, () => socket.destroySoon());
   // (A response whose own request is still incomplete is the bad request's: that one gets the 400.)
   if (inProgress != null && !inProgress.writableEnded && inProgress.req?.complete === true) {
     inProgress.shouldKeepAlive = false;
