@@ -131,10 +131,11 @@ test('an upstream that does not switch protocols: its answer reaches the client,
   assert.deepEqual(seen, ['GET /socket'], 'only the upgrade request reached the upstream');
 });
 
-// Bytes after the upgrade request's head, sent in the same write, must wait for a 101: to an upstream that answers
-// the upgrade as a plain request they would be read as a second request that none of cutover's checks had seen.
-test('bytes sent right after an upgrade request never reach an upstream that did not switch protocols', async (t) => {
-  const requestLines: string[] = [];
+/**
+ * A raw TCP upstream, deployed as v1 of a new cutover: each request head it reads (bodies are not expected) is
+ * answered with `answer(head)`. Returns the running cutover.
+ */
+async function cutoverToRawUpstream(t: Parameters<typeof startCutover>[0], answer: (head: string) => string) {
   const sockets = new Set<Socket>();
   const upstream = createNetServer((socket) => {
     sockets.add(socket);
@@ -142,10 +143,9 @@ test('bytes sent right after an upgrade request never reach an upstream that did
     socket.on('data', (chunk) => {
       pending += chunk.toString('latin1');
       for (let end = pending.indexOf('\r\n\r\n'); end !== -1; end = pending.indexOf('\r\n\r\n')) {
-        const line = pending.slice(0, pending.indexOf('\r\n'));
+        const head = pending.slice(0, end);
         pending = pending.slice(end + 4);
-        if (!line.includes('/healthz')) requestLines.push(line);
-        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+        socket.write(answer(head));
       }
     });
     socket.on('error', () => {});
@@ -157,7 +157,21 @@ test('bytes sent right after an upgrade request never reach an upstream that did
   });
   const run = await startCutover(t, APP('1s', '0s'));
   await deploy(run, 'v1', [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`]);
-  const upgrade = 'GET /socket HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+  return run;
+}
+
+const UPGRADE = 'GET /socket HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+
+// Bytes after the upgrade request's head, sent in the same write, must wait for a 101: to an upstream that answers
+// the upgrade as a plain request they would be read as a second request that none of cutover's checks had seen.
+test('bytes sent right after an upgrade request never reach an upstream that did not switch protocols', async (t) => {
+  const requestLines: string[] = [];
+  const run = await cutoverToRawUpstream(t, (head) => {
+    const line = head.slice(0, head.indexOf('\r\n'));
+    if (!line.includes('/healthz')) requestLines.push(line);
+    return 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok';
+  });
+  const upgrade = UPGRADE;
   const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: internal.admin\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n';
   const sent = await exchange(run.proxyUrl, upgrade + smuggled, { timeoutMs: 1_000 });
   assert.equal(sent.responses[0]?.status, 200, 'the upstream answered the upgrade as a plain request');
@@ -172,30 +186,12 @@ test('bytes sent right after an upgrade request never reach an upstream that did
 // Node takes the connection from an answer still being written when it hands an upgrade over: that answer stalls
 // (and a 101 would overtake it). Such an upgrade cuts the connection instead of hanging it, and a shutdown with it.
 test('an upgrade pipelined behind a large answer still being written ends the connection rather than stall it', async (t) => {
-  const sockets = new Set<Socket>();
-  const upstream = createNetServer((socket) => {
-    sockets.add(socket);
-    let pending = '';
-    socket.on('data', (chunk) => {
-      pending += chunk.toString('latin1');
-      for (let end = pending.indexOf('\r\n\r\n'); end !== -1; end = pending.indexOf('\r\n\r\n')) {
-        const head = pending.slice(0, end);
-        pending = pending.slice(end + 4);
-        if (/^upgrade: websocket$/im.test(head)) socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n');
-        else if (head.startsWith('GET /big')) socket.write(`HTTP/1.1 200 OK\r\ncontent-length: 2000000\r\n\r\n${'x'.repeat(2_000_000)}`);
-        else socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
-      }
-    });
-    socket.on('error', () => {});
+  const run = await cutoverToRawUpstream(t, (head) => {
+    if (/^upgrade: websocket$/im.test(head)) return 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
+    if (head.startsWith('GET /big')) return `HTTP/1.1 200 OK\r\ncontent-length: 2000000\r\n\r\n${'x'.repeat(2_000_000)}`;
+    return 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok';
   });
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-  t.after(() => {
-    for (const socket of sockets) socket.destroy();
-    upstream.close();
-  });
-  const run = await startCutover(t, APP('1s', '0s'));
-  await deploy(run, 'v1', [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`]);
-  const upgrade = 'GET /socket HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+  const upgrade = UPGRADE;
   const sent = await exchange(run.proxyUrl, `GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n${upgrade}`, { timeoutMs: 3_000 });
   assert.ok(sent.closed, `the connection ended (${sent.raw.length} bytes read), not left stalled`);
   assert.doesNotMatch(sent.raw.toString('latin1'), /101 Switching Protocols/, 'no 101 overtakes the answer before it');
