@@ -81,8 +81,6 @@ const VERDICT_RETRY_MS = 50;
  * refused as BUSY at once.
  */
 export const FINISHING_WAIT_MS = 5_000;
-/** What a switch and a rollback hold the lock as (and BUSY names). */
-const FLIP_OPERATIONS: readonly string[] = ['a switch', 'a rollback'];
 /** How long a stop or a recovery waits for the operation in progress. */
 const LOCK_FREE_MS = 30_000;
 
@@ -522,8 +520,7 @@ export class AppController implements RunHost {
     const until = Date.now() + FINISHING_WAIT_MS;
     for (;;) {
       await this.whenFinished();
-      const holder = this.lock.busyWith;
-      if (holder === null || !FLIP_OPERATIONS.includes(holder) || Date.now() >= until) return this.lock.acquire(flip);
+      if (!this.lock.heldBriefly || Date.now() >= until) return this.lock.acquire(flip, { brief: true });
       await this.lock.whenFree(until - Date.now());
     }
   }

@@ -29,3 +29,13 @@ test('whenFree resolves at once when free, at the release when held, or after it
   assert.ok(performance.now() - startedAt >= 45, 'it waited its time');
   assert.equal(lock.busyWith, 'the deployment of v3');
 });
+
+test('a lock taken as brief says so while held, and not once released or taken by another', () => {
+  const lock = new OperationLock('web');
+  const flip = lock.acquire('a switch', { brief: true });
+  assert.equal(lock.heldBriefly, true);
+  flip();
+  assert.equal(lock.heldBriefly, false);
+  lock.acquire('the deployment of v2');
+  assert.equal(lock.heldBriefly, false);
+});
