@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { AppStatus } from '../admin/app-status.ts';
-import { COLORS } from '../core/types.ts';
+import { COLORS, otherColor } from '../core/types.ts';
 import { contextOf } from './context.ts';
 import { printApp } from './status.ts';
 
@@ -21,7 +21,7 @@ export function flipCommand(verb: 'switch' | 'rollback'): Command {
       // What is live now, and the version the flip is to make live, go with the call: a flip that another one
       // overtook is refused, not run from its result, and so is one to a version deployed meanwhile.
       const seen = await client.get<AppStatus>(path);
-      const expected = flipVersion(seen, verb);
+      const expected = flipVersion(seen);
       const status = await client.post<AppStatus>(`${path}/${verb}`, { force: Boolean(opts.force), who, from: seen.live, ...(expected === null ? {} : { version: expected }) });
       if (opts.json) return out.line(JSON.stringify(status, null, 2));
       const version = status.live === null ? '' : ` (${status.envs[status.live].version})`;
@@ -30,9 +30,11 @@ export function flipCommand(verb: 'switch' | 'rollback'): Command {
     });
 }
 
-/** The version a flip of `status` would make live: the ready candidate's, or the standby's; null when none. */
-function flipVersion(status: AppStatus, verb: 'switch' | 'rollback'): string | null {
-  const wanted = verb === 'switch' ? ['ready'] : ['standby', 'retired'];
-  const env = COLORS.map((color) => status.envs[color]).find((e, i) => COLORS[i] !== status.live && wanted.includes(e.state));
-  return env?.version ?? null;
+/**
+ * The version a flip of `status` would make live: the environment that is not live (the ready one when nothing is);
+ * null when there is none. Whether that environment may be flipped to is the server's to say.
+ */
+function flipVersion(status: AppStatus): string | null {
+  const color = status.live === null ? COLORS.find((c) => status.envs[c].state === 'ready') : otherColor(status.live);
+  return color === undefined ? null : status.envs[color].version;
 }

@@ -136,7 +136,7 @@ export class ProxyServer implements ForwardFailureSink {
       return;
     }
     // Pipelined behind an answer that closes the connection: not relayed; the socket ends after that answer.
-    const closing = 'stream' in req ? undefined : closingAnswer(socket);
+    const closing = closingAnswer(socket);
     if (closing !== undefined) return endAfter(closing, () => socket.destroy());
     const refuse = (status: number, code: string, message: string) => refuseUpgrade(socket, status, code, message);
     if (this.closing) return refuse(503, 'SHUTTING_DOWN', 'this cutover is shutting down; retry');
