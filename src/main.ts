@@ -143,7 +143,8 @@ export class Cutover {
     }
     const access = settings.config.accessLog;
     const accessLog = access === null ? null : new AccessLog({ path: access.path, log: log.child({ part: 'access-log' }) });
-    const dataPath = new DataPath({ registry, stats, upstreamErrors, accessLog });
+    // With workers the primary routes no request: only they open connections ahead of a flip.
+    const dataPath = new DataPath({ registry, stats, upstreamErrors, accessLog, servesTraffic: workers === null });
     const listeners = new Listeners(settings.config, dataPath, log.child({ part: 'proxy' }));
     const drivers = new DriverFactory({ config: settings.config, listener: alarm, log });
     let fleet: Fleet | null = null;
@@ -165,8 +166,6 @@ export class Cutover {
           if (workers === null) return fleet?.onRouteTable();
           return workers.apply(table).then(() => fleet?.onRouteTable());
         },
-        // With workers the primary serves no traffic: only they open connections.
-        warm: (app, color) => (workers === null ? dataPath.warm(app, color) : workers.warm(app, color)),
       },
     });
     if (etcd !== null && 'etcd' in settings.config.state) {

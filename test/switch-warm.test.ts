@@ -1,6 +1,6 @@
 // A switch to a version just deployed: its environment has never carried traffic, so without help the first
-// requests after the flip would each wait for a connection to open. The data path opens them while the flip is
-// being committed, and the first request goes over one.
+// requests after the flip would each wait for a connection to open. The data path opens them as it applies the
+// flipped route table, and the first request goes over one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -8,6 +8,8 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { callApi, configText, deploy, eventually, spawnServe, startCutover, tempDir, WEB_APP } from './support/cutover-harness.ts';
+import { startEtcd } from './support/etcd.ts';
+import { leaderOf, startFleet } from './support/fleet.ts';
 import { startUpstream, type Upstream } from './support/upstream.ts';
 
 /** The connections an upstream accepted, each with the paths requested over it. */
@@ -41,7 +43,7 @@ test('a switch to a new deployment opens connections to it first; the first requ
   assert.equal([...seen.values()].filter((paths) => paths.includes('/')).length, 1, 'and opened none of its own');
 });
 
-test('with data-path workers, each opens its connections to the new environment before the switch answers', async (t) => {
+test('with data-path workers, each opens its connections to the new environment as it applies the switch', async (t) => {
   const dir = tempDir(t);
   writeFileSync(join(dir, 'cutover.yaml'), configText(dir, WEB_APP, 'workers: 2'));
   const serve = await spawnServe(t, join(dir, 'cutover.yaml'));
@@ -55,4 +57,21 @@ test('with data-path workers, each opens its connections to the new environment 
   await eventually(() => unused(seen).length === 2, 2_000, 'one connection per worker opened ahead of traffic');
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(unused(seen).length, 2, 'and no more');
+});
+
+test('instances sharing a store each open theirs: the one that did not make the switch too', async (t) => {
+  const etcd = await startEtcd(t);
+  const fleet = await startFleet(t, { endpoints: [etcd.endpoint], size: 2 });
+  const blue = await startUpstream(t, 'blue');
+  const green = await startUpstream(t, 'green');
+  await deploy(fleet[0]!, 'v1', [blue.url]);
+  const seen = connectionsOf(green);
+  await deploy(fleet[0]!, 'v2', [green.url], 'ready', { switch: false });
+  const leader = (await leaderOf(fleet))!;
+  assert.equal((await callApi(leader.adminUrl, 'POST', '/api/apps/web/switch', {})).status, 200);
+  await eventually(() => unused(seen).length === 2, 5_000, 'one connection per instance opened ahead of traffic');
+  const follower = fleet.find((i) => i !== leader)!;
+  const res = await request(follower.proxyUrl);
+  assert.equal(await res.body.text(), 'green');
+  assert.equal([...seen.values()].filter((paths) => paths.includes('/')).length, 1, 'the follower\'s first request went over one of them');
 });

@@ -25,8 +25,6 @@ import { WebhookSender } from './webhooks.ts';
 export interface AppChangeListener {
   /** Resolves once the new route table is applied everywhere (every data-path worker). */
   onAppChanged(app: AppRecord): void | Promise<void>;
-  /** Traffic is about to move to `color` (a switch or a rollback on its way): connections to it may open ahead. */
-  onFlipComing?(color: Color): void;
 }
 
 export interface AppControllerOptions {
@@ -370,10 +368,6 @@ export class AppController implements RunHost {
   async refresh(): Promise<void> {
     const stored = await this.options.store.getApp(this.name);
     if (stored !== null) this.adopt(stored);
-  }
-
-  flipComing(color: Color): void {
-    this.options.listener.onFlipComing?.(color);
   }
 
   persist(deployment: DeploymentRecord): Promise<void> {

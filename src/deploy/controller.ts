@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import { NotFoundError } from '../core/errors.ts';
 import type { EventSink } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
-import type { AppRecord, Color } from '../core/types.ts';
+import type { AppRecord } from '../core/types.ts';
 import type { HealthView } from '../health/health-view.ts';
 import { buildRouteTable, type RouteTable } from '../proxy/route-table.ts';
 import type { StateStore } from '../store/state-store.ts';
@@ -16,8 +16,6 @@ import type { PreviewRoute } from './verifier.ts';
 export interface RouteTableListener {
   /** May return when the table is applied everywhere it goes (every data-path worker); a switch waits for it. */
   onRouteTable(table: RouteTable): void | Promise<void>;
-  /** Traffic of `app` is about to move to `color`: the data path may open connections to it ahead of the flip. */
-  warm?(app: string, color: Color): void;
 }
 
 export interface ControllerOptions {
@@ -118,7 +116,7 @@ export class Controller {
       ...this.options,
       config,
       driver: this.options.driverFor(config),
-      listener: { onAppChanged: () => this.publish(), onFlipComing: (color) => this.options.routes.warm?.(config.name, color) },
+      listener: { onAppChanged: () => this.publish() },
     });
     this.apps.set(config.name, app);
   }

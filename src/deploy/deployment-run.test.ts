@@ -39,7 +39,6 @@ function harness(phase: DeploymentPhase, live: 'blue' | 'green', green: AppRecor
       app = next;
       await flush();
     },
-    flipComing: (color) => void calls.push(`warm: ${color}`),
     persist: async (d) => void calls.push(`persist: ${d.phase}`),
     emit: (e) => void calls.push(`emit: ${e.type}${e.type === 'deployment' ? ` ${(e as { phase: string }).phase}` : ''}`),
     scheduleRetire: () => {},
@@ -63,7 +62,7 @@ test('a rollback flips traffic back and stores the deployment as rolled back in 
   const { run, calls } = harness('done', 'green', 'live');
   await run.dispatch({ type: 'rollback', who: 'cli' });
   // The data path is told first, so connections to blue open while the flip is committed.
-  assert.deepEqual(calls, ['warm: blue', 'save: blue live, green ready, with the deployment rolled-back', 'keep: blue', 'emit: rollback', 'emit: deployment rolled-back']);
+  assert.deepEqual(calls, ['save: blue live, green ready, with the deployment rolled-back', 'keep: blue', 'emit: rollback', 'emit: deployment rolled-back']);
   assert.equal(run.deployment.phase, 'rolled-back');
 });
 
@@ -106,7 +105,6 @@ test('a switch stores the old environment\'s baseline, and the phase after the s
   // `switching` is announced as the flip starts, so events keep their order: switching, switch, done.
   assert.deepEqual(calls, [
     'emit: deployment switching',
-    'warm: green',
     'save: green live, green live, with the deployment done (baseline of 120 requests)',
     'keep: green',
     'emit: switch',
@@ -121,7 +119,6 @@ test('with a preSwitch hook, `switching` is stored before the hook runs and the 
   await run.dispatch({ type: 'switch', who: 'cli' });
   assert.deepEqual(calls.filter((c) => !c.startsWith('emit')), [
     'persist: switching',
-    'warm: green',
     'save: green live, green live, with the deployment switching (baseline of 120 requests)',
     'keep: green',
     'persist: done',
@@ -133,7 +130,7 @@ test('a rollback whose flip back cannot be stored fails the call, and the deploy
   const { run, calls } = harness('done', 'green', 'live', { failedSaves: 1 });
   await assert.rejects(run.dispatch({ type: 'rollback', who: 'cli' }), /the store is unavailable/);
   assert.equal(run.deployment.phase, 'done');
-  assert.deepEqual(calls, ['warm: blue'], 'nothing stored, nothing emitted, and blue\'s retirement left as it was');
+  assert.deepEqual(calls, [], 'nothing stored, nothing emitted, and blue\'s retirement left as it was');
 });
 
 test('an automatic rollback whose flip back cannot be stored is tried again: the version stays watched until it is rolled back', async (t) => {

@@ -7,8 +7,6 @@ import { flipLive } from './app-state.ts';
 /** What a flip needs from the app it flips. */
 export interface FlipHost {
   readonly record: AppRecord;
-  /** Traffic is about to move to `color`: the data path may open connections to it ahead of the flip. */
-  flipComing(color: Color): void;
   cancelRetire(color: Color): void;
   emit(event: EventInput): void;
 }
@@ -32,7 +30,6 @@ export interface Flip {
 export async function flipApp(host: FlipHost, flip: Flip, save: (next: AppRecord) => Promise<void>, log: Logger, now: number): Promise<void> {
   const { to, leftAs, action, who, deployment, reason } = flip;
   const from = host.record.live;
-  host.flipComing(to);
   await save(flipLive(host.record, to, leftAs, now));
   host.cancelRetire(to);
   const app = host.record.name;

@@ -5,7 +5,7 @@ import type { TargetRegistry } from '../pool/target-registry.ts';
 import type { Target } from '../pool/target.ts';
 import type { UpstreamErrorSink } from '../stats/upstream-errors.ts';
 import { PauseGate } from './pause-gate.ts';
-import { EMPTY_ROUTE_TABLE, type RouteTable } from './route-table.ts';
+import { EMPTY_ROUTE_TABLE, type AppRoute, type RouteTable } from './route-table.ts';
 import { Router, targetSpecs } from './router.ts';
 import type { TrafficStats } from './traffic.ts';
 
@@ -23,6 +23,11 @@ export interface DataPathOptions {
   readonly stats: TrafficStats | null;
   readonly upstreamErrors?: UpstreamErrorSink | null;
   readonly accessLog?: AccessLogSink | null;
+  /**
+   * False in the primary of data-path workers: it routes no request, so it opens no connection ahead of a flip
+   * (each worker does, as it applies the table). Default true.
+   */
+  readonly servesTraffic?: boolean;
 }
 
 /**
@@ -50,6 +55,9 @@ export class DataPath {
   /** Makes `table` the one every new request is routed by. */
   apply(table: RouteTable): void {
     const previous = this.table;
+    const flips = this.options.servesTraffic === false ? [] : flipsBetween(previous, table);
+    // Counted before the environment that stops being live moves its idle connections to a new pool.
+    const openBefore = flips.map((flip) => this.openConnections(flip.before));
     // An app that left the table still drains by its own settings, which only the previous table has.
     const route = (app: string) => table.apps.find((a) => a.name === app) ?? previous.apps.find((a) => a.name === app);
     const drainMs = (app: string) => route(app)?.drainMs ?? 0;
@@ -59,6 +67,7 @@ export class DataPath {
     this.table = table;
     if (applied.hasSubscribers) applied.publish({ generation: table.generation });
     this.drainLeftLive(previous, table);
+    flips.forEach((flip, i) => this.warm(flip.after, openBefore[i]!));
     for (const app of table.apps) this.gate(app.name).set(app.pausedUntil);
     for (const [name, gate] of this.gates) {
       if (table.apps.some((a) => a.name === name)) continue;
@@ -67,20 +76,27 @@ export class DataPath {
     }
   }
 
-  /**
-   * Traffic of `app` is about to move to `color` (a switch or a rollback is on its way): each of its healthy targets
-   * opens connections for its share of what the live environment has open now, so the first requests after the flip
-   * do not each wait for a connection to open.
-   */
-  warm(app: string, color: Color): void {
-    const route = this.table.apps.find((a) => a.name === app);
-    if (route === undefined || route.live === color) return;
-    const { registry } = this.options;
+  /** Connections open to the targets of the live environment of `route` (none when nothing is live). */
+  private openConnections(route: AppRoute): number {
+    const { name, live } = route;
+    if (live === null) return 0;
     let open = 0;
-    if (route.live !== null) for (const url of route.envs[route.live].targets) open += registry.get(app, route.live, url)?.connections ?? 0;
+    for (const url of route.envs[live].targets) open += this.options.registry.get(name, live, url)?.connections ?? 0;
+    return open;
+  }
+
+  /**
+   * Traffic of `route`'s app has just moved to its live environment: each healthy target of it opens connections for
+   * its share of the `open` the previous live environment had, so the first requests after the flip do not each wait
+   * for one to open. Opened once the new table routes, not before the flip commits: opening a connection takes tens
+   * of microseconds, which delayed the commit, and no connection completes before the next turn either way.
+   */
+  private warm(route: AppRoute, open: number): void {
+    const { name, live } = route;
+    if (live === null) return;
     const targets: Target[] = [];
-    for (const url of route.envs[color].targets) {
-      const target = registry.get(app, color, url);
+    for (const url of route.envs[live].targets) {
+      const target = this.options.registry.get(name, live, url);
       if (target?.healthy === true) targets.push(target);
     }
     const each = Math.min(MAX_WARM, Math.max(1, Math.ceil(open / Math.max(1, targets.length))));
@@ -127,4 +143,14 @@ export class DataPath {
     for (const url of route.envs[color].targets) count += this.options.registry.get(app, color, url)?.drainingEverywhere ?? 0;
     return count;
   }
+}
+
+/** The apps whose live environment changes from `previous` to `next`, as each has them (an app new in `next` is not a flip). */
+function flipsBetween(previous: RouteTable, next: RouteTable): { before: AppRoute; after: AppRoute }[] {
+  const flips: { before: AppRoute; after: AppRoute }[] = [];
+  for (const after of next.apps) {
+    const before = previous.apps.find((a) => a.name === after.name);
+    if (before !== undefined && after.live !== null && after.live !== before.live) flips.push({ before, after });
+  }
+  return flips;
 }

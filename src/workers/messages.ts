@@ -23,8 +23,6 @@ export type ToWorker =
   /** A new route table, with every target's current health so a new worker starts from the same verdicts. */
   | { readonly kind: 'routes'; readonly table: RouteTable; readonly health: readonly HealthVerdict[] }
   | { readonly kind: 'health'; readonly verdicts: readonly HealthVerdict[] }
-  /** Traffic of `app` is about to move to `color`: open connections to it ahead of the new route table. */
-  | { readonly kind: 'warm'; readonly app: string; readonly color: Color }
   /** Stop accepting, let requests in flight finish for up to `drainMs`, then exit. */
   | { readonly kind: 'stop'; readonly drainMs: number };
 

@@ -115,9 +115,6 @@ class DataPathWorker {
       case 'health':
         this.assume(message.verdicts);
         return;
-      case 'warm':
-        this.dataPath.warm(message.app, message.color);
-        return;
       case 'stop':
         void this.stop(message.drainMs);
     }

@@ -8,7 +8,6 @@ import type { Config } from '../config/config.ts';
 import { CutoverError } from '../core/errors.ts';
 import type { EventSink } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
-import type { Color } from '../core/types.ts';
 import type { TargetRegistry } from '../pool/target-registry.ts';
 import type { Target } from '../pool/target.ts';
 import type { RouteTable } from '../proxy/route-table.ts';
@@ -70,11 +69,6 @@ export class DataPathWorkers {
     this.table = table;
     this.broadcast({ kind: 'routes', table, health: this.verdicts() });
     return this.allApplied(table.generation);
-  }
-
-  /** Every worker opens connections to `color` of `app` ahead of a flip (see DataPath.warm). */
-  warm(app: string, color: Color): void {
-    this.broadcast({ kind: 'warm', app, color });
   }
 
   /** The registry's listener in the primary: every verdict goes to every worker. */
