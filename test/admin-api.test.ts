@@ -65,8 +65,24 @@ test('a method an endpoint does not answer gets 405 with the methods it does', a
   assert.equal(res.headers.allow, 'POST');
   assert.equal(((await res.body.json()) as { error: { code: string } }).error.code, 'METHOD_NOT_ALLOWED');
   const deployments = await request(`${run.adminUrl}/api/apps/web/deployments`, { method: 'PUT', body: '{}', headers: { 'content-type': 'application/json' } });
-  assert.equal(deployments.headers.allow, 'GET, POST');
+  assert.equal(deployments.headers.allow, 'GET, HEAD, POST');
   await deployments.body.dump();
+});
+
+test('HEAD of a read endpoint answers as its GET does, without the body', async (t) => {
+  const run = await startCutover(t);
+  for (const path of ['/api/apps', '/api/apps/web', '/api/apps/web/traffic']) {
+    const get = await request(`${run.adminUrl}${path}`);
+    const body = await get.body.text();
+    const head = await request(`${run.adminUrl}${path}`, { method: 'HEAD' });
+    assert.equal(head.statusCode, 200, path);
+    assert.equal(head.headers['content-type'], get.headers['content-type'], path);
+    assert.equal(await head.body.text(), '', `${path}: no body`);
+    if (path !== '/api/apps/web/traffic') assert.equal(head.headers['content-length'], String(Buffer.byteLength(body)), path);
+  }
+  const missing = await request(`${run.adminUrl}/api/apps/nope`, { method: 'HEAD' });
+  assert.equal(missing.statusCode, 404);
+  await missing.body.dump();
 });
 
 test('a body that is not JSON gets 400 BAD_REQUEST', async (t) => {

@@ -90,7 +90,8 @@ export class AdminServer {
         const app = this.options.controller.app(decodePathPart(logs[1]!));
         return await serveLogs(req, res, url, app.options.driver, app.name);
       }
-      const route = matchRoute(req.method ?? 'GET', url.pathname);
+      // HEAD is a GET whose body Node leaves out (RFC 9110 §9.3.2): the same headers, Content-Length included.
+      const route = matchRoute(req.method === 'HEAD' ? 'GET' : req.method ?? 'GET', url.pathname);
       if (route === null) return this.noRoute(req, res, url);
       if (await this.forwarded(route, req, res, url)) return;
       // Every write is a route, so runRoute's role check covers them all; the calls served above only read.

@@ -108,7 +108,7 @@ export function serveTraffic(
   options: { readonly stats: TrafficSource; readonly apps: { app(name: string): unknown }; readonly now?: () => number },
 ): boolean {
   const match = TRAFFIC_PATH.exec(url.pathname);
-  if (match === null || req.method !== 'GET') return false;
+  if (match === null || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
   const app = decodePathPart(match[1]!);
   options.apps.app(app);
   const body = appTraffic(options.stats, app, (options.now ?? Date.now)(), trafficSeconds(url));

@@ -88,7 +88,7 @@ const CONTROLS: readonly [pattern: string, action: AuditAction, handler: Control
 export function methodsAt(path: string): string[] {
   const parts = path.split('/');
   const at = (patterns: readonly (readonly [string, ...unknown[]])[]) => patterns.some(([pattern]) => matchPattern(pattern.split('/'), parts) !== null);
-  return [...(at(READS) ? ['GET'] : []), ...(at(CONTROLS) ? ['POST'] : [])];
+  return [...(at(READS) ? ['GET', 'HEAD'] : []), ...(at(CONTROLS) ? ['POST'] : [])];
 }
 
 export function matchRoute(method: string, path: string): MatchedRoute | null {
