@@ -10,8 +10,9 @@ import { markdownTable, median, quantile, writeJson } from './lib/report.mjs';
 import { benchDir, resultsDir } from './lib/session.mjs';
 
 const USAGE = `usage: npm run bench:goals [-- --quick]
-  runs, one after another (about 9 minutes; --quick: about 3, a smoke test, not for figures):
+  runs, one after another (about 9 minutes; --quick: about 4, a smoke test, not for figures):
     goal 1  npm run bench -- --only bare-undici,http-proxy,cutover --connections 50 --runs 6 --duration 5
+            npm run bench:pair -- --pair bare-undici,cutover, and the same with http-proxy,cutover
     goal 2  npm run bench -- --only bare-undici,cutover --connections 200 --runs 3 --duration 20
     goal 3  npm run bench:scale
     goal 4  npm run bench:memory
@@ -26,6 +27,8 @@ if (process.argv.slice(2).some((a) => a !== '--quick')) {
 /** One bench script's run: `pick` reads its JSON into what `judge` needs. */
 const STEPS = [
   { id: 'goal-1', script: 'run.mjs', result: 'latest.json', args: ['--only', 'bare-undici,http-proxy,cutover', '--connections', '50', ...(quick ? ['--runs', '2', '--duration', '3'] : ['--runs', '6', '--duration', '5'])] },
+  { id: 'goal-1-pair', script: 'pair.mjs', result: 'pair.json', args: ['--pair', 'bare-undici,cutover', ...(quick ? ['--rounds', '2', '--duration', '3'] : [])] },
+  { id: 'goal-1-pair-hp', script: 'pair.mjs', result: 'pair.json', args: ['--pair', 'http-proxy,cutover', ...(quick ? ['--rounds', '2', '--duration', '3'] : [])] },
   { id: 'goal-2', script: 'run.mjs', result: 'latest.json', args: ['--only', 'bare-undici,cutover', '--connections', '200', ...(quick ? ['--runs', '1', '--duration', '3'] : ['--runs', '3', '--duration', '20'])] },
   { id: 'goal-3', script: 'scale.mjs', result: 'scale.json', args: quick ? ['--rounds', '1', '--duration', '3'] : [] },
   { id: 'goal-4', script: 'memory.mjs', result: 'memory.json', args: quick ? ['--duration', '3'] : [] },
@@ -72,7 +75,7 @@ async function runStep({ id, script, result, args }) {
 
 /** The goals' rows; a step that failed gives "not measured". */
 function judge(r) {
-  return [...goal1(r['goal-1']), goal2(r['goal-2']), goal3(r['goal-3']), ...goal4(r['goal-4']), goal5(r['goal-5-one'], 'one process', 5), goal5(r['goal-5-workers'], 'workers: 2', 20)];
+  return [...goal1(r['goal-1']), ...goal1SideBySide(r['goal-1-pair'], r['goal-1-pair-hp']), goal2(r['goal-2']), goal3(r['goal-3']), ...goal4(r['goal-4']), goal5(r['goal-5-one'], 'one process', 5), goal5(r['goal-5-workers'], 'workers: 2', 20)];
 }
 
 function goal1(j) {
@@ -92,6 +95,19 @@ function goal1(j) {
     { ...rows[0], measured: spread(cutover?.rps), met: cutover ? cutover.rps.median >= 0.95 : false },
     { ...rows[1], measured: spread(cutover?.p99Ms), met: cutover ? cutover.p99Ms.median <= 1.3 : false },
     { ...rows[2], measured: `${fixed(vsHttpProxy)} (medians of the run-by-run ratios to the bare forwarder)`, met: vsHttpProxy !== null && vsHttpProxy >= 1.7 },
+  ];
+}
+
+/** The same targets from `bench:pair`: both at once on one core, requests per CPU-second, round by round. */
+function goal1SideBySide(bare, httpProxy) {
+  const row = (goal, target, j, limit) => {
+    if (j === null || j.perCpu === null) return { goal, target, measured: NOT_MEASURED, met: false };
+    const { median: m, min, max } = j.perCpu;
+    return { goal, target, measured: `${fixed(m)} (${fixed(min)}–${fixed(max)}) over ${j.rounds.length} rounds, ${j.errors} errors`, met: m >= limit && j.errors === 0 };
+  };
+  return [
+    row('1. requests per CPU-second vs the bare forwarder, side by side on one core, c50', '≥ 0.95', bare, 0.95),
+    row('1. requests per CPU-second vs http-proxy, side by side on one core, c50', '≥ 1.7x', httpProxy, 1.7),
   ];
 }
 

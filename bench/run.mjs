@@ -3,7 +3,7 @@
 // forwarding to one tiny backend, on this machine, in one run. See bench/README.md for how to read it.
 import { join } from 'node:path';
 import { EXPECTED_BODY, startBackend } from './lib/backend.mjs';
-import { CONTENDERS } from './lib/contenders.mjs';
+import { CONTENDERS, DEFAULT_CONTENDERS } from './lib/contenders.mjs';
 import { ForeignCpu } from './lib/foreign-cpu.mjs';
 import { httpRequest, sleep } from './lib/http.mjs';
 import { chooseLoadGenerator } from './lib/load.mjs';
@@ -75,7 +75,7 @@ async function startContenders() {
 }
 
 function selectedContendersOrExit() {
-  if (options.only === null) return CONTENDERS;
+  if (options.only === null) return DEFAULT_CONTENDERS;
   const unknown = options.only.filter((name) => !CONTENDERS.some((c) => c.name === name));
   if (unknown.length === 0) return CONTENDERS.filter((c) => options.only.includes(c.name));
   console.error(`bench: --only: no contender named ${unknown.join(', ')} (there are ${CONTENDERS.map((c) => c.name).join(', ')})`);

@@ -17,7 +17,13 @@ export const CONTENDERS = Object.freeze([
   { name: 'bare-undici', what: 'bench/bare-forwarder.mjs: node:http + undici Pool.dispatch', start: (ctx) => startNodeScript(ctx, 'bare-undici', 'bare-forwarder.mjs') },
   { name: 'http-proxy', what: 'bench/http-proxy.mjs: http-proxy 1.18 + keep-alive Agent', start: (ctx) => startNodeScript(ctx, 'http-proxy', 'http-proxy.mjs') },
   { name: 'cutover', what: 'cutover serve, one app, backend deployed as live', start: startCutover },
+  // Only when named (`--only`, `--pair`): a change measured against the code before it, e.g.
+  // `git worktree add /tmp/before HEAD~1` and BENCH_CUTOVER_B=/tmp/before npm run bench:pair -- --pair cutover-b,cutover.
+  { name: 'cutover-b', what: 'the same, from the checkout in BENCH_CUTOVER_B', optIn: true, start: startCutoverB },
 ]);
+
+/** The contenders a run takes when none are named: all but the opt-in ones. */
+export const DEFAULT_CONTENDERS = Object.freeze(CONTENDERS.filter((c) => c.optIn !== true));
 
 async function startNginxProxy(ctx) {
   const port = await freePort();
@@ -43,6 +49,15 @@ async function startNodeScript(ctx, name, script) {
 /** `cutover serve` with one data-path worker (goal 1 is "on one core"), the backend deployed as live. */
 async function startCutover(ctx) {
   const { child, proxyUrl, adminUrl } = await startCutoverServe(ctx, { extraYaml: 'workers: 1' });
+  await deploy(adminUrl, { version: 'bench', targets: [ctx.backend.url] });
+  return readyAt(proxyUrl, child);
+}
+
+/** `cutover` from another checkout (BENCH_CUTOVER_B), built there if its dist/ is stale. */
+async function startCutoverB(ctx) {
+  const root = process.env.BENCH_CUTOVER_B;
+  if (root === undefined || root === '') throw new Error('cutover-b runs the checkout named by BENCH_CUTOVER_B, which is not set');
+  const { child, proxyUrl, adminUrl } = await startCutoverServe(ctx, { name: 'cutover-b', root, extraYaml: 'workers: 1' });
   await deploy(adminUrl, { version: 'bench', targets: [ctx.backend.url] });
   return readyAt(proxyUrl, child);
 }

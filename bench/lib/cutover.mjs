@@ -12,17 +12,17 @@ const POLL_MS = 100;
 /**
  * `cutover serve` on ports 0 with one app, `web`, on the proxy's CPU. `extraYaml` adds top-level keys (workers,
  * limits, timeouts); `prefix` is a command that execs the rest (e.g. prlimit), so the pid stays cutover's;
- * `nodeArgs` and `env` go to cutover's node.
+ * `nodeArgs` and `env` go to cutover's node; `root`: the checkout to run (default this one).
  * BENCH_CUTOVER_NODE_ARGS adds options to cutover's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
  * @returns {Promise<{ child, proxyUrl: string, adminUrl: string }>}
  */
-export async function startCutoverServe(ctx, { name = 'cutover', extraYaml = '', prefix = [], nodeArgs = [], env = {} } = {}) {
-  ensureBuild(ctx.root);
+export async function startCutoverServe(ctx, { name = 'cutover', root = ctx.root, extraYaml = '', prefix = [], nodeArgs = [], env = {} } = {}) {
+  ensureBuild(root);
   const config = join(ctx.tmp, `${name}.yaml`);
   writeFileSync(config, cutoverYaml(join(ctx.tmp, `${name}.db`), extraYaml));
   const fromEnv = (process.env.BENCH_CUTOVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const [command, ...args] = [...prefix, process.execPath, ...fromEnv, ...nodeArgs, join(ctx.root, 'bin', 'cutover.js'), 'serve', '-c', config];
-  const child = ctx.procs.start(name, command, args, { cpu: ctx.cpu.proxy, cwd: ctx.root, env: { CUTOVER_LOG_LEVEL: 'warn', ...env } });
+  const [command, ...args] = [...prefix, process.execPath, ...fromEnv, ...nodeArgs, join(root, 'bin', 'cutover.js'), 'serve', '-c', config];
+  const child = ctx.procs.start(name, command, args, { cpu: ctx.cpu.proxy, cwd: root, env: { CUTOVER_LOG_LEVEL: 'warn', ...env } });
   const [, proxyUrl, adminUrl] = await child.waitFor(/proxy on (http:\/\/[^\s,]+), admin API on (http:\/\/\S+)/, READY_MS);
   return { child, proxyUrl, adminUrl };
 }

@@ -33,6 +33,18 @@ const FIELDS = new Map<string, Field>([
   ['cookie', Field.Cookie],
 ]);
 
+/** By length: whether some name in FIELDS has it. A name of another length is neither lower-cased nor looked up. */
+const LISTED_LENGTHS: readonly boolean[] = (() => {
+  const lengths: boolean[] = [];
+  for (const name of FIELDS.keys()) lengths[name.length] = true;
+  return lengths;
+})();
+
+/** What the proxy does with the field `name` (any case); undefined: passed on as it is. */
+function fieldOf(name: string): Field | undefined {
+  return LISTED_LENGTHS[name.length] === true ? FIELDS.get(name.toLowerCase()) : undefined;
+}
+
 /** A `Connection` value that is only `keep-alive` or `close`, which name no field. */
 const OPTIONS_ONLY = /^\s*(?:keep-alive|close)\s*$/i;
 
@@ -70,8 +82,7 @@ export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedFor
       if (name === ':authority') authority = value;
       continue;
     }
-    const lower = name.toLowerCase();
-    const field = FIELDS.get(lower);
+    const field = fieldOf(name);
     if (field === Field.HopByHop || field === Field.Replaced) continue;
     if (field === Field.ForwardedFor) {
       priorFor = priorFor === null ? value : `${priorFor}, ${value}`;
@@ -79,7 +90,7 @@ export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedFor
     }
     if (field === Field.Host) host = value;
     // Host is end-to-end whatever `Connection` lists: cutover routed by it, and the app must see the same one.
-    if (named !== null && named.has(lower) && field !== Field.Host) continue;
+    if (named !== null && field !== Field.Host && named.has(name.toLowerCase())) continue;
     if (http2 && field === Field.Cookie) (cookies ??= []).push(value);
     else out.push(name, value);
   }
@@ -103,9 +114,8 @@ export function clientResponseHeaders(raw: readonly Buffer[] | readonly string[]
   let named: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     const name = latin1(raw[i]!);
-    const lower = name.toLowerCase();
-    if (FIELDS.get(lower) === Field.HopByHop) {
-      if (lower === 'connection') named = addConnectionTokens(named, latin1(raw[i + 1]!));
+    if (fieldOf(name) === Field.HopByHop) {
+      if (name.length === 10 && name.toLowerCase() === 'connection') named = addConnectionTokens(named, latin1(raw[i + 1]!));
       continue;
     }
     out.push(name, latin1(raw[i + 1]!));
