@@ -29,8 +29,14 @@ export class ServeSignals {
     source.once('SIGINT', () => this.stop('SIGINT'));
     source.on('SIGHUP', () => this.reload());
     source.on('SIGUSR2', () => this.handOver());
-    // What came while the modules loaded (bin/cutover.js held it), as if it came now. Not from a test's emitter.
-    if (source === process) for (const signal of takeHeldSignals()) process.emit(signal);
+    // What came while the modules loaded (bin/cutover.js held it), as if it came now. Not from a test's emitter. A
+    // second SIGTERM or SIGINT finds no handler left, and is sent again for real: Node's default ends the process.
+    if (source === process) {
+      for (const signal of takeHeldSignals()) {
+        if (process.listenerCount(signal) > 0) process.emit(signal);
+        else process.kill(process.pid, signal);
+      }
+    }
   }
 
   /** The stop signal received while cutover started, if any. */
