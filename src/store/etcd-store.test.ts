@@ -111,6 +111,23 @@ describe('EtcdStore', () => {
     assert.equal((await store.listDeployments('web', 100)).length, 20);
   });
 
+  // putApp reads the deployment's key before its transaction: when only that key moved meanwhile (the deployment
+  // stored again on its own), the app write is still the caller's to make, and is tried again instead of refused.
+  test('an app written with its deployment while the deployment alone is written again: no conflict, both land', async (t) => {
+    const store = await openIn(t);
+    let app = await store.putApp(newAppRecord('web', 1_000), 0);
+    for (let round = 0; round < 10; round++) {
+      const deployment = sampleDeployment({ id: `d-${round}`, phase: 'watching' });
+      await store.putDeployment(deployment);
+      const alone = Array.from({ length: 10 }, (_, i) => store.putDeployment({ ...deployment, reason: `alone ${i}` }));
+      const [stored] = await Promise.all([store.putApp({ ...app, generation: round + 1 }, app.revision, { deployment: { ...deployment, phase: 'done' } }), ...alone]);
+      assert.equal(stored.generation, round + 1);
+      app = stored;
+    }
+    assert.equal((await store.getApp('web'))?.generation, 10);
+    assert.equal((await store.getDeployment('d-9'))?.id, 'd-9');
+  });
+
   test('a limit of 0 lists nothing, and an infinite limit lists everything', async (t) => {
     const store = await openIn(t);
     for (const detail of ['a', 'b', 'c']) await store.putAudit(sampleAudit({ detail }));
