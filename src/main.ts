@@ -143,7 +143,7 @@ export class Cutover {
     }
     const access = settings.config.accessLog;
     const accessLog = access === null ? null : new AccessLog({ path: access.path, log: log.child({ part: 'access-log' }) });
-    // With workers the primary routes no request: only they open connections ahead of a flip.
+    // With workers the primary routes no request: only they open connections to an environment that becomes live.
     const dataPath = new DataPath({ registry, stats, upstreamErrors, accessLog, servesTraffic: workers === null });
     const listeners = new Listeners(settings.config, dataPath, log.child({ part: 'proxy' }));
     const drivers = new DriverFactory({ config: settings.config, listener: alarm, log });

@@ -61,7 +61,6 @@ function harness(phase: DeploymentPhase, live: 'blue' | 'green', green: AppRecor
 test('a rollback flips traffic back and stores the deployment as rolled back in one commit', async () => {
   const { run, calls } = harness('done', 'green', 'live');
   await run.dispatch({ type: 'rollback', who: 'cli' });
-  // The data path is told first, so connections to blue open while the flip is committed.
   assert.deepEqual(calls, ['save: blue live, green ready, with the deployment rolled-back', 'keep: blue', 'emit: rollback', 'emit: deployment rolled-back']);
   assert.equal(run.deployment.phase, 'rolled-back');
 });

@@ -23,8 +23,8 @@ export interface Flip {
 }
 
 /**
- * Makes `flip.to` live: opens connections to it ahead, stores the flipped record through `save` (which may store a
- * deployment in the same commit), keeps the new live environment from being retired, then logs and announces it.
+ * Makes `flip.to` live: stores the flipped record through `save` (which may store a deployment in the same commit;
+ * every data path opens connections to `flip.to` as it applies the flipped route table), keeps the new live environment from being retired, then logs and announces it.
  * A save that fails leaves live, and the environment's retirement, as they were.
  */
 export async function flipApp(host: FlipHost, flip: Flip, save: (next: AppRecord) => Promise<void>, log: Logger, now: number): Promise<void> {

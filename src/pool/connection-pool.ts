@@ -56,8 +56,8 @@ export class ConnectionPool {
   }
 
   /**
-   * Requests are about to come (traffic moves here): opens spare connections so that `n` are ready for them, counting
-   * the free ones still open, within the pool's limit.
+   * Requests are coming (traffic has just moved here): opens spare connections so that `n` are ready for them,
+   * counting the free ones still open, within the pool's limit.
    */
   warm(n: number): void {
     if (this.closing !== null || this.destroyed) return;

@@ -5,8 +5,8 @@ import type { buildConnector } from 'undici';
 export const SPARE_MS = 3_000;
 
 /**
- * Connections to one upstream opened ahead of the requests they are for: traffic is about to move to it (a switch,
- * a rollback), so its first requests find a connection ready instead of each waiting for one to open. The pool's
+ * Connections to one upstream opened ahead of the requests they are for: traffic has just moved to it (a switch, a
+ * rollback), so its first requests find a connection ready or on its way instead of each opening one. The pool's
  * connector hands them out first; one still opening is handed out when it opens, so a request never opens a
  * connection of its own while a spare is on its way.
  */

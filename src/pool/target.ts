@@ -101,7 +101,7 @@ export class Target implements ProbeListener {
     return this.current.pool.size;
   }
 
-  /** Traffic is about to come here: `n` connections ready for it (see ConnectionPool.warm). */
+  /** Traffic has just moved here: `n` connections ready for it (see ConnectionPool.warm). */
   warm(n: number): void {
     this.current.pool.warm(n);
   }

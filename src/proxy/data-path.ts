@@ -15,7 +15,7 @@ import type { TrafficStats } from './traffic.ts';
  */
 export const ROUTE_TABLE_CHANNEL = 'cutover:route-table:applied';
 const applied = channel(ROUTE_TABLE_CHANNEL);
-/** Connections a target opens at most ahead of a flip: a burst beyond opens the rest on demand. */
+/** Connections a target opens at most as it becomes live: a burst beyond opens the rest on demand. */
 const MAX_WARM = 32;
 
 export interface DataPathOptions {
@@ -24,8 +24,8 @@ export interface DataPathOptions {
   readonly upstreamErrors?: UpstreamErrorSink | null;
   readonly accessLog?: AccessLogSink | null;
   /**
-   * False in the primary of data-path workers: it routes no request, so it opens no connection ahead of a flip
-   * (each worker does, as it applies the table). Default true.
+   * False in the primary of data-path workers: it routes no request, so it opens no connection to an environment
+   * that becomes live (each worker does, as it applies the table). Default true.
    */
   readonly servesTraffic?: boolean;
 }
@@ -88,8 +88,10 @@ export class DataPath {
   /**
    * Traffic of `route`'s app has just moved to its live environment: each healthy target of it opens connections for
    * its share of the `open` the previous live environment had, so the first requests after the flip do not each wait
-   * for one to open. Opened once the new table routes, not before the flip commits: opening a connection takes tens
-   * of microseconds, which delayed the commit, and no connection completes before the next turn either way.
+   * for one to open. Opened as the new table routes, by every data path that applies it (workers, and instances
+   * sharing the store, whose flip another made). The one that makes the flip once opened them before its commit:
+   * with SQLite the commit and the apply are one turn of the event loop, so no connection could complete in between
+   * either way; with etcd its commit waits for etcd, and that head start is lost (see bench/README.md).
    */
   private warm(route: AppRoute, open: number): void {
     const { name, live } = route;
@@ -146,7 +148,7 @@ export class DataPath {
 }
 
 /** The apps whose live environment changes from `previous` to `next`, as each has them (an app new in `next` is not a flip). */
-function flipsBetween(previous: RouteTable, next: RouteTable): { before: AppRoute; after: AppRoute }[] {
+export function flipsBetween(previous: RouteTable, next: RouteTable): { before: AppRoute; after: AppRoute }[] {
   const flips: { before: AppRoute; after: AppRoute }[] = [];
   for (const after of next.apps) {
     const before = previous.apps.find((a) => a.name === after.name);
