@@ -7,16 +7,35 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { callApi, configText, deploy, eventually, spawnServe, tempDir, WEB_APP } from './support/cutover-harness.ts';
 import { countBy, runLoad } from './support/load.ts';
+import { alive, catchesSighup, childrenOf } from './support/processes.ts';
 import { startUpstream } from './support/upstream.ts';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
+// An operator's stop sent to the new process while it takes over (a wrong pid, a script's cleanup): the hand-over is
+// abandoned and the running cutover goes on, rather than handing over to a process that then stops.
+test('SIGTERM to the successor while it takes over: the hand-over is abandoned, the running cutover goes on serving', { skip: process.platform !== 'linux' }, async (t) => {
+  const dir = tempDir(t);
+  const config = join(dir, 'cutover.yaml');
+  writeFileSync(config, configText(dir, WEB_APP));
+  const first = await spawnServe(t, config);
+  const app = await startUpstream(t, 'v1');
+  await deploy(first, 'v1', [app.url]);
+  const pid = first.child.pid!;
+  process.kill(pid, 'SIGUSR2');
+  let successor = 0;
+  await eventually(() => (successor = childrenOf(pid).find((c) => /\bserve\b/.test(readFileSync(`/proc/${c}/cmdline`, 'utf8'))) ?? 0) !== 0, 10_000, 'a successor');
+  t.after(() => {
+    if (alive(successor)) process.kill(successor, 'SIGKILL');
+  });
+  // Once it holds its signals (from its first line), before it serves: the window an operator's signal falls in.
+  await eventually(() => catchesSighup(successor), 10_000, 'the successor to hold its signals');
+  process.kill(successor, 'SIGTERM');
+  await eventually(() => !alive(successor), 20_000, 'the successor to exit');
+  await eventually(() => /hand-over failed; this cutover keeps serving/.test(first.output()), 5_000, 'the running cutover to say it goes on');
+  assert.ok(alive(pid), 'the running cutover goes on');
+  assert.equal(Number(readFileSync(join(dir, 'cutover.db.lock'), 'utf8')), pid, 'and holds the state lock again');
+  assert.equal(await (await request(first.proxyUrl)).body.text(), 'v1');
+  assert.equal((await callApi<{ live: string }>(first.adminUrl, 'GET', '/api/apps/web')).body.live, 'blue');
+});
 
 test('three in-place restarts under load (50 clients, 15 s): zero failed requests; state and route carried over', async (t) => {
   const dir = tempDir(t);

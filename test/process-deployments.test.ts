@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { callApi, configText, deploy, eventually, processApp, runCli, spawnServe, tempDir, writeReleases } from './support/cutover-harness.ts';
 import { countBy, runLoad } from './support/load.ts';
+import { alive } from './support/processes.ts';
 
 interface Status {
   live: string | null;
@@ -20,15 +21,6 @@ async function serve(t: Parameters<typeof tempDir>[0], extra: string, releases: 
   const s = await spawnServe(t, join(dir, 'cutover.yaml'));
   const status = async () => (await callApi<Status>(s.adminUrl, 'GET', '/api/apps/web')).body;
   return { ...s, dir, status };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function text(url: string): Promise<string> {

@@ -2,10 +2,11 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { BIN, configText, deploy, spawnServe, tempDir, WEB_APP } from './support/cutover-harness.ts';
+import { catchesSighup, childrenOf } from './support/processes.ts';
 import { startUpstream } from './support/upstream.ts';
 
 test('SIGTERM lets a request in flight finish, then exits 0', async (t) => {
@@ -30,12 +31,6 @@ test('SIGTERM lets a request in flight finish, then exits 0', async (t) => {
   assert.ok(Date.now() - started < 4_000, 'an idle keep-alive connection does not hold the shutdown up');
   await assert.rejects(request(serve.proxyUrl), /ECONNREFUSED/);
 });
-
-/** Whether process `pid` has a handler for SIGHUP (Linux: bit 0 of SigCgt in /proc/PID/status). */
-function catchesSighup(pid: number): boolean {
-  const line = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return line !== null && (BigInt(`0x${line[1]}`) & 1n) === 1n;
-}
 
 /** `cutover serve` spawned, once it has a SIGHUP handler; `output` is its stdout and stderr so far. */
 async function serveHandlingSignals(t: TestContext) {
@@ -85,15 +80,6 @@ test('SIGHUP sent while cutover serve starts: the config is read again once it s
   serve.child.kill('SIGTERM');
   assert.deepEqual(await serve.exit, [0, null], serve.output());
 });
-
-/** The pids of `pid`'s child processes (Linux). */
-function childrenOf(pid: number): string[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
-  } catch {
-    return [];
-  }
-}
 
 // Ctrl-C and systemd's stop signal the whole process group, data-path workers included, and a worker may get it
 // while Node itself still starts (before anything can hold it). Its death must not turn the stop into a failed start.

@@ -36,6 +36,7 @@ export function serveCommand(): Command {
         return null;
       });
       if (cutover === null) return;
+      if (handover && signals.stopAsked !== null) return abandonHandover(signals.stopAsked, handover.from);
       if (handover) handoverDone();
       cutover.log.info({ proxy: cutover.proxyUrl, admin: cutover.adminUrl, config: config.source, pid: process.pid }, 'cutover is serving');
       stdout.error(`cutover: proxy on ${cutover.proxyUrl}, admin API on ${cutover.adminUrl}`);
@@ -44,4 +45,14 @@ export function serveCommand(): Command {
       await signals.stopped;
       cutover.log.info('stopped');
     });
+}
+
+/**
+ * A successor asked to stop while it took over: the cutover it was to replace never hears that it serves, so that
+ * one goes on serving and takes its lock back. This one leaves at once, stopping nothing: what it adopted (the
+ * apps' processes) is the other's again.
+ */
+function abandonHandover(signal: string, from: number): never {
+  stdout.error(`cutover: ${signal} while taking over from pid ${from}: the hand-over is abandoned; pid ${from} goes on serving`);
+  process.exit(0);
 }

@@ -24,6 +24,22 @@ export function childrenOf(pid: number): number[] {
   return processIds().filter((child) => parentOf(child) === pid);
 }
 
+/** Whether `pid` runs (a zombie, ended but not yet reaped, does not). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `pid` has a handler for SIGHUP (bit 0 of SigCgt in /proc/PID/status): cutover serve holds its signals. */
+export function catchesSighup(pid: number): boolean {
+  const line = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return line !== null && (BigInt(`0x${line[1]}`) & 1n) === 1n;
+}
+
 function processIds(): number[] {
   return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number);
 }
