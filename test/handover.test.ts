@@ -2,10 +2,10 @@
 // takes over state, lock and health; the old one finishes what it has in flight. Under load, nothing fails.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { callApi, configText, deploy, eventually, spawnServe, tempDir, WEB_APP } from './support/cutover-harness.ts';
+import { callApi, deploy, eventually, spawnServeFresh } from './support/cutover-harness.ts';
 import { countBy, runLoad } from './support/load.ts';
 import { alive, catchesSighup, childrenOf } from './support/processes.ts';
 import { startUpstream } from './support/upstream.ts';
@@ -13,10 +13,7 @@ import { startUpstream } from './support/upstream.ts';
 // An operator's stop sent to the new process while it takes over (a wrong pid, a script's cleanup): the hand-over is
 // abandoned and the running cutover goes on, rather than handing over to a process that then stops.
 test('SIGTERM to the successor while it takes over: the hand-over is abandoned, the running cutover goes on serving', { skip: process.platform !== 'linux' }, async (t) => {
-  const dir = tempDir(t);
-  const config = join(dir, 'cutover.yaml');
-  writeFileSync(config, configText(dir, WEB_APP));
-  const first = await spawnServe(t, config);
+  const first = await spawnServeFresh(t);
   const app = await startUpstream(t, 'v1');
   await deploy(first, 'v1', [app.url]);
   const pid = first.child.pid!;
@@ -32,19 +29,16 @@ test('SIGTERM to the successor while it takes over: the hand-over is abandoned, 
   await eventually(() => !alive(successor), 20_000, 'the successor to exit');
   await eventually(() => /hand-over failed; this cutover keeps serving/.test(first.output()), 5_000, 'the running cutover to say it goes on');
   assert.ok(alive(pid), 'the running cutover goes on');
-  assert.equal(Number(readFileSync(join(dir, 'cutover.db.lock'), 'utf8')), pid, 'and holds the state lock again');
+  assert.equal(Number(readFileSync(join(first.dir, 'cutover.db.lock'), 'utf8')), pid, 'and holds the state lock again');
   assert.equal(await (await request(first.proxyUrl)).body.text(), 'v1');
   assert.equal((await callApi<{ live: string }>(first.adminUrl, 'GET', '/api/apps/web')).body.live, 'blue');
 });
 
 test('three in-place restarts under load (50 clients, 15 s): zero failed requests; state and route carried over', async (t) => {
-  const dir = tempDir(t);
-  const config = join(dir, 'cutover.yaml');
-  writeFileSync(config, configText(dir, WEB_APP));
-  const first = await spawnServe(t, config);
+  const first = await spawnServeFresh(t);
   const app = await startUpstream(t, 'v1');
   await deploy(first, 'v1', [app.url]);
-  const lockFile = join(dir, 'cutover.db.lock');
+  const lockFile = join(first.dir, 'cutover.db.lock');
   const owner = () => Number(readFileSync(lockFile, 'utf8'));
   const pids = [first.child.pid!];
   let last = first.child.pid!;

@@ -8,17 +8,15 @@ import { request } from 'undici';
 import { flipLive } from '../src/deploy/app-state.ts';
 import { enterPhase } from '../src/deploy/deployment.ts';
 import { SqliteStore } from '../src/store/sqlite-store.ts';
-import { callApi, configText, deploy, eventually, processApp, runCli, spawnServe, startCutover, tempDir, waitForDeployment, WEB_APP, writeReleases } from './support/cutover-harness.ts';
+import { callApi, configText, deploy, eventually, processApp, runCli, spawnServe, spawnServeFresh, startCutover, tempDir, waitForDeployment, WEB_APP, writeReleases } from './support/cutover-harness.ts';
 import { startUpstream } from './support/upstream.ts';
 
 const FIXED_PORTS = (proxy: number, admin: number) => (text: string) =>
   text.replace('listen: 127.0.0.1:0', `listen: 127.0.0.1:${proxy}`).replace('{ listen: 127.0.0.1:0 }', `{ listen: 127.0.0.1:${admin} }`);
 
 test('kill -9 of cutover serve and a restart keep the live environment and version', async (t) => {
-  const dir = tempDir(t);
-  const config = join(dir, 'cutover.yaml');
-  writeFileSync(config, configText(dir, WEB_APP));
-  const first = await spawnServe(t, config);
+  const first = await spawnServeFresh(t);
+  const { dir, config } = first;
   const v1 = await startUpstream(t, 'v1');
   const v2 = await startUpstream(t, 'v2');
   await deploy(first, 'v1', [v1.url]);
@@ -53,10 +51,8 @@ test('kill -9 of cutover serve and a restart keep the live environment and versi
 });
 
 test('a deployment interrupted by kill -9 is failed cleanly on restart, live untouched', async (t) => {
-  const dir = tempDir(t);
-  const config = join(dir, 'cutover.yaml');
-  writeFileSync(config, configText(dir, WEB_APP));
-  const first = await spawnServe(t, config);
+  const first = await spawnServeFresh(t);
+  const { config } = first;
   const v1 = await startUpstream(t, 'v1');
   await deploy(first, 'v1', [v1.url]);
   const never = await startUpstream(t, 'v2');
@@ -142,11 +138,8 @@ test('a switch stored while its deployment is still switching runs the postSwitc
 });
 
 test('a second cutover serve on the same state file is refused with one clear line', async (t) => {
-  const dir = tempDir(t);
-  const config = join(dir, 'cutover.yaml');
-  writeFileSync(config, configText(dir, WEB_APP));
-  const first = await spawnServe(t, config);
-  const second = await runCli(['serve', '-c', config]);
+  const first = await spawnServeFresh(t);
+  const second = await runCli(['serve', '-c', first.config]);
   assert.equal(second.code, 1);
   assert.match(second.stderr, new RegExp(`another cutover \\(pid ${first.child.pid}\\) is serving with .*cutover\\.db; stop it first`));
   assert.equal((await request(first.proxyUrl)).statusCode, 503, 'the first one still serves');

@@ -100,6 +100,14 @@ export interface ServeProcess {
 }
 
 /** `cutover serve -c configPath` as a child process; resolves once it listens. */
+/** `cutover serve` spawned in a temp dir of its own, on a config of `apps` (and `extra`) written there. */
+export async function spawnServeFresh(t: TestContext, apps = WEB_APP, extra = ''): Promise<ServeProcess & { dir: string; config: string }> {
+  const dir = tempDir(t);
+  const config = join(dir, 'cutover.yaml');
+  writeFileSync(config, configText(dir, apps, extra));
+  return { ...(await spawnServe(t, config)), dir, config };
+}
+
 export async function spawnServe(t: TestContext, configPath: string, env: Record<string, string> = {}): Promise<ServeProcess> {
   const child = spawn(process.execPath, [BIN, 'serve', '-c', configPath], {
     env: { ...process.env, CUTOVER_LOG_LEVEL: 'warn', ...env },
