@@ -2,6 +2,8 @@
 import { AdminServer } from './admin/admin-server.ts';
 import type { Config } from './config/config.ts';
 import { loadConfig } from './config/load.ts';
+import { describeReload, type ReloadOutcome } from './config/reload-outcome.ts';
+import { toCutoverError } from './core/errors.ts';
 import { localUrl } from './core/listen.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { EventHub } from './core/events.ts';
@@ -53,12 +55,7 @@ interface Parts {
   readonly workers: DataPathWorkers | null;
 }
 
-export interface ReloadOutcome {
-  readonly added: string[];
-  readonly removed: string[];
-  /** Settings that changed in the file but only take effect at the next start. */
-  readonly needsRestart: string[];
-}
+export type { ReloadOutcome };
 
 /** A running cutover: store, targets, controller, proxy and admin API, started in the order that loses nothing. */
 export class Cutover {
@@ -81,6 +78,8 @@ export class Cutover {
   readonly controller: Controller;
   readonly drivers: DriverFactory;
   readonly metrics: Metrics;
+  /** The trail of control actions: the admin API's, and the reloads SIGHUP asks for. */
+  readonly audit: AuditLog;
   private readonly accessLog: AccessLog | null;
   private readonly settings: { config: Config; readonly started: Config };
 
@@ -100,6 +99,7 @@ export class Cutover {
       upstreamErrors: parts.upstreamErrors,
       draining: (app, color) => parts.dataPath.draining(app, color),
     });
+    this.audit = new AuditLog({ store: parts.store, log: parts.log.child({ part: 'audit' }) });
     this.admin = new AdminServer({
       config: parts.settings.config.admin,
       controller: parts.controller,
@@ -110,7 +110,7 @@ export class Cutover {
       held: (app) => parts.workers?.held(app) ?? parts.dataPath.held(app),
       metrics: this.metrics,
       stats: parts.stats,
-      audit: new AuditLog({ store: parts.store, log: parts.log.child({ part: 'audit' }) }),
+      audit: this.audit,
       ...(parts.fleet === null ? {} : { gate: parts.fleet, fleet: parts.fleet }),
     });
   }
@@ -226,6 +226,20 @@ export class Cutover {
     this.log.info({ added, removed, needsRestart }, 'config reloaded');
     this.events.emit({ type: 'config.reloaded', added, removed, needsRestart });
     return { added, removed, needsRestart };
+  }
+
+  /** A reload asked by `signal` (SIGHUP): as the API's, and recorded in the audit trail as that signal's. */
+  async reloadBySignal(signal: string): Promise<ReloadOutcome> {
+    const entry = { at: this.audit.now(), action: 'reload' as const, app: null, who: signal };
+    try {
+      const outcome = await this.reload();
+      await this.audit.record({ ...entry, outcome: 'ok', detail: describeReload(outcome) });
+      return outcome;
+    } catch (err) {
+      const error = toCutoverError(err);
+      await this.audit.record({ ...entry, outcome: error.code, detail: error.message });
+      throw error;
+    }
   }
 
   /** After a failed hand-over: the state lock names this process again. */

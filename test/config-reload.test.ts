@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { callApi, configText, deploy, runCli, spawnServe, tempDir, WEB_APP } from './support/cutover-harness.ts';
+import { callApi, configText, deploy, eventually, processApp, runCli, spawnServe, tempDir, WEB_APP, writeReleases } from './support/cutover-harness.ts';
 import { countBy, runLoad } from './support/load.ts';
 import { startUpstream } from './support/upstream.ts';
 
@@ -95,6 +95,45 @@ test('SIGHUP with a valid file adds an app by host without failing a request', a
   const res = await request(serve.proxyUrl, { headers: { host: 'api.example' } });
   assert.equal(await res.body.text(), 'api');
   assert.equal(await (await request(serve.proxyUrl)).body.text(), 'web');
+});
+
+test('a reload that removes an app routes it no more before stopping what it ran: 404, never a refused connection', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'cutover.yaml');
+  writeReleases(dir, { v1: { message: 'one' } });
+  const api = `  api:\n    hosts: [api.example]\n    health: { interval: 50ms, healthy: 1 }`;
+  writeFileSync(file, configText(dir, `${processApp()}\n${api}`));
+  const serve = await spawnServe(t, file);
+  assert.equal((await deploy(serve, 'v1', [])).phase, 'done');
+
+  const load = runLoad({ url: serve.proxyUrl, clients: 20, durationMs: 2_000 });
+  await new Promise((r) => setTimeout(r, 300));
+  writeFileSync(file, configText(dir, api));
+  const reloaded = await callApi<{ removed: string[] }>(serve.adminUrl, 'POST', '/api/reload');
+  assert.deepEqual(reloaded.body.removed, ['web']);
+  const samples = await load;
+  const outcomes = countBy(samples, (s) => (s.error ? `error: ${s.error}` : String(s.status)));
+  assert.deepEqual(Object.keys(outcomes).sort(), ['200', '404'], JSON.stringify(outcomes));
+});
+
+test('a config file cut short (no apps) is refused on reload, by the API and by SIGHUP, and audited both ways', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'cutover.yaml');
+  writeFileSync(file, configText(dir, WEB_APP));
+  const serve = await spawnServe(t, file);
+  const v1 = await startUpstream(t, 'v1');
+  await deploy(serve, 'v1', [v1.url]);
+  writeFileSync(file, configText(dir, WEB_APP).split('apps:')[0]!);
+  const refused = await callApi<{ error: { code: string; details: { path: string }[] } }>(serve.adminUrl, 'POST', '/api/reload');
+  assert.equal(refused.status, 400);
+  assert.deepEqual(refused.body.error.details.map((p) => p.path), ['apps']);
+  serve.child.kill('SIGHUP');
+  await eventually(() => /reload refused, the running config stays: .*names no app/.test(serve.output()), 5_000, 'the SIGHUP reload refused');
+  assert.equal(await (await request(serve.proxyUrl)).body.text(), 'v1');
+  const audit = await callApi<{ who: string; action: string; outcome: string }[]>(serve.adminUrl, 'GET', '/api/audit');
+  const reloads = audit.body.filter((e) => e.action === 'reload').map((e) => `${e.who} ${e.outcome}`);
+  assert.equal(reloads.length, 2, JSON.stringify(audit.body));
+  assert.ok(reloads.includes('SIGHUP CONFIG_INVALID'), reloads.join(', '));
 });
 
 test('a reload asks for a restart only for what differs from what runs: a change reverted needs none', async (t) => {

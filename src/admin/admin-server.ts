@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { listenOn } from '../core/listen.ts';
 import type { AdminConfig } from '../config/config.ts';
+import type { ReloadOutcome } from '../config/reload-outcome.ts';
 import { CutoverError, NotFoundError, toCutoverError } from '../core/errors.ts';
 import type { EventHub } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
@@ -24,7 +25,7 @@ export interface AdminServerOptions {
   readonly events: EventHub;
   readonly log: Logger;
   /** Re-reads the config file and applies it; rejects with ConfigError keeping the running config. */
-  readonly reload: () => Promise<unknown>;
+  readonly reload: () => Promise<ReloadOutcome>;
   /** Requests a paused app holds right now. */
   readonly held: (app: string) => number;
   readonly metrics: Metrics;

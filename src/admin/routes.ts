@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { describeReload, type ReloadOutcome } from '../config/reload-outcome.ts';
 import { BadRequestError, toCutoverError } from '../core/errors.ts';
 import { DEFAULT_PAUSE_MS } from '../deploy/app-controller.ts';
 import type { EventHub } from '../core/events.ts';
@@ -20,7 +21,7 @@ export interface RouteContext {
   readonly controller: Controller;
   readonly targets: TargetStatusSource;
   readonly events: EventHub;
-  readonly reload: () => Promise<unknown>;
+  readonly reload: () => Promise<ReloadOutcome>;
   readonly held: (app: string) => number;
   readonly metrics: Metrics;
   readonly caller: Caller;
@@ -201,10 +202,8 @@ async function resume(c: ControlContext): Promise<ControlResult> {
 }
 
 async function reload(c: ControlContext): Promise<ControlResult> {
-  const outcome = (await c.reload()) as { added?: string[]; removed?: string[]; needsRestart?: string[] };
-  const parts = [['added', outcome.added], ['removed', outcome.removed], ['needs a restart', outcome.needsRestart]] as const;
-  const changes = parts.filter(([, names]) => names?.length).map(([what, names]) => `${what}: ${names!.join(', ')}`);
-  return { ...ok({ reloaded: true, ...outcome }), detail: changes.join('; ') || 'no app added or removed' };
+  const outcome = await c.reload();
+  return { ...ok({ reloaded: true, ...outcome }), detail: describeReload(outcome) };
 }
 
 function liveOf(record: AppRecord): string {

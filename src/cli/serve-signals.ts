@@ -69,7 +69,7 @@ export class ServeSignals {
       return;
     }
     this.pendingReload = false;
-    cutover.reload().catch((err) => {
+    cutover.reloadBySignal('SIGHUP').catch((err) => {
       const e = toCutoverError(err);
       cutover.log.error({ code: e.code }, `reload refused, the running config stays: ${e.message}`);
     });

@@ -197,3 +197,16 @@ test('an empty config file, or one of comments only, is refused naming it: a rel
   }
   assert.deepEqual(Object.keys(defaultConfig().apps), [], 'text from code may still be empty: every default');
 });
+
+test('a config file that names no app is refused: one cut short after its first lines reads like that', async (t) => {
+  const dir = await tempDir(t);
+  const top = 'listen: 127.0.0.1:8080\nadmin: { listen: 127.0.0.1:9900 }\n';
+  for (const text of [top, `${top}apps:\n`, `${top}apps: {}\n`, `${top}apps:\n#  web:\n#    drain: 5s\n`]) {
+    const file = join(dir, 'cutover.yaml');
+    await writeFile(file, text);
+    const err = await loadConfig(file, {}).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof ConfigError, JSON.stringify(text));
+    assert.equal(err.problems[0]!.path, 'apps');
+    assert.match(err.problems[0]!.message, /cutover\.yaml names no app: refused/);
+  }
+});

@@ -14,8 +14,11 @@ export interface ParseOptions {
   /** The file the text came from: relative paths in it resolve against its directory. */
   readonly source?: string | null;
   readonly env?: Env;
-  /** Text with nothing in it (or comments only) is every default; a file's is refused (see loadConfig). */
-  readonly allowEmpty?: boolean;
+  /**
+   * A config file (see loadConfig): refused when it has nothing in it (or comments only) or names no app. Text from
+   * code may be empty: every default, no app.
+   */
+  readonly file?: boolean;
 }
 
 /** Throws ConfigError listing every problem, including a file that cannot be read. */
@@ -28,9 +31,9 @@ export async function loadConfig(path: string, env: Env = process.env): Promise<
     const message = `cannot read the config file ${source}: ${readFailure(err)}`;
     throw new ConfigError([{ path: '', message }], { cause: err });
   }
-  // An empty file is a mistake, most often one caught half-written: read as every default, a reload of it would
-  // remove every app and leave the public traffic to 404.
-  return parseConfigText(text, { source, env, allowEmpty: false });
+  // An empty file, or one without apps, is a mistake, most often one caught half-written (cut off before `apps:`):
+  // read as it stands, a reload of it would remove every app and leave the public traffic to 404.
+  return parseConfigText(text, { source, env, file: true });
 }
 
 /** The same pipeline without the file system; `source` only places relative paths and names the file. */
@@ -39,11 +42,15 @@ export function parseConfigText(text: string, options: ParseOptions = {}): Confi
   if (substituted.problems.length > 0) throw new ConfigError(substituted.problems);
   const parsed = parseYaml(substituted.text);
   if (!parsed.ok) throw new ConfigError(parsed.problems);
-  if (options.allowEmpty === false && (parsed.value === null || parsed.value === undefined)) {
-    throw new ConfigError([{ path: '', message: `${options.source ?? 'the config'} is empty (or only comments): refused, rather than read as a config without apps` }]);
+  const name = options.source ?? 'the config';
+  if (options.file === true && (parsed.value === null || parsed.value === undefined)) {
+    throw new ConfigError([{ path: '', message: `${name} is empty (or only comments): refused, rather than read as a config without apps` }]);
   }
   const result = validateConfig(parsed.value, { source: options.source ?? null });
   if (!result.ok) throw new ConfigError(inFileOrder(result.problems, parsed.doc));
+  if (options.file === true && Object.keys(result.config.apps).length === 0) {
+    throw new ConfigError([{ path: 'apps', message: `${name} names no app: refused (a file cut short reads like this, and every request would get 404); a config needs at least one app` }]);
+  }
   return result.config;
 }
 

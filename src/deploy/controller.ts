@@ -82,15 +82,16 @@ export class Controller {
       await this.addApp(config.apps[name]!);
       if (this.options.settledElsewhere !== true) await this.apps.get(name)!.settle();
     }
-    for (const name of removed) {
-      const app = this.apps.get(name)!;
-      this.apps.delete(name);
+    const leaving = removed.map((name) => this.apps.get(name)!);
+    for (const name of removed) this.apps.delete(name);
+    for (const [name, app] of this.apps) app.reconfigure(config.apps[name]!);
+    // Routed no more before what it ran stops: its requests get 404 NO_APP, not a refused connection (502).
+    await this.publish();
+    for (const app of leaving) {
       // What the app ran stops with it; its stored state stays, so adding it back restores the route.
       await app.stop();
       await app.options.driver.close();
     }
-    for (const [name, app] of this.apps) app.reconfigure(config.apps[name]!);
-    await this.publish();
     return { added, removed };
   }
 
