@@ -1,10 +1,10 @@
 // Config problems are reported by path and never disturb a running proxy; a valid reload applies under load.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { callApi, configText, deploy, eventually, processApp, runCli, spawnServe, tempDir, WEB_APP, writeReleases } from './support/cutover-harness.ts';
+import { callApi, configText, deploy, eventually, processApp, runCli, spawnServe, spawnServeFresh, tempDir, WEB_APP, writeReleases } from './support/cutover-harness.ts';
 import { countBy, runLoad } from './support/load.ts';
 import { startUpstream } from './support/upstream.ts';
 
@@ -14,6 +14,13 @@ const BAD_APPS = `  web:
     drian: 5s
     preview: { header: x-preview }
   Bad_Name: {}`;
+
+/** `cutover serve` on a config of WEB_APP, with v1 deployed live. */
+async function serveWebLive(t: TestContext) {
+  const serve = await spawnServeFresh(t);
+  await deploy(serve, 'v1', [(await startUpstream(t, 'v1')).url]);
+  return { serve, dir: serve.dir, file: serve.config };
+}
 
 test('cutover validate lists every problem with its path and exits 1', async (t) => {
   const dir = tempDir(t);
@@ -38,12 +45,7 @@ test('cutover validate accepts a good file', async (t) => {
 });
 
 test('a bad config on reload is refused with its errors and the running proxy is unaffected', async (t) => {
-  const dir = tempDir(t);
-  const file = join(dir, 'cutover.yaml');
-  writeFileSync(file, configText(dir, WEB_APP));
-  const serve = await spawnServe(t, file);
-  const v1 = await startUpstream(t, 'v1');
-  await deploy(serve, 'v1', [v1.url]);
+  const { serve, dir, file } = await serveWebLive(t);
 
   writeFileSync(file, configText(dir, BAD_APPS));
   const load = runLoad({ url: serve.proxyUrl, clients: 10, durationMs: 1_500 });
@@ -117,12 +119,7 @@ test('a reload that removes an app routes it no more before stopping what it ran
 });
 
 test('a config file cut short (no apps) is refused on reload, by the API and by SIGHUP, and audited both ways', async (t) => {
-  const dir = tempDir(t);
-  const file = join(dir, 'cutover.yaml');
-  writeFileSync(file, configText(dir, WEB_APP));
-  const serve = await spawnServe(t, file);
-  const v1 = await startUpstream(t, 'v1');
-  await deploy(serve, 'v1', [v1.url]);
+  const { serve, dir, file } = await serveWebLive(t);
   writeFileSync(file, configText(dir, WEB_APP).split('apps:')[0]!);
   const refused = await callApi<{ error: { code: string; details: { path: string }[] } }>(serve.adminUrl, 'POST', '/api/reload');
   assert.equal(refused.status, 400);
