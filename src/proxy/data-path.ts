@@ -105,6 +105,11 @@ export class DataPath {
     for (const target of targets) target.warm(each);
   }
 
+  /** This cutover is shutting down: paused apps refuse what they hold, and what comes (see PauseGate.close). */
+  closeGates(): void {
+    for (const gate of this.gates.values()) gate.close(Date.now());
+  }
+
   /** Requests held by paused apps, for status. */
   held(app: string): number {
     return this.gates.get(app)?.waiting ?? 0;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { PauseGate } from './pause-gate.ts';
 import { startProxy } from '../../test/support/proxy-harness.ts';
 import { startUpstream } from '../../test/support/upstream.ts';
@@ -36,13 +36,36 @@ test('past the queue bound a paused gate refuses with the seconds left as Retry-
   const held = (name: string) => ({
     res: new EventEmitter() as unknown as ServerResponse,
     go: () => outcomes.push(`${name} went`),
-    refuse: (seconds: number) => outcomes.push(`${name} refused, retry after ${seconds}s`),
+    refuse: (seconds: number, why: string) => outcomes.push(`${name} refused (${why}), retry after ${seconds}s`),
   });
   for (const name of ['a', 'b', 'c']) gate.hold(held(name), Date.now());
-  assert.deepEqual(outcomes, ['c refused, retry after 30s']);
+  assert.deepEqual(outcomes, ['c refused (full), retry after 30s']);
   gate.set(null);
-  assert.deepEqual(outcomes, ['c refused, retry after 30s', 'a went', 'b went']);
+  assert.deepEqual(outcomes, ['c refused (full), retry after 30s', 'a went', 'b went']);
   assert.equal(gate.paused, false);
+
+  gate.set(Date.now() + 30_000);
+  gate.hold(held('d'), Date.now());
+  gate.close(Date.now());
+  gate.hold(held('e'), Date.now());
+  assert.deepEqual(outcomes.slice(3), ['d refused (closing), retry after 30s', 'e refused (closing), retry after 30s'], 'once closing, nothing is held');
+});
+
+test('a cutover that shuts down while paused answers what it holds 503 at once, with the pause\'s time left', async (t) => {
+  const app = await startUpstream(t, 'app');
+  const h = await startProxy(t);
+  h.route('blue', [app.url], [], { pausedUntil: Date.now() + 30_000 });
+  // Its own connection each: the shutdown's 'connection: close' must not keep the second from being sent.
+  const send = () => request(h.url, { dispatcher: new Agent() }).then(async (r) => `${r.statusCode} ${r.headers['retry-after']} ${(await r.body.text()).split(':')[0]}`);
+  const held = send();
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(h.dataPath.held('web'), 1);
+  const started = Date.now();
+  const closed = h.proxy.close(5_000);
+  assert.equal(await held, '503 30 PAUSED');
+  assert.ok(Date.now() - started < 1_000, 'at once, not at the end of the drain');
+  await closed;
+  assert.equal(app.requests, 0, 'the pause held: nothing reached the app');
 });
 
 test('a client that gives up while held leaves the queue', async (t) => {

@@ -1,10 +1,13 @@
 import type { ServerResponse } from 'node:http';
 
+/** Why a held request is refused: the queue is full, or this cutover is shutting down. */
+export type Refusal = 'full' | 'closing';
+
 /** A request held while its app is paused: `go` continues it, `refuse` answers it 503. */
 export interface HeldRequest {
   readonly res: ServerResponse;
   go(): void;
-  refuse(retryAfterSeconds: number): void;
+  refuse(retryAfterSeconds: number, why: Refusal): void;
 }
 
 export const MAX_HELD_REQUESTS = 1_000;
@@ -17,6 +20,8 @@ export const MAX_HELD_REQUESTS = 1_000;
 export class PauseGate {
   private until: number | null = null;
   private readonly held: HeldRequest[] = [];
+  /** This cutover is shutting down: nothing is held any more. */
+  private closed = false;
 
   constructor(private readonly maxHeld = MAX_HELD_REQUESTS) {}
 
@@ -28,6 +33,15 @@ export class PauseGate {
   /** The app left the route table: whatever it held goes on (and finds no app, or its new route). */
   dispose(): void {
     this.set(null);
+  }
+
+  /**
+   * This cutover stops: what is held, and what comes while the pause lasts, is refused with the pause's time left
+   * as Retry-After (the app stays paused for a migration; a client retries against what serves next).
+   */
+  close(now: number): void {
+    this.closed = true;
+    for (const request of this.held.splice(0, this.held.length)) request.refuse(this.secondsLeft(now), 'closing');
   }
 
   get waiting(): number {
@@ -43,15 +57,17 @@ export class PauseGate {
   /** Holds `request`, or refuses it when the queue is full; past the pause's end it goes at once. */
   hold(request: HeldRequest, now: number): void {
     if (this.until === null || now >= this.until) return request.go();
-    if (this.held.length >= this.maxHeld) {
-      request.refuse(Math.max(1, Math.ceil(((this.until ?? now) - now) / 1000)));
-      return;
-    }
+    if (this.closed) return request.refuse(this.secondsLeft(now), 'closing');
+    if (this.held.length >= this.maxHeld) return request.refuse(this.secondsLeft(now), 'full');
     this.held.push(request);
     request.res.once('close', () => {
       const i = this.held.indexOf(request);
       if (i >= 0) this.held.splice(i, 1);
     });
+  }
+
+  private secondsLeft(now: number): number {
+    return Math.max(1, Math.ceil(((this.until ?? now) - now) / 1000));
   }
 
   private release(): void {

@@ -102,6 +102,7 @@ export class ProxyServer implements ForwardFailureSink {
   async close(drainMs: number): Promise<void> {
     if (!this.server.listening) return;
     this.closing = true;
+    if (this.options.mode.kind === 'public') this.options.dataPath.closeGates();
     // net.Server's close, not http.Server's: that one also cuts idle keep-alive connections at once, racing a client
     // that is sending its next request on one. Instead every response from now on says `connection: close`, and
     // idle connections are cut only after a grace, when active clients have moved on.
@@ -231,9 +232,10 @@ export class ProxyServer implements ForwardFailureSink {
       {
         res,
         go: () => this.handle(req, res),
-        refuse: (seconds) => {
+        refuse: (seconds, why) => {
           res.setHeader('retry-after', String(seconds));
-          this.answer(req, res, app, new CutoverError('PAUSED', 503, `app "${app.name}" is paused and its queue is full`));
+          const because = why === 'full' ? 'its queue is full' : 'this cutover is shutting down; retry';
+          this.answer(req, res, app, new CutoverError('PAUSED', 503, `app "${app.name}" is paused and ${because}`));
         },
       },
       Date.now(),
