@@ -67,6 +67,11 @@ test('a method an endpoint does not answer gets 405 with the methods it does', a
   const deployments = await request(`${run.adminUrl}/api/apps/web/deployments`, { method: 'PUT', body: '{}', headers: { 'content-type': 'application/json' } });
   assert.equal(deployments.headers.allow, 'GET, HEAD, POST');
   await deployments.body.dump();
+  // Without a body or its type, as curl -X DELETE sends it: still the method that is wrong, not the type.
+  const removal = await request(`${run.adminUrl}/api/apps/web`, { method: 'DELETE' });
+  assert.equal(removal.statusCode, 405);
+  assert.equal(removal.headers.allow, 'GET, HEAD');
+  await removal.body.dump();
 });
 
 test('HEAD of a read endpoint answers as its GET does, without the body', async (t) => {

@@ -133,6 +133,21 @@ test('a config file cut short (no apps) is refused on reload, by the API and by 
   assert.ok(reloads.includes('SIGHUP CONFIG_INVALID'), reloads.join(', '));
 });
 
+test('cutover reload: the running cutover re-reads its file and the CLI says what changed; a bad file exits 1', async (t) => {
+  const { serve, dir, file } = await serveWebLive(t);
+  const cli = (args: string[]) => runCli(['--admin', serve.adminUrl, ...args]);
+  writeFileSync(file, configText(dir, `${WEB_APP}\n  api:\n    hosts: [api.example]`));
+  const added = await cli(['reload']);
+  assert.equal(added.code, 0, added.stderr);
+  assert.equal(added.stdout.trim(), 'reloaded: added: api');
+  writeFileSync(file, configText(dir, BAD_APPS));
+  const refused = await cli(['reload']);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /CONFIG_INVALID/);
+  assert.match(refused.stderr, /apps\.web\.switch/);
+  assert.equal(await (await request(serve.proxyUrl)).body.text(), 'v1');
+});
+
 test('a reload asks for a restart only for what differs from what runs: a change reverted needs none', async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'cutover.yaml');

@@ -138,7 +138,9 @@ export class AdminServer {
  * no-cors fetch cannot send without a preflight that cutover never grants.
  */
 function checkSameOrigin(req: IncomingMessage, open: boolean): void {
-  if (req.method !== 'GET' && req.method !== 'HEAD' && !/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+  // POST is the only method that writes, and the only one besides GET a cross-site form can send; any other gets
+  // its 405 (or 404) from the routes.
+  if (req.method === 'POST' && !/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
     throw new CutoverError('UNSUPPORTED_MEDIA_TYPE', 415, 'write calls must send Content-Type: application/json');
   }
   if (open && !isLoopbackHost(req.headers.host ?? '')) {

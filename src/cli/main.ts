@@ -8,6 +8,7 @@ import { flipCommand } from './flip.ts';
 import { historyCommand } from './history.ts';
 import { logsCommand } from './logs.ts';
 import { pauseCommand, resumeCommand } from './pause.ts';
+import { reloadCommand } from './reload.ts';
 import { stdout } from './output.ts';
 import { serveCommand } from './serve.ts';
 import { statusCommand } from './status.ts';
@@ -36,6 +37,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   program.addCommand(flipCommand('rollback'));
   program.addCommand(pauseCommand());
   program.addCommand(resumeCommand());
+  program.addCommand(reloadCommand());
   program.addCommand(historyCommand());
   program.addCommand(logsCommand());
   program.addCommand(auditCommand());
