@@ -67,3 +67,11 @@ test('an app without preview ignores the header and serves the special paths fro
   const res = await request(`${h.url}/__cutover/preview?secret=${SECRET}`, { headers: { 'x-cutover-preview': SECRET } });
   assert.equal(await res.body.text(), 'blue');
 });
+
+test('with no candidate (its environment has no targets: retired, failed) the preview header reaches live, not an error', async (t) => {
+  const { h, get } = await withPreview(t);
+  h.route('blue', [(await startUpstream(t, 'live')).url], [], { preview });
+  const res = await get({ 'x-cutover-preview': SECRET });
+  assert.equal(res.status, 200);
+  assert.equal(res.body, 'live');
+});

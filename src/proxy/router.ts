@@ -91,8 +91,10 @@ function compileApp(route: AppRoute, registry: TargetRegistry, parts: RouterPart
     const recorder = counted && parts.stats !== null ? parts.stats.forEnv(route.name, color) : null;
     return { color, version: r.version, targets, recorder };
   };
-  // Before anything is live, the candidate is whichever environment has targets (the first deployment).
-  const candidateColor = route.live === null ? (route.envs.blue.targets.length > 0 ? 'blue' : 'green') : route.live === 'blue' ? 'green' : 'blue';
+  // Before anything is live, the candidate is whichever environment has targets (the first deployment). One without
+  // targets (nothing deployed, retired, failed) is none: preview traffic then gets NO_CANDIDATE, or goes live.
+  const otherColor = route.live === null ? (route.envs.blue.targets.length > 0 ? 'blue' : 'green') : route.live === 'blue' ? 'green' : 'blue';
+  const candidateColor = route.envs[otherColor].targets.length > 0 ? otherColor : null;
   const preview = route.preview === null ? null : previewAccess(route.name, route.preview.header, route.preview.secret);
   return {
     name: route.name,
