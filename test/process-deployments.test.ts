@@ -64,6 +64,19 @@ test('a version that never gets healthy fails the deploy; live untouched; its pr
   await eventually(() => v2Pids.every((pid) => !alive(pid)), 5_000, 'v2 processes gone');
 });
 
+test('a version whose processes exit at start fails its health gate saying that they exited, and how', async (t) => {
+  const s = await serve(t, '', { v1: {}, v2: {} });
+  // The demo app reads release.json at start: one that is not JSON makes it throw, and exit with 1, every time.
+  writeFileSync(join(s.dir, 'releases', 'v2', 'release.json'), '{ not json');
+  await deploy(s, 'v1', []);
+  const started = await callApi<{ deployment: { id: string } }>(s.adminUrl, 'POST', '/api/apps/web/deployments', { version: 'v2' });
+  const path = `/api/apps/web/deployments/${started.body.deployment.id}`;
+  await eventually(async () => (await callApi<{ phase: string }>(s.adminUrl, 'GET', path)).body.phase === 'failed', 15_000, 'v2 failed');
+  const failed = await callApi<{ reason: string }>(s.adminUrl, 'GET', path);
+  assert.match(failed.body.reason, /not healthy within 5s: .*; 2 of 2 instances exited: http:\/\/\S+ exited with code 1 \(\d+ restarts?, now \w+\), .*; see `cutover logs`$/);
+  assert.match(await text(s.proxyUrl), /hello from v1/);
+});
+
 test('a failed verify check fails the deploy naming the check and what it got', async (t) => {
   const verify = '    verify:\n      - { path: /, status: 200 }';
   const s = await serve(t, verify, { v1: {}, v2: { failRate: 1 } });

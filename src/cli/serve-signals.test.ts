@@ -10,7 +10,7 @@ function fakeCutover(calls: string[]): Cutover {
   return {
     log: silentLogger,
     stop: async () => void calls.push('stop'),
-    reload: async () => void calls.push('reload'),
+    reloadBySignal: async () => void calls.push('reload'),
   } as unknown as Cutover;
 }
 

@@ -300,9 +300,12 @@ export class AppController implements RunHost {
     this.emit({ type: 'resume', app: this.name, who });
   }
 
-  /** Ends a deployment in progress (recorded as failed, live untouched), timers and webhook deliveries. */
-  async stop(): Promise<void> {
-    this.stopping.abort();
+  /**
+   * Ends a deployment in progress (recorded as failed, live untouched, `why` as its reason), timers and webhook
+   * deliveries.
+   */
+  async stop(why = 'cutover was stopped'): Promise<void> {
+    this.stopping.abort(new Error(why));
     this.current?.stopWatching();
     for (const timer of this.retireTimers.values()) clearTimeout(timer);
     if (this.pause !== null) clearTimeout(this.pause.timer);

@@ -89,7 +89,7 @@ export class Controller {
     await this.publish();
     for (const app of leaving) {
       // What the app ran stops with it; its stored state stays, so adding it back restores the route.
-      await app.stop();
+      await app.stop('the app was removed from the config by a reload');
       await app.options.driver.close();
     }
     return { added, removed };

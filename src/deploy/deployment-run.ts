@@ -2,7 +2,7 @@ import type { AppConfig, HookName } from '../config/config.ts';
 import { toCutoverError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { otherColor, TERMINAL_PHASES, type AppRecord, type Color, type DeploymentRecord } from '../core/types.ts';
-import type { EnvironmentDriver } from '../drivers/environment-driver.ts';
+import type { EnvironmentDriver, InstanceDescription } from '../drivers/environment-driver.ts';
 import type { HealthView } from '../health/health-view.ts';
 import { AnalysisWatch, metricsOf, takeBaseline, type Judgement, type StatsSource } from './analysis.ts';
 import { withEnv, withEnvState } from './app-state.ts';
@@ -240,7 +240,8 @@ export class DeploymentRun {
   private async awaitHealth(): Promise<DeploymentEvent> {
     const d = this.deployment;
     const problem = await waitForHealthy(this.deps.health, d.app, d.color, d.targets, this.host.config.health.deadlineMs, this.deps.signal);
-    return problem === null ? { type: 'healthy' } : { type: 'fail', reason: problem };
+    if (problem === null) return { type: 'healthy' };
+    return { type: 'fail', reason: `${problem}${exitsOf(this.deps.driver.describe(d.app, d.color))}` };
   }
 
   private async verify(): Promise<DeploymentEvent> {
@@ -361,4 +362,15 @@ function unprefixed(prefix: string, metrics: Readonly<Record<string, number>>) {
     p99Ms: get('p99Ms'),
     rps: get('rps') ?? 0,
   };
+}
+
+/**
+ * The instances that ended on their own, for a failed health gate: a check's "connection refused" does not say the
+ * process behind it exited. Empty when none did.
+ */
+function exitsOf(instances: readonly InstanceDescription[]): string {
+  const ended = instances.filter((i) => i.lastExit !== null);
+  if (ended.length === 0) return '';
+  const each = ended.map((i) => `${i.url} ${i.lastExit} (${i.restarts} restart${i.restarts === 1 ? '' : 's'}, now ${i.state})`);
+  return `; ${ended.length} of ${instances.length} instance${instances.length === 1 ? '' : 's'} exited: ${each.join(', ')}; see \`cutover logs\``;
 }

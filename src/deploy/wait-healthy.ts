@@ -17,7 +17,7 @@ export async function waitForHealthy(
 ): Promise<string | null> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
-    if (signal.aborted) return 'cutover was stopped while waiting for the targets to become healthy';
+    if (signal.aborted) return `${stoppedBecause(signal)} while waiting for the targets to become healthy`;
     const sick = targets.filter((url) => !health.isHealthy(app, color, url));
     if (sick.length === 0) return null;
     if (Date.now() >= deadline) {
@@ -26,4 +26,13 @@ export async function waitForHealthy(
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+/**
+ * Why `signal` was aborted, as its reason says (AppController.stop gives one); else (an abort without a reason has
+ * the generic AbortError) that cutover was stopped.
+ */
+function stoppedBecause(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'cutover was stopped';
 }

@@ -16,6 +16,8 @@ export interface InstanceDescription {
   readonly pid: number | null;
   readonly restarts: number;
   readonly startedAt: number | null;
+  /** How its process last ended on its own (`exited with code 3`); null while it never has. */
+  readonly lastExit: string | null;
 }
 
 export interface InstanceEvent {

@@ -49,6 +49,7 @@ export class Instance {
   private state: InstanceState = 'starting';
   private leader: LeaderProcess | null = null;
   private restarts = 0;
+  private lastExit: string | null = null;
   private streak = 0;
   private restartTimer: NodeJS.Timeout | null = null;
   private outputTimer: NodeJS.Timeout | null = null;
@@ -101,6 +102,7 @@ export class Instance {
       pid: leader?.pid ?? null,
       restarts: this.restarts,
       startedAt: leader?.startedAt ?? null,
+      lastExit: this.lastExit,
     };
   }
 
@@ -128,6 +130,7 @@ export class Instance {
     // The shell is gone; whatever it left in its group would keep the port and block the restart.
     if (leader.pid !== null) signalGroup(leader.pid, 'SIGKILL');
     const { restart, clock, listener } = this.options;
+    this.lastExit = detail;
     listener.onEvent('exited', `${this.name()} ${detail}`);
     if (clock.now() - leader.startedAt >= restart.resetAfterMs) this.streak = 0;
     if (this.streak >= restart.maxRestarts) return this.giveUp(detail);

@@ -24,7 +24,7 @@ test('a static start without targets is refused with a sentence saying what to p
 test('static targets are described as external, and there are no logs', async () => {
   const driver = new StaticDriver();
   await driver.start({ app: 'web', color: 'green', version: 'v1', targets: ['http://10.0.0.1:80'] }, new AbortController().signal);
-  assert.deepEqual(driver.describe('web', 'green'), [{ url: 'http://10.0.0.1:80', state: 'external', pid: null, restarts: 0, startedAt: null }]);
+  assert.deepEqual(driver.describe('web', 'green'), [{ url: 'http://10.0.0.1:80', state: 'external', pid: null, restarts: 0, startedAt: null, lastExit: null }]);
   assert.deepEqual(driver.logs('web', 'green'), []);
   assert.deepEqual(driver.describe('api', 'green'), []);
 });

@@ -23,7 +23,7 @@ export class StaticDriver implements EnvironmentDriver {
 
   describe(app: string, color: Color): InstanceDescription[] {
     const targets = this.targets.get(key(app, color)) ?? [];
-    return targets.map((url) => ({ url, state: 'external', pid: null, restarts: 0, startedAt: null }));
+    return targets.map((url) => ({ url, state: 'external', pid: null, restarts: 0, startedAt: null, lastExit: null }));
   }
 
   logs(_app: string, _color: Color): LogLine[] {
