@@ -50,6 +50,25 @@ test('kill -9 of cutover serve and a restart keep the live environment and versi
   assert.equal(await (await request(second.proxyUrl)).body.text(), 'v2');
 });
 
+test('a pause survives kill -9 and a restart: the restarted cutover holds new requests until the resume', async (t) => {
+  const first = await spawnServeFresh(t);
+  await deploy(first, 'v1', [(await startUpstream(t, 'v1')).url]);
+  const paused = await callApi<{ paused: { until: number } }>(first.adminUrl, 'POST', '/api/apps/web/pause', { maxMs: 60_000 });
+  assert.equal(paused.status, 200);
+  first.child.kill('SIGKILL');
+  await new Promise((resolve) => first.child.once('exit', resolve));
+
+  const second = await spawnServe(t, first.config);
+  const status = await callApi<{ paused: { until: number } | null }>(second.adminUrl, 'GET', '/api/apps/web');
+  assert.equal(status.body.paused?.until, paused.body.paused.until, 'the same pause, to the same end');
+  let answered = false;
+  const held = request(second.proxyUrl).then(async (r) => ((answered = true), `${r.statusCode} ${await r.body.text()}`));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(answered, false, 'held, not answered');
+  assert.equal((await callApi(second.adminUrl, 'POST', '/api/apps/web/resume', {})).status, 200);
+  assert.equal(await held, '200 v1');
+});
+
 test('a deployment interrupted by kill -9 is failed cleanly on restart, live untouched', async (t) => {
   const first = await spawnServeFresh(t);
   const { config } = first;

@@ -3,6 +3,7 @@
 // three fail no request. The last test runs two instances with two data-path workers each.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'undici';
 import { callApi, deploy, eventually, runCli } from './support/cutover-harness.ts';
 import { startEtcd } from './support/etcd.ts';
 import { instances, leaderOf, percentile, routedOnNewConnections, routedTo, startFleet, untilAllRouteTo } from './support/fleet.ts';
@@ -116,4 +117,26 @@ test('two instances with two data-path workers each: every worker of both follow
   for (const instance of listed) {
     assert.equal(instance.apps.web?.generation, record.generation, `${instance.id} reports the generation its workers applied`);
   }
+});
+
+test('a pause holds requests on every instance, not only the one that runs the app; its resume releases them all', async (t) => {
+  const etcd = await startEtcd(t);
+  const fleet = await startFleet(t, { endpoints: [etcd.endpoint], size: 2 });
+  await deploy(fleet[0]!, 'v1', [(await startUpstream(t, 'v1')).url]);
+  await untilAllRouteTo(fleet.map((i) => i.proxyUrl), 'v1', performance.now());
+  const leader = (await leaderOf(fleet))!;
+  const follower = fleet.find((i) => i !== leader)!;
+  // Asked of the instance that does not run the app: it forwards the call, and the stored pause comes back to it.
+  assert.equal((await callApi(follower.adminUrl, 'POST', '/api/apps/web/pause', { maxMs: 60_000 })).status, 200);
+  await eventually(async () => (await callApi<{ paused: unknown }>(follower.adminUrl, 'GET', '/api/apps/web')).body.paused !== null, 5_000, 'the follower to hold the pause too');
+  const answered: string[] = [];
+  const held = fleet.map((i) => request(i.proxyUrl).then(async (r) => {
+    const body = await r.body.text();
+    answered.push(body);
+    return body;
+  }));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(answered, [], 'held on both instances');
+  assert.equal((await callApi(leader.adminUrl, 'POST', '/api/apps/web/resume', {})).status, 200);
+  assert.deepEqual(await Promise.all(held), ['v1', 'v1']);
 });

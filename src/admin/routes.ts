@@ -190,14 +190,14 @@ async function pause(c: ControlContext): Promise<ControlResult> {
   const app = c.controller.app(c.params.app!);
   const maxMs = c.body.maxMs === undefined ? DEFAULT_PAUSE_MS : c.body.maxMs;
   if (typeof maxMs !== 'number') throw new BadRequestError('"maxMs" must be a number of milliseconds');
-  app.pauseTraffic(maxMs, c.who);
+  await app.pauseTraffic(maxMs, c.who);
   return { ...ok(statusOf(c)), detail: `new requests held for at most ${maxMs / 1000}s` };
 }
 
 async function resume(c: ControlContext): Promise<ControlResult> {
   const app = c.controller.app(c.params.app!);
   const held = c.held(app.name);
-  app.resumeTraffic(c.who);
+  await app.resumeTraffic(c.who);
   return { ...ok(statusOf(c)), detail: `${held} held request${held === 1 ? '' : 's'} released` };
 }
 

@@ -37,6 +37,11 @@ export interface AppRecord {
   /** Bumped by every route change; instances report the generation they applied. */
   readonly generation: number;
   readonly revision: number;
+  /**
+   * While paused, new requests are held until this time (epoch ms) or a resume. Stored, so a restart, a hand-over
+   * and every instance sharing the store hold them too; absent in records written before pauses were stored.
+   */
+  readonly pausedUntil?: number | null;
 }
 
 export type DeploymentPhase =

@@ -9,7 +9,7 @@ import { ANALYSIS_FAILED, newAppRecord, otherColor, type AppRecord, type Color, 
 import type { EnvironmentDriver } from '../drivers/environment-driver.ts';
 import type { HealthView } from '../health/health-view.ts';
 import type { StateStore } from '../store/state-store.ts';
-import { flipTarget, withEnv, withEnvState } from './app-state.ts';
+import { flipTarget, pausedUntilOf, withEnv, withEnvState, withPause } from './app-state.ts';
 import { flipApp } from './flip.ts';
 import { enterPhase } from './deployment.ts';
 import type { DeploymentEvent } from './deployment-machine.ts';
@@ -95,7 +95,8 @@ export class AppController implements RunHost {
   private readonly lock: OperationLock;
   private readonly stopping = new AbortController();
   private readonly retireTimers = new Map<Color, NodeJS.Timeout>();
-  private pause: { until: number; timer: NodeJS.Timeout } | null = null;
+  /** Ends the stored pause at its time, where this app's operations run (see `settle`). */
+  private pauseTimer: NodeJS.Timeout | null = null;
   /** When what is live last changed here (performance.now()): at the commit of a flip, or a newer record adopted. */
   private liveChangedAt = -Infinity;
   private hooks: HookRunner;
@@ -124,6 +125,8 @@ export class AppController implements RunHost {
    * anything).
    */
   async settle(interruption = DEFAULT_INTERRUPTION): Promise<void> {
+    // A pause stored before the restart (or by the instance that ran the app before) ends here at its time.
+    this.timePause();
     // Nothing interrupted: no lock, so a deploy sent right after start is not refused as busy. A deployment this
     // process started meanwhile is never taken for an interrupted one (settleApp leaves it alone).
     if ((await interruptedDeployments(this)).length === 0) return settleApp(this, interruption);
@@ -157,7 +160,7 @@ export class AppController implements RunHost {
   }
 
   get pausedUntil(): number | null {
-    return this.pause?.until ?? null;
+    return pausedUntilOf(this.appRecord, this.options.clock.now());
   }
 
   get runDeps(): RunDeps {
@@ -279,25 +282,57 @@ export class AppController implements RunHost {
     }
   }
 
-  /** Holds new requests for up to `maxMs` (or until `resume`), e.g. for a migration that needs a quiet moment. */
-  pauseTraffic(maxMs: number, who: string): number {
+  /**
+   * Holds new requests for up to `maxMs` (or until `resume`), e.g. for a migration that needs a quiet moment. The
+   * pause is stored with the app: every instance sharing the store holds them, and so does a restarted cutover.
+   */
+  async pauseTraffic(maxMs: number, who: string): Promise<number> {
     if (!(maxMs > 0) || maxMs > MAX_PAUSE_MS) throw new BadRequestError(`a pause lasts more than 0 and at most ${MAX_PAUSE_MS / 60_000} minutes`);
-    if (this.pause !== null) clearTimeout(this.pause.timer);
     const until = this.options.clock.now() + maxMs;
-    const timer = setTimeout(() => this.resumeTraffic('the pause timer'), maxMs);
-    timer.unref();
-    this.pause = { until, timer };
-    this.options.listener.onAppChanged(this.appRecord);
+    await this.saveLatest((app) => withPause(app, until));
+    this.timePause();
     this.emit({ type: 'pause', app: this.name, until, who });
     return until;
   }
 
-  resumeTraffic(who: string): void {
-    if (this.pause === null) throw new StateConflictError('NOT_PAUSED', `app "${this.name}" is not paused`);
-    clearTimeout(this.pause.timer);
-    this.pause = null;
-    this.options.listener.onAppChanged(this.appRecord);
+  async resumeTraffic(who: string): Promise<void> {
+    if (this.pausedUntil === null) throw new StateConflictError('NOT_PAUSED', `app "${this.name}" is not paused`);
+    await this.endPause(who);
+  }
+
+  private async endPause(who: string): Promise<void> {
+    await this.saveLatest((app) => withPause(app, null));
+    this.timePause();
     this.emit({ type: 'resume', app: this.name, who });
+  }
+
+  /**
+   * Arms the end of the stored pause here, where the app's operations run (or disarms it): at its time the pause is
+   * stored as ended, and announced. The data paths release what they hold at that time by themselves.
+   */
+  private timePause(): void {
+    if (this.pauseTimer !== null) clearTimeout(this.pauseTimer);
+    this.pauseTimer = null;
+    const until = this.pausedUntil;
+    if (until === null) return;
+    this.pauseTimer = setTimeout(() => {
+      this.pauseTimer = null;
+      // Unless another pause or a resume replaced this one meanwhile (another instance's, on a shared store).
+      if ((this.appRecord.pausedUntil ?? null) !== until) return;
+      this.endPause('the pause timer').catch((err) => this.options.log.warn({ app: this.name, err }, 'could not store the end of the pause'));
+    }, until - this.options.clock.now());
+    this.pauseTimer.unref();
+  }
+
+  /** Saves `change` of the latest record; when another write came first, once more from that one. */
+  private async saveLatest(change: (app: AppRecord) => AppRecord): Promise<void> {
+    try {
+      await this.save(change(this.appRecord));
+    } catch (err) {
+      if (!(err instanceof RevisionConflictError)) throw err;
+      // save() has taken the newer record.
+      await this.save(change(this.appRecord));
+    }
   }
 
   /**
@@ -308,7 +343,7 @@ export class AppController implements RunHost {
     this.stopping.abort(new Error(why));
     this.current?.stopWatching();
     for (const timer of this.retireTimers.values()) clearTimeout(timer);
-    if (this.pause !== null) clearTimeout(this.pause.timer);
+    if (this.pauseTimer !== null) clearTimeout(this.pauseTimer);
     await this.lockFree();
     // A webhook URL that is down must not hold the shutdown up for its whole retry budget.
     await Promise.race([this.webhooks.flush(), new Promise((r) => setTimeout(r, WEBHOOK_FLUSH_MS).unref())]);

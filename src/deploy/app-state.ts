@@ -48,3 +48,14 @@ function readyColor(app: AppRecord): Color | null {
   if (app.envs.green.state === 'ready') return 'green';
   return null;
 }
+
+/** Paused until `until` (epoch ms), or resumed with null. */
+export function withPause(app: AppRecord, until: number | null): AppRecord {
+  return { ...app, pausedUntil: until };
+}
+
+/** The end of the app's pause, if it is paused at `now`: a pause whose time has passed is none. */
+export function pausedUntilOf(app: AppRecord, now: number): number | null {
+  const until = app.pausedUntil ?? null;
+  return until !== null && until > now ? until : null;
+}

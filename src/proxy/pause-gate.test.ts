@@ -68,6 +68,17 @@ test('a cutover that shuts down while paused answers what it holds 503 at once, 
   assert.equal(app.requests, 0, 'the pause held: nothing reached the app');
 });
 
+test('a gate releases what it holds at the pause\'s end by itself, without a new route table', async () => {
+  const gate = new PauseGate();
+  gate.set(Date.now() + 100);
+  const went: string[] = [];
+  gate.hold({ res: new EventEmitter() as unknown as ServerResponse, go: () => went.push('a'), refuse: () => went.push('refused') }, Date.now());
+  assert.deepEqual(went, []);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(went, ['a']);
+  assert.equal(gate.paused, false);
+});
+
 test('a client that gives up while held leaves the queue', async (t) => {
   const app = await startUpstream(t, 'app');
   const h = await startProxy(t);

@@ -20,6 +20,8 @@ export const MAX_HELD_REQUESTS = 1_000;
 export class PauseGate {
   private until: number | null = null;
   private readonly held: HeldRequest[] = [];
+  /** Releases what is held at the pause's end, whether or not a route table saying so has come by then. */
+  private ending: NodeJS.Timeout | null = null;
   /** This cutover is shutting down: nothing is held any more. */
   private closed = false;
 
@@ -50,8 +52,12 @@ export class PauseGate {
 
   /** Pauses until `until` (epoch ms), or resumes and releases everything held when `until` is null. */
   set(until: number | null): void {
+    if (this.ending !== null) clearTimeout(this.ending);
+    this.ending = null;
     this.until = until;
-    if (until === null) this.release();
+    if (until === null) return this.release();
+    this.ending = setTimeout(() => this.set(null), Math.max(0, until - Date.now()));
+    this.ending.unref();
   }
 
   /** Holds `request`, or refuses it when the queue is full; past the pause's end it goes at once. */
