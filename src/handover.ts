@@ -42,6 +42,12 @@ async function handOverOnce(cutover: Cutover, configPath: string, log: Logger): 
     log.warn({ app: busy.name, busy: busy.busyWith }, 'hand-over refused: an operation is in progress; try again when it ends');
     return false;
   }
+  // What this process holds could only be refused when it retires (the successor holds its own): not a hand-over.
+  const paused = cutover.controller.list().find((app) => app.pausedUntil !== null);
+  if (paused) {
+    log.warn({ app: paused.name, until: paused.pausedUntil }, 'hand-over refused: the app is paused; try again after it resumes');
+    return false;
+  }
   const child = spawn(process.execPath, [BIN, 'serve', '-c', configPath], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, [FROM]: String(process.pid) },

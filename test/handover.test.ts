@@ -34,6 +34,17 @@ test('SIGTERM to the successor while it takes over: the hand-over is abandoned, 
   assert.equal((await callApi<{ live: string }>(first.adminUrl, 'GET', '/api/apps/web')).body.live, 'blue');
 });
 
+test('a hand-over is refused while an app is paused: what it holds could only be refused; it goes on serving', async (t) => {
+  const first = await spawnServeFresh(t);
+  await deploy(first, 'v1', [(await startUpstream(t, 'v1')).url]);
+  assert.equal((await callApi(first.adminUrl, 'POST', '/api/apps/web/pause', { maxMs: 60_000 })).status, 200);
+  process.kill(first.child.pid!, 'SIGUSR2');
+  await eventually(() => /hand-over refused: the app is paused/.test(first.output()), 5_000, 'the refusal');
+  assert.deepEqual(childrenOf(first.child.pid!).filter((c) => /\bserve\b/.test(readFileSync(`/proc/${c}/cmdline`, 'utf8'))), [], 'no successor');
+  assert.equal((await callApi(first.adminUrl, 'POST', '/api/apps/web/resume', {})).status, 200);
+  assert.equal(await (await request(first.proxyUrl)).body.text(), 'v1');
+});
+
 test('three in-place restarts under load (50 clients, 15 s): zero failed requests; state and route carried over', async (t) => {
   const first = await spawnServeFresh(t);
   const app = await startUpstream(t, 'v1');

@@ -28,8 +28,8 @@ async function wsUpstream(t: Parameters<typeof startCutover>[0], name: string) {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-function open(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url.replace('http', 'ws') + '/socket');
+function open(url: string, headers: Record<string, string> = {}): Promise<WebSocket> {
+  const ws = new WebSocket(url.replace('http', 'ws') + '/socket', { headers });
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
@@ -59,6 +59,21 @@ test('messages are relayed both ways, text and a 4 MB binary message intact', as
     ws.send(big, { binary: true });
   });
   assert.ok(echoed.equals(big));
+});
+
+test('a WebSocket with the preview secret reaches the candidate; with no candidate, live (as a request does)', async (t) => {
+  const secret = 'preview-secret-0123456789';
+  const run = await startCutover(t, `${APP('1s', '0s')}\n    preview: { header: x-preview, secret: ${secret} }\n    switch: manual`);
+  await deploy(run, 'v1', [await wsUpstream(t, 'blue')], 'ready');
+  assert.equal((await run.api('POST', '/api/apps/web/switch', {})).status, 200);
+  // Nothing deployed to green yet: no candidate, so the preview header leaves the upgrade on live.
+  const first = await open(run.proxyUrl, { 'x-preview': secret });
+  t.after(() => first.terminate());
+  assert.equal(await ask(first, 'hi'), 'blue:hi');
+  await deploy(run, 'v2', [await wsUpstream(t, 'green')], 'ready');
+  const previewing = await open(run.proxyUrl, { 'x-preview': secret });
+  t.after(() => previewing.terminate());
+  assert.equal(await ask(previewing, 'hi'), 'green:hi');
 });
 
 test('a WebSocket opened before a switch works through the drain, then gets 1001; a new one reaches the new env', async (t) => {

@@ -150,8 +150,10 @@ export class ProxyServer implements ForwardFailureSink {
     const mode = this.options.mode;
     const app = mode.kind === 'public' ? router.match(req.headers.host) : router.byName(mode.app);
     if (app === null) return refuse(404, NO_APP.code, NO_APP.message);
-    const preview = mode.kind === 'preview' || (app.preview !== null && wantsPreview(req, app.preview));
+    // As for a request: a preview only while there is a candidate (without one the header and cookie reach live).
+    const preview = mode.kind === 'preview' || (app.preview !== null && app.candidate !== null && wantsPreview(req, app.preview));
     const env = preview ? app.candidate : app.live;
+    if (env === null && mode.kind === 'preview') return refuse(503, NO_CANDIDATE.code, NO_CANDIDATE.message);
     if (env === null) return refuse(503, 'NOT_DEPLOYED', `app "${app.name}" has nothing to serve this upgrade`);
     if (!preview && app.gate.paused) return refuse(503, 'PAUSED', `app "${app.name}" is paused`);
     proxyUpgrade(req, socket, head, { app, env, forwarded: this.forwarded(req, app), onError: refuse, tunnels: this.tunnels });
