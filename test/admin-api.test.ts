@@ -85,6 +85,11 @@ test('HEAD of a read endpoint answers as its GET does, without the body', async 
     assert.equal(await head.body.text(), '', `${path}: no body`);
     if (path !== '/api/apps/web/traffic') assert.equal(head.headers['content-length'], String(Buffer.byteLength(body)), path);
   }
+  for (const path of ['/api/events', '/api/apps/web/logs']) {
+    const stream = await request(`${run.adminUrl}${path}`, { method: 'HEAD' });
+    assert.deepEqual([stream.statusCode, stream.headers.allow], [405, 'GET'], `${path} streams: GET only`);
+    await stream.body.dump();
+  }
   const missing = await request(`${run.adminUrl}/api/apps/nope`, { method: 'HEAD' });
   assert.equal(missing.statusCode, 404);
   await missing.body.dump();

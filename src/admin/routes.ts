@@ -85,11 +85,14 @@ const CONTROLS: readonly [pattern: string, action: AuditAction, handler: Control
   ['/api/reload', 'reload', reload, []],
 ];
 
+/** The GET endpoints that stream (admin-server.ts serves them): GET only, no HEAD. */
+const STREAMS: readonly (readonly [pattern: string])[] = [['/api/events'], ['/api/apps/:app/logs']];
+
 /** The methods some route answers at `path` (for a 405 that names them); empty when none does. */
 export function methodsAt(path: string): string[] {
   const parts = path.split('/');
   const at = (patterns: readonly (readonly [string, ...unknown[]])[]) => patterns.some(([pattern]) => matchPattern(pattern.split('/'), parts) !== null);
-  return [...(at(READS) ? ['GET', 'HEAD'] : []), ...(at(CONTROLS) ? ['POST'] : [])];
+  return [...(at(READS) ? ['GET', 'HEAD'] : at(STREAMS) ? ['GET'] : []), ...(at(CONTROLS) ? ['POST'] : [])];
 }
 
 export function matchRoute(method: string, path: string): MatchedRoute | null {
