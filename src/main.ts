@@ -166,6 +166,8 @@ export class Cutover {
           if (workers === null) return fleet?.onRouteTable();
           return workers.apply(table).then(() => fleet?.onRouteTable());
         },
+        // With workers the requests are theirs, and not waited for here.
+        drained: (app) => registry.drained(app),
       },
     });
     if (etcd !== null && 'etcd' in settings.config.state) {

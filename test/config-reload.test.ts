@@ -99,12 +99,17 @@ test('SIGHUP with a valid file adds an app by host without failing a request', a
   assert.equal(await (await request(serve.proxyUrl)).body.text(), 'web');
 });
 
-test('a reload that removes an app routes it no more before stopping what it ran: 404, never a refused connection', async (t) => {
+test('a reload that removes an app routes it no more, and lets what is in flight finish, before stopping what it ran: 404, never 502', async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'cutover.yaml');
-  writeReleases(dir, { v1: { message: 'one' } });
+  // Each answer takes 300 ms, so the reload always finds requests in flight; and SIGTERM ends the process at once
+  // (Node's default), so only the drain (2 s) lets them finish.
+  const app = join(dir, 'slow-app.mjs');
+  writeFileSync(app, `import { createServer } from 'node:http';
+createServer((req, res) => (req.url === '/healthz' ? res.end('ok') : setTimeout(() => res.end('slow'), 300))).listen(Number(process.env.PORT), '127.0.0.1');`);
+  writeReleases(dir, { v1: {} });
   const api = `  api:\n    hosts: [api.example]\n    health: { interval: 50ms, healthy: 1 }`;
-  writeFileSync(file, configText(dir, `${processApp()}\n${api}`));
+  writeFileSync(file, configText(dir, `${processApp('', 2, app)}\n${api}`));
   const serve = await spawnServe(t, file);
   assert.equal((await deploy(serve, 'v1', [])).phase, 'done');
 

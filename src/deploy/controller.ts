@@ -16,6 +16,8 @@ import type { PreviewRoute } from './verifier.ts';
 export interface RouteTableListener {
   /** May return when the table is applied everywhere it goes (every data-path worker); a switch waits for it. */
   onRouteTable(table: RouteTable): void | Promise<void>;
+  /** Resolves once the requests in flight to an app that left the route table have finished (within its drain). */
+  drained?(app: string): Promise<void>;
 }
 
 export interface ControllerOptions {
@@ -85,8 +87,10 @@ export class Controller {
     const leaving = removed.map((name) => this.apps.get(name)!);
     for (const name of removed) this.apps.delete(name);
     for (const [name, app] of this.apps) app.reconfigure(config.apps[name]!);
-    // Routed no more before what it ran stops: its requests get 404 NO_APP, not a refused connection (502).
+    // Routed no more before what it ran stops: its new requests get 404 NO_APP, not a refused connection (502), and
+    // those in flight finish first (within its drain time).
     await this.publish();
+    await Promise.all(leaving.map((app) => this.options.routes.drained?.(app.name)));
     for (const app of leaving) {
       // What the app ran stops with it; its stored state stays, so adding it back restores the route.
       await app.stop('the app was removed from the config by a reload');

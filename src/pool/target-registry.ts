@@ -36,6 +36,8 @@ export interface TargetRegistryOptions {
  */
 export class TargetRegistry implements HealthView {
   private readonly entries = new Map<string, Entry>();
+  /** Targets that left, still draining, by app. */
+  private readonly leaving = new Map<string, Set<Promise<void>>>();
   private readonly probeAgent = new Agent({ keepAliveTimeout: 10_000, connections: 4 });
 
   constructor(private readonly options: TargetRegistryOptions) {}
@@ -57,8 +59,23 @@ export class TargetRegistry implements HealthView {
       this.entries.delete(key);
       entry.probe?.stop();
       const app = entry.target.app;
-      void entry.target.close(drainMs(app), jitterMs(app));
+      this.closing(app, entry.target.close(drainMs(app), jitterMs(app)));
     }
+  }
+
+  /** Resolves once the targets of `app` that left the registry have drained (each within its drain time). */
+  async drained(app: string): Promise<void> {
+    await Promise.all([...(this.leaving.get(app) ?? [])]);
+  }
+
+  private closing(app: string, closed: Promise<void>): void {
+    let set = this.leaving.get(app);
+    if (set === undefined) this.leaving.set(app, (set = new Set()));
+    const done = closed.catch(() => {}).finally(() => {
+      set.delete(done);
+      if (set.size === 0 && this.leaving.get(app) === set) this.leaving.delete(app);
+    });
+    set.add(done);
   }
 
   isHealthy(app: string, color: Color, url: string): boolean {

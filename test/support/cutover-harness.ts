@@ -161,11 +161,11 @@ export function writeReleases(dir: string, releases: Record<string, object>): vo
   }
 }
 
-/** An app run by the process driver from `releases/<version>`, plus `extra` YAML lines for the app (indent 4). */
-export function processApp(extra = '', instances = 2): string {
+/** An app run by the process driver from `releases/<version>` (the demo app, or `script`), plus `extra` YAML lines for the app (indent 4). */
+export function processApp(extra = '', instances = 2, script = join(ROOT, 'examples/app/server.mjs')): string {
   return `  web:
     driver:
-      process: { command: "node ${join(ROOT, 'examples/app/server.mjs')}", cwd: "./releases/{{version}}", instances: ${instances}, stopGrace: 2s }
+      process: { command: "node ${script}", cwd: "./releases/{{version}}", instances: ${instances}, stopGrace: 2s }
     health: { path: /healthz, interval: 100ms, timeout: 1s, healthy: 2, unhealthy: 2, deadline: 5s }
     drain: 2s
 ${extra}`;
