@@ -161,7 +161,10 @@ export function writeReleases(dir: string, releases: Record<string, object>): vo
   }
 }
 
-/** An app run by the process driver from `releases/<version>` (the demo app, or `script`), plus `extra` YAML lines for the app (indent 4). */
+/**
+ * An app run by the process driver from `releases/<version>` (the demo app, or `script`), plus `extra` YAML lines
+ * for the app (indent 4).
+ */
 export function processApp(extra = '', instances = 2, script = join(ROOT, 'examples/app/server.mjs')): string {
   return `  web:
     driver:
