@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { toCutoverError } from '../core/errors.ts';
 import { handoverDone, receiveHandover } from '../handover.ts';
+import type { Cutover } from '../main.ts';
 import { stdout } from './output.ts';
 import { ServeSignals } from './serve-signals.ts';
 import { DEFAULT_CONFIG_PATH } from './validate.ts';
@@ -36,7 +37,7 @@ export function serveCommand(): Command {
         return null;
       });
       if (cutover === null) return;
-      if (handover && signals.stopAsked !== null) return abandonHandover(signals.stopAsked, handover.from);
+      if (handover && signals.stopAsked !== null) return abandonHandover(cutover, signals.stopAsked, handover.from);
       if (handover) handoverDone();
       cutover.log.info({ proxy: cutover.proxyUrl, admin: cutover.adminUrl, config: config.source, pid: process.pid }, 'cutover is serving');
       stdout.error(`cutover: proxy on ${cutover.proxyUrl}, admin API on ${cutover.adminUrl}`);
@@ -49,10 +50,10 @@ export function serveCommand(): Command {
 
 /**
  * A successor asked to stop while it took over: the cutover it was to replace never hears that it serves, so that
- * one goes on serving and takes its lock back. This one leaves at once, stopping nothing: what it adopted (the
- * apps' processes) is the other's again.
+ * one goes on serving and takes its lock back. This one retires: it stops accepting on the shared sockets, finishes
+ * what it accepted meanwhile, and stops none of the apps' processes (they are the other's again).
  */
-function abandonHandover(signal: string, from: number): never {
+async function abandonHandover(cutover: Cutover, signal: string, from: number): Promise<void> {
   stdout.error(`cutover: ${signal} while taking over from pid ${from}: the hand-over is abandoned; pid ${from} goes on serving`);
-  process.exit(0);
+  await cutover.retire();
 }
