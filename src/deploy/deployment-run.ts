@@ -1,4 +1,5 @@
 import type { AppConfig, HookName } from '../config/config.ts';
+import { abortReason } from '../core/abort-reason.ts';
 import { toCutoverError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { otherColor, TERMINAL_PHASES, type AppRecord, type Color, type DeploymentRecord } from '../core/types.ts';
@@ -221,7 +222,7 @@ export class DeploymentRun {
     const outcome = { name, ok: result.ok, exitCode: result.exitCode, ms: Math.round(result.ms), timedOut: result.timedOut, output: result.output.slice(-HOOK_OUTPUT_KEPT), at: this.deps.now() };
     await this.record({ ...this.deployment, hooks: [...this.deployment.hooks, outcome] }, false);
     if (result.ok || !GATING_HOOKS.has(name)) return null;
-    const how = result.timedOut ? 'timed out' : `exited with ${result.exitCode ?? result.signal}`;
+    const how = this.deps.signal.aborted ? `was cut short (${abortReason(this.deps.signal)})` : result.timedOut ? 'timed out' : `exited with ${result.exitCode ?? result.signal}`;
     return { type: 'fail', reason: `the ${name} hook ${how}: ${result.output.trim().split('\n').pop() ?? ''}` };
   }
 

@@ -115,6 +115,10 @@ test('an aborted run fails the checks left as cancelled', async (t) => {
   setTimeout(() => controller.abort(), 50);
   const results = await runChecks([check({ path: '/hang' }), check({ path: '/ok' })], { baseUrl, vars: VARS, signal: controller.signal });
   assert.deepEqual(results.map((r) => r.got), ['failed: cancelled', 'failed: cancelled']);
+  const removed = new AbortController();
+  setTimeout(() => removed.abort(new Error('the app was removed from the config by a reload')), 50);
+  const [first] = await runChecks([check({ path: '/hang' })], { baseUrl, vars: VARS, signal: removed.signal });
+  assert.equal(first!.got, 'failed: cancelled (the app was removed from the config by a reload)');
 });
 
 function tempDir(t: TestContext): string {

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { request, type Dispatcher } from 'undici';
 import type { VerifyCheck } from '../config/config.ts';
+import { abortReason } from '../core/abort-reason.ts';
 import { formatDuration } from '../config/duration.ts';
 import { describeError } from '../health/health-probe.ts';
 import { fillTemplate } from '../config/template.ts';
@@ -89,7 +90,7 @@ async function runCheck(check: VerifyCheck, options: RunChecksOptions): Promise<
     const problem = verdict(check, response.statusCode, body, ms, options.vars);
     return { check: check.name, ok: problem === null, got: problem ?? `answered ${response.statusCode}`, ms };
   } catch (err) {
-    const why = options.signal?.aborted ? 'cancelled' : timeout.aborted ? `timed out after ${formatDuration(check.timeoutMs)}` : describeError(err);
+    const why = options.signal?.aborted ? cancelled(options.signal) : timeout.aborted ? `timed out after ${formatDuration(check.timeoutMs)}` : describeError(err);
     return { check: check.name, ok: false, got: `failed: ${why}`, ms: elapsed(started) };
   }
 }
@@ -318,4 +319,10 @@ class OutputTail {
     // A cut may split a multi-byte character; its remains decode as U+FFFD and mean nothing.
     return this.dropped === 0 ? text : `[${this.dropped} earlier bytes cut]\n${text.replace(/^\uFFFD+/, '')}`;
   }
+}
+
+/** A check cut short by the deployment's stop: `cancelled`, with the stop's reason when it gave one. */
+function cancelled(signal: AbortSignal): string {
+  const reason = abortReason(signal, '');
+  return reason === '' ? 'cancelled' : `cancelled (${reason})`;
 }

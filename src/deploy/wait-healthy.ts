@@ -1,3 +1,4 @@
+import { abortReason } from '../core/abort-reason.ts';
 import type { Color } from '../core/types.ts';
 import type { HealthView } from '../health/health-view.ts';
 
@@ -17,7 +18,7 @@ export async function waitForHealthy(
 ): Promise<string | null> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
-    if (signal.aborted) return `${stoppedBecause(signal)} while waiting for the targets to become healthy`;
+    if (signal.aborted) return `${abortReason(signal)} while waiting for the targets to become healthy`;
     const sick = targets.filter((url) => !health.isHealthy(app, color, url));
     if (sick.length === 0) return null;
     if (Date.now() >= deadline) {
@@ -26,13 +27,4 @@ export async function waitForHealthy(
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
-}
-
-/**
- * Why `signal` was aborted, as its reason says (AppController.stop gives one); else (an abort without a reason has
- * the generic AbortError) that cutover was stopped.
- */
-function stoppedBecause(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'cutover was stopped';
 }
