@@ -35,25 +35,17 @@ export interface CutoverOptions {
   readonly handover?: { readonly from: number; readonly listeners: ReadonlyMap<string, unknown> };
 }
 
-/** Everything `start` builds, handed to the constructor in one piece. */
-interface Parts {
+/** What a Cutover keeps as `start` built it, in fields of the same names. */
+type KeptParts = 'log' | 'events' | 'store' | 'registry' | 'stats' | 'dataPath' | 'listeners' | 'controller' | 'drivers' | 'fleet' | 'workers';
+
+/** Everything `start` builds, handed to the constructor in one piece: the parts it keeps as they are, and these. */
+type Parts = Pick<Cutover, KeptParts> & {
   /** `config`: the one in effect; `started`: the one the process started with, whose listeners and store it keeps. */
   readonly settings: { config: Config; readonly started: Config };
-  readonly log: Logger;
-  readonly events: EventHub;
-  readonly store: StateStore;
-  readonly registry: TargetRegistry;
-  readonly stats: StatsRegistry;
-  readonly dataPath: DataPath;
-  readonly listeners: Listeners;
-  readonly controller: Controller;
-  readonly drivers: DriverFactory;
   readonly upstreamErrors: UpstreamErrorCounter;
   readonly accessLog: AccessLog | null;
   readonly lock: StateLock | null;
-  readonly fleet: Fleet | null;
-  readonly workers: DataPathWorkers | null;
-}
+};
 
 export type { ReloadOutcome };
 
