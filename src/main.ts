@@ -36,7 +36,8 @@ export interface CutoverOptions {
 }
 
 /** What a Cutover keeps as `start` built it, in fields of the same names. */
-type KeptParts = 'log' | 'events' | 'store' | 'registry' | 'stats' | 'dataPath' | 'listeners' | 'controller' | 'drivers' | 'fleet' | 'workers';
+type KeptParts =
+  'log' | 'events' | 'store' | 'registry' | 'stats' | 'dataPath' | 'listeners' | 'controller' | 'drivers' | 'fleet' | 'workers';
 
 /** Everything `start` builds, handed to the constructor in one piece: the parts it keeps as they are, and these. */
 type Parts = Pick<Cutover, KeptParts> & {
