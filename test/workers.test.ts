@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { callApi, configText, deploy, eventually, spawnServe, tempDir, WEB_APP, type ServeProcess } from './support/cutover-harness.ts';
+import { callApi, configText, deploy, eventually, spawnServe, spawnServeFresh, tempDir, WEB_APP, type ServeProcess } from './support/cutover-harness.ts';
 import { countBy, runLoad } from './support/load.ts';
 import { startUpstream } from './support/upstream.ts';
 import { childrenOf } from './support/processes.ts';
@@ -119,3 +119,21 @@ test('stopping the primary stops its workers', async (t) => {
   await eventually(() => workers.every((pid) => processStartTime(pid) === null), 5_000, 'the workers to exit');
 });
 
+
+test('with workers, a reload that removes one app leaves the workers and the other app alone', async (t) => {
+  const api = `  api:\n    hosts: [api.example]\n    health: { interval: 50ms, healthy: 1 }`;
+  const serve = await spawnServeFresh(t, `${WEB_APP}\n${api}`, 'workers: 2');
+  await deploy(serve, 'v1', [(await startUpstream(t, 'web')).url]);
+  // api live too, so the workers hold targets of it when the config without it arrives.
+  assert.equal((await callApi(serve.adminUrl, 'POST', '/api/apps/api/deployments', { version: 'a1', targets: [(await startUpstream(t, 'api')).url] })).status, 202);
+  await eventually(async () => (await callApi<{ live: string | null }>(serve.adminUrl, 'GET', '/api/apps/api')).body.live !== null, 10_000, 'api live');
+  const workersBefore = childrenOf(serve.child.pid!).sort();
+  const load = runLoad({ url: serve.proxyUrl, clients: 10, durationMs: 1_500 });
+  await new Promise((r) => setTimeout(r, 300));
+  writeFileSync(serve.config, configText(serve.dir, WEB_APP, 'workers: 2'));
+  assert.deepEqual((await callApi<{ removed: string[] }>(serve.adminUrl, 'POST', '/api/reload')).body.removed, ['api']);
+  const samples = await load;
+  assert.deepEqual(countBy(samples, (s) => (s.error ? `error: ${s.error}` : `${s.status} ${s.body}`)), { '200 web': samples.length });
+  assert.doesNotMatch(serve.output(), /worker died/);
+  assert.deepEqual(childrenOf(serve.child.pid!).sort(), workersBefore, 'the same workers');
+});

@@ -25,7 +25,7 @@ export interface TargetRegistryOptions {
   readonly listener: TargetListener;
   readonly clock: () => number;
   /** Read at each sync, so a config reload changes the checks of targets created after it. */
-  readonly settings: (app: string) => TargetSettings;
+  readonly settings: (app: string) => TargetSettings | null;
   /** False in a data-path worker: the primary probes, and sends each verdict. Default true. */
   readonly probes?: boolean;
 }
@@ -89,7 +89,10 @@ export class TargetRegistry implements HealthView {
   /** Applies changed health settings (after a config reload) to the targets that already exist. */
   reconfigure(): void {
     for (const entry of this.entries.values()) {
-      const { health } = this.options.settings(entry.target.app);
+      const settings = this.options.settings(entry.target.app);
+      // An app the config no longer has: its targets go with the next route table.
+      if (settings === null) continue;
+      const { health } = settings;
       if (JSON.stringify(health) === JSON.stringify(entry.health)) continue;
       entry.probe?.stop();
       entry.target.setThresholds(health);
@@ -118,6 +121,8 @@ export class TargetRegistry implements HealthView {
 
   private add(key: string, spec: TargetSpec): void {
     const s = this.options.settings(spec.app);
+    // A route table older than the config (a worker gets both, in turn): the app is going, and gets no target.
+    if (s === null) return;
     const target = new Target({
       ...spec,
       health: s.health,
