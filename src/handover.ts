@@ -24,10 +24,12 @@ export async function handOver(cutover: Cutover, configPath: string, log: Logger
     return false;
   }
   handingOver = true;
+  cutover.controller.handingOver = true;
   try {
     return await handOverOnce(cutover, configPath, log);
   } finally {
     handingOver = false;
+    cutover.controller.handingOver = false;
   }
 }
 

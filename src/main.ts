@@ -288,10 +288,12 @@ function restartOnlyChanges(started: Config, before: Config, after: Config): str
   if (JSON.stringify(started.tls) !== JSON.stringify(after.tls)) changed.push('tls');
   if (started.workers !== after.workers) changed.push('workers');
   for (const [name, app] of Object.entries(after.apps)) {
+    // Preview listeners open at start only: compared with what this process listens on, an app added by a reload too.
+    const listening = started.apps[name]?.preview?.listen ?? null;
+    if (JSON.stringify(listening) !== JSON.stringify(app.preview?.listen ?? null)) changed.push(`apps.${name}.preview.listen`);
     const old = before.apps[name];
     if (old === undefined) continue;
     if (JSON.stringify(old.driver) !== JSON.stringify(app.driver)) changed.push(`apps.${name}.driver`);
-    if (JSON.stringify(old.preview?.listen ?? null) !== JSON.stringify(app.preview?.listen ?? null)) changed.push(`apps.${name}.preview.listen`);
   }
   return changed;
 }

@@ -237,3 +237,14 @@ test('/metrics is Prometheus text with app and env labels', async (t) => {
   assert.match(text, /^cutover_app_live\{app="web",env="green"\} 0$/m);
   assert.match(text, new RegExp(`^cutover_target_healthy\\{app="web",env="blue",target="${v1.url}"\\} 1$`, 'm'));
 });
+
+test('a pause asked while this cutover hands over to its successor is refused BUSY: what it held would be refused', async (t) => {
+  const run = await startCutover(t);
+  run.cutover.controller.handingOver = true;
+  const refused = await run.api<{ error: { code: string; message: string } }>('POST', '/api/apps/web/pause', { maxMs: 5_000 });
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.error.code, 'BUSY');
+  assert.match(refused.body.error.message, /restart in place/);
+  run.cutover.controller.handingOver = false;
+  assert.equal((await run.api('POST', '/api/apps/web/pause', { maxMs: 5_000 })).status, 200);
+});

@@ -164,4 +164,7 @@ test('a reload asks for a restart only for what differs from what runs: a change
   assert.deepEqual((await reload()).body.needsRestart, ['listen'], 'still not in effect');
   writeFileSync(file, configText(dir, WEB_APP));
   assert.deepEqual((await reload()).body.needsRestart, [], 'back to what runs');
+  // Preview listeners open at start only: an app added with one needs a restart for it.
+  writeFileSync(file, configText(dir, `${WEB_APP}\n  pv:\n    hosts: [pv.example]\n    preview: { header: x-preview, secret: a-secret-of-some-length, listen: 127.0.0.1:0 }`));
+  assert.deepEqual((await reload()).body.needsRestart, ['apps.pv.preview.listen']);
 });

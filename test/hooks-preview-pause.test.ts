@@ -107,4 +107,9 @@ test('pause holds new requests; resume releases them in order; a pause ends by i
   assert.match(await text(s.proxyUrl), /hello from v1/);
   const answered = Date.now();
   assert.ok(answered >= until - 20 && answered < until + 3_000, `held until the pause ended by itself (${answered - until} ms after its end)`);
+
+  // Over before its answer comes back: said so, not a crash.
+  const instant = await cli('pause', 'web', '--max', '1ms');
+  assert.equal(instant.code, 0, instant.stderr);
+  assert.match(instant.stdout, /paused, and already resumed/);
 });

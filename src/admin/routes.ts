@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describeReload, type ReloadOutcome } from '../config/reload-outcome.ts';
-import { BadRequestError, toCutoverError } from '../core/errors.ts';
+import { BadRequestError, BusyError, toCutoverError } from '../core/errors.ts';
 import { DEFAULT_PAUSE_MS } from '../deploy/app-controller.ts';
 import type { EventHub } from '../core/events.ts';
 import type { AppRecord } from '../core/types.ts';
@@ -191,6 +191,7 @@ function statusOfApp(c: RouteContext, name: string) {
 
 async function pause(c: ControlContext): Promise<ControlResult> {
   const app = c.controller.app(c.params.app!);
+  if (c.controller.handingOver) throw new BusyError(app.name, 'a restart in place (SIGUSR2)', 'pause it once the new process serves');
   const maxMs = c.body.maxMs === undefined ? DEFAULT_PAUSE_MS : c.body.maxMs;
   if (typeof maxMs !== 'number') throw new BadRequestError('"maxMs" must be a number of milliseconds');
   await app.pauseTraffic(maxMs, c.who);

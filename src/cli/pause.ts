@@ -13,7 +13,9 @@ export function pauseCommand(): Command {
     .action(async (app: string, opts: { max: number }, command: Command) => {
       const { client, out, who } = contextOf(command);
       const status = await client.post<AppStatus>(`/api/apps/${encodeURIComponent(app)}/pause`, { maxMs: opts.max, who });
-      out.line(`${app}: paused; new requests are held until \`cutover resume ${app}\` or ${clockTime(status.paused!.until)}`);
+      // A pause shorter than the call's round trip is over by the time it is answered.
+      if (status.paused === null) return out.line(`${app}: paused, and already resumed: the pause was shorter than this call took`);
+      out.line(`${app}: paused; new requests are held until \`cutover resume ${app}\` or ${clockTime(status.paused.until)}`);
     });
 }
 

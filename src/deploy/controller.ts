@@ -41,6 +41,11 @@ export interface ControllerOptions {
 
 /** Every app's controller, and the one place that turns their stored state into the route table. */
 export class Controller {
+  /**
+   * This process is handing over to its successor (SIGUSR2): a pause is refused meanwhile, since what this process
+   * would hold could only be refused when it retires (and the successor, once it serves, holds its own).
+   */
+  handingOver = false;
   private readonly apps = new Map<string, AppController>();
   private config: Config;
   private generation = 0;
