@@ -14,22 +14,22 @@ const FROM = 'CUTOVER_HANDOVER_FROM';
 
 type Message = { type: 'hello' } | { type: 'listener'; name: string } | { type: 'listeners-sent' } | { type: 'ready' };
 
-/** The running side: resolves true once the successor serves and this cutover has retired; false if it kept going. */
-let handingOver = false;
-
+/**
+ * The running side: resolves true once the successor serves and this cutover has retired; false if it kept going.
+ * The controller knows meanwhile (it refuses a pause then).
+ */
 export async function handOver(cutover: Cutover, configPath: string, log: Logger): Promise<boolean> {
+  const { controller } = cutover;
   // One hand-over at a time: a second SIGUSR2 meanwhile would start a second successor.
-  if (handingOver) {
+  if (controller.handingOver) {
     log.warn('hand-over already in progress; signal ignored');
     return false;
   }
-  handingOver = true;
-  cutover.controller.handingOver = true;
+  controller.handingOver = true;
   try {
     return await handOverOnce(cutover, configPath, log);
   } finally {
-    handingOver = false;
-    cutover.controller.handingOver = false;
+    controller.handingOver = false;
   }
 }
 
