@@ -16,7 +16,10 @@ export interface InstanceDescription {
   readonly pid: number | null;
   readonly restarts: number;
   readonly startedAt: number | null;
-  /** How its process last ended on its own (`exited with code 3`); null while it never has. */
+  /**
+   * How its process last ended on its own (`exited with code 3`); null while it never has, and once the process
+   * after it has run steadily (as long as a restart streak lasts, 30 s by default).
+   */
   readonly lastExit: string | null;
 }
 

@@ -96,13 +96,15 @@ export class Instance {
 
   describe(): InstanceDescription {
     const leader = this.state === 'running' ? this.leader : null;
+    // An exit is news until the process after it has run as long as a restart streak lasts.
+    const steady = leader != null && this.options.clock.now() - leader.startedAt >= this.options.restart.resetAfterMs;
     return {
       url: this.spec.url,
       state: this.state,
       pid: leader?.pid ?? null,
       restarts: this.restarts,
       startedAt: leader?.startedAt ?? null,
-      lastExit: this.lastExit,
+      lastExit: steady ? null : this.lastExit,
     };
   }
 

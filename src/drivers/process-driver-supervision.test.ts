@@ -32,6 +32,18 @@ test('an instance that crashes is restarted on the same port, with an event for 
   const [after] = driver.describe('web', 'blue');
   assert.equal(after!.restarts, 1);
   assert.notEqual(after!.pid, pid);
+  assert.match(after!.lastExit ?? '', /was killed by SIGKILL/, 'the exit is told while the restarted process is new');
+});
+
+test('an exit is no longer told once the process after it has run as long as a restart streak lasts', { timeout: 20_000 }, async (t) => {
+  const { driver } = processDriver(t, {}, { restart: { ...FAST_RESTARTS, resetAfterMs: 300 } });
+  const [url] = await driver.start(startRequest('blue', 'v1'), signal());
+  await eventually('the instance to answer', () => answers(url!));
+  process.kill(driver.describe('web', 'blue')[0]!.pid!, 'SIGKILL');
+  await eventually('a restart', () => driver.describe('web', 'blue')[0]!.restarts === 1 && driver.describe('web', 'blue')[0]!.state === 'running');
+  assert.notEqual(driver.describe('web', 'blue')[0]!.lastExit, null);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(driver.describe('web', 'blue')[0]!.lastExit, null);
 });
 
 test('restarts back off exponentially and give up after too many in a row', { timeout: 20_000 }, async (t) => {
