@@ -3,6 +3,7 @@
 // runs) leaves the process driver's instances alive on purpose: a restarted cutover adopts them. Without this they
 // would outlive the suite, hundreds of idle processes after a few runs.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { constants } from 'node:os';
 
 /** Sends SIGKILL to every process whose working directory is `dir` or below it; returns how many. */
 export function killProcessesUnder(dir: string): number {
@@ -38,6 +39,16 @@ export function alive(pid: number): boolean {
 export function catchesSighup(pid: number): boolean {
   const line = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return line !== null && (BigInt(`0x${line[1]}`) & 1n) === 1n;
+}
+
+/** Whether `signal` is pending for process `pid`, sent but not yet delivered (ShdPnd and SigPnd in /proc/PID/status). */
+export function signalPending(pid: number, signal: NodeJS.Signals): boolean {
+  const bit = 1n << BigInt(constants.signals[signal] - 1);
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return ['ShdPnd', 'SigPnd'].some((field) => {
+    const line = new RegExp(`^${field}:\\s*([0-9a-f]+)$`, 'm').exec(status);
+    return line !== null && (BigInt(`0x${line[1]}`) & bit) !== 0n;
+  });
 }
 
 function processIds(): number[] {
