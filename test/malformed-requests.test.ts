@@ -198,8 +198,7 @@ const WELL_FORMED: readonly GoodCase[] = [
   {
     desc: 'HTTP/1.0 with Connection: keep-alive keeps the connection (RFC 9112 §9.3 ¶4)',
     async check(run) {
-      const conn = await RawConnection.open(run.proxyUrl);
-      try {
+      await RawConnection.with(run.proxyUrl, async (conn) => {
         conn.write('GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
         const first = await conn.nextResponse();
         assert.equal(first.status, 200);
@@ -207,16 +206,13 @@ const WELL_FORMED: readonly GoodCase[] = [
         conn.write('GET /b HTTP/1.0\r\n\r\n');
         assert.equal((await conn.nextResponse()).body.toString(), 'GET /b 0');
         assert.ok(await conn.closed(ANSWER_MS));
-      } finally {
-        conn.destroy();
-      }
+      });
     },
   },
   {
     desc: 'Expect: 100-continue gets 100 Continue before the body, then the final answer; the body arrives intact (RFC 9110 §10.1.1)',
     async check(run, seen) {
-      const conn = await RawConnection.open(run.proxyUrl);
-      try {
+      await RawConnection.with(run.proxyUrl, async (conn) => {
         conn.write('POST /upload HTTP/1.1\r\nHost: web\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n');
         const interim = await conn.nextResponse('POST', ANSWER_MS);
         assert.equal(interim.status, 100, `first answer: ${interim.statusLine}`);
@@ -225,23 +221,18 @@ const WELL_FORMED: readonly GoodCase[] = [
         assert.equal(final.status, 200);
         assert.equal(final.body.toString(), 'POST /upload 11');
         assert.equal(seen[0]?.body.toString(), 'hello world');
-      } finally {
-        conn.destroy();
-      }
+      });
     },
   },
   {
     desc: 'Expect: 100-continue with a body over the app limit gets 413 at once, never 100 Continue (RFC 9110 §10.1.1)',
     async check(run, seen) {
-      const conn = await RawConnection.open(run.proxyUrl);
-      try {
+      await RawConnection.with(run.proxyUrl, async (conn) => {
         conn.write('POST /upload HTTP/1.1\r\nHost: web\r\nContent-Length: 200000000\r\nExpect: 100-continue\r\n\r\n');
         const first = await conn.nextResponse('POST', ANSWER_MS);
         assert.equal(first.status, 413, `first answer: ${first.statusLine}`);
         assert.equal(seen.length, 0);
-      } finally {
-        conn.destroy();
-      }
+      });
     },
   },
   {
@@ -262,33 +253,27 @@ const WELL_FORMED: readonly GoodCase[] = [
   {
     desc: 'HEAD gets the headers, Content-Length kept, and no body; the next request on the connection still parses (RFC 9110 §9.3.2)',
     async check(run) {
-      const conn = await RawConnection.open(run.proxyUrl);
-      try {
+      await RawConnection.with(run.proxyUrl, async (conn) => {
         conn.write('HEAD /head HTTP/1.1\r\nHost: web\r\n\r\nGET /after HTTP/1.1\r\nHost: web\r\n\r\n');
         const head = await conn.nextResponse('HEAD');
         assert.equal(head.status, 200);
         assert.equal(field(head, 'content-length'), '11');
         assert.equal(field(head, 'transfer-encoding'), undefined);
         assert.equal((await conn.nextResponse()).body.toString(), 'GET /after 0', 'no body bytes were sent after the HEAD response');
-      } finally {
-        conn.destroy();
-      }
+      });
     },
   },
   ...[204, 304].map((status): GoodCase => ({
     desc: `an upstream ${status} reaches the client with no body and no chunked framing (RFC 9110 §15.3.5/§15.4.5, RFC 9112 §6.1 ¶13)`,
     async check(run) {
-      const conn = await RawConnection.open(run.proxyUrl);
-      try {
+      await RawConnection.with(run.proxyUrl, async (conn) => {
         conn.write(`GET /status/${status} HTTP/1.1\r\nHost: web\r\n\r\nGET /after HTTP/1.1\r\nHost: web\r\n\r\n`);
         const res = await conn.nextResponse();
         assert.equal(res.status, status);
         assert.equal(field(res, 'transfer-encoding'), undefined);
         if (status === 204) assert.equal(field(res, 'content-length'), undefined, 'RFC 9110 §8.6: no Content-Length in a 204');
         assert.equal((await conn.nextResponse()).body.toString(), 'GET /after 0', 'no body bytes were sent after the header');
-      } finally {
-        conn.destroy();
-      }
+      });
     },
   })),
   {
@@ -305,15 +290,12 @@ const WELL_FORMED: readonly GoodCase[] = [
   {
     desc: 'pipelined requests are answered in order, even when the first is the slowest (RFC 9112 §9.3.2)',
     async check(run) {
-      const conn = await RawConnection.open(run.proxyUrl);
-      try {
+      await RawConnection.with(run.proxyUrl, async (conn) => {
         conn.write(['/delay/300', '/delay/100', '/delay/0'].map((p) => `GET ${p} HTTP/1.1\r\nHost: web\r\n\r\n`).join(''));
         const bodies = [];
         for (let i = 0; i < 3; i++) bodies.push((await conn.nextResponse()).body.toString());
         assert.deepEqual(bodies, ['GET /delay/300 0', 'GET /delay/100 0', 'GET /delay/0 0']);
-      } finally {
-        conn.destroy();
-      }
+      });
     },
   },
   {

@@ -66,6 +66,16 @@ export class RawConnection {
     });
   }
 
+  /** A connection to `url` for `use`, destroyed once it is done, whatever happened. */
+  static async with<T>(url: string, use: (conn: RawConnection) => Promise<T>): Promise<T> {
+    const conn = await RawConnection.open(url);
+    try {
+      return await use(conn);
+    } finally {
+      conn.destroy();
+    }
+  }
+
   static open(url: string): Promise<RawConnection> {
     const { hostname, port } = new URL(url);
     return new Promise((resolve, reject) => {
