@@ -16,10 +16,11 @@ export function serveCommand(): Command {
     .description('run the proxy, admin API and controller')
     .addHelpText(
       'after',
-      '\nSignals:\n  SIGHUP   re-read the config file (an invalid one is refused; the running config stays)\n' +
+      '\nSignals:\n  SIGHUP   re-read the config file, as `cutover reload` does (an invalid one is refused; the running config stays)\n' +
         '  SIGTERM  stop: finish requests in flight (up to the drain time), then exit 0 (also SIGINT)\n' +
         '  SIGUSR2  restart in place: a new cutover takes over the sockets, state and processes without a gap\n' +
-        '           (the pid to signal is in the state file\'s .lock file; needs `workers: 1`)\n' +
+        '           (the pid to signal is in the state file\'s .lock file; needs `workers: 1`; refused while a\n' +
+        '           deployment or another operation runs, or an app is paused)\n' +
         'A signal sent while cutover starts is acted on once it serves (SIGUSR2 is refused then).',
     )
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
