@@ -69,8 +69,9 @@ export class HealthProbe {
 export function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const code = (err as { code?: string }).code ?? (err.cause as { code?: string } | undefined)?.code;
-  if (err.name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT') return 'timed out';
+  // undici's codes (probes), then those of cutover's own upstream connections (traffic).
+  if (err.name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'RESPONSE_TIMEOUT' || code === 'CONNECT_TIMEOUT') return 'timed out';
   if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'connection reset';
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'CLOSED') return 'connection reset';
   return code ? `${code}: ${err.message}` : err.message;
 }

@@ -10,7 +10,7 @@ function get(pool: ConnectionPool, path: string): Promise<string> {
   return new Promise((resolve) => {
     let status = 0;
     const chunks: Buffer[] = [];
-    pool.dispatch({ path, method: 'GET' }, {
+    pool.dispatch({ path, method: 'GET', headers: [], body: null }, {
       onConnect: () => {},
       onHeaders: (code: number) => ((status = code), true),
       onData: (chunk: Buffer) => (chunks.push(chunk), true),
@@ -48,7 +48,7 @@ test('close waits for the running and waiting requests, then refuses new ones', 
   const pool = new ConnectionPool(url, { connections: 1 });
   const running = [get(pool, '/a'), get(pool, '/b')];
   const closed = pool.close();
-  assert.equal(await get(pool, '/late'), 'error UND_ERR_CLOSED');
+  assert.equal(await get(pool, '/late'), 'error POOL_CLOSED');
   assert.deepEqual(await Promise.all(running), ['200 /a', '200 /b']);
   await closed;
 });

@@ -4,8 +4,8 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { buildConnector } from 'undici';
 import { ConnectionPool } from './connection-pool.ts';
+import { tcpConnector } from './connector.ts';
 import { SpareConnections } from './spare-connections.ts';
 
 /** An upstream that answers each request with its connection's number, counting connections opened and closed. */
@@ -26,7 +26,7 @@ async function upstream(t: TestContext, onConnection: (socket: Socket, n: number
 function get(pool: ConnectionPool): Promise<string> {
   return new Promise((resolve) => {
     let body = '';
-    pool.dispatch({ path: '/', method: 'GET' }, {
+    pool.dispatch({ path: '/', method: 'GET', headers: [], body: null }, {
       onConnect: () => {},
       onHeaders: () => true,
       onData: (chunk: Buffer) => ((body += chunk), true),
@@ -70,7 +70,7 @@ test('warm counts the free connections still open, and opens no more than the po
   const { url, seen } = await upstream(t);
   const p = pool(t, url, 4);
   await Promise.all([get(p), get(p)]);
-  await new Promise((r) => setTimeout(r, 10)); // a client is free again at its 'drain', just after its answer
+  await new Promise((r) => setTimeout(r, 10)); // a connection is free again just after its answer
   p.warm(2);
   p.warm(3);
   await until(() => seen.opened === 3, 'one more connection');
@@ -103,10 +103,10 @@ test('a connection handed to the pool that replaces its own takes that pool\'s s
   const { url, seen, server } = await upstream(t);
   const old = pool(t, url, 2);
   await Promise.all([get(old), get(old)]);
-  await new Promise((r) => setTimeout(r, 10)); // a client is free again at its 'drain', just after its answer
+  await new Promise((r) => setTimeout(r, 10)); // a connection is free again just after its answer
   const next = pool(t, url, 2);
   old.handIdleTo(next);
-  // The upstream ends the idle connections (its keep-alive time is up): the handed-over clients hold none.
+  // The upstream ends the idle connections (its keep-alive time is up): the handed-over connections leave the pool.
   server.closeIdleConnections();
   await until(() => seen.closed === 2, 'both idle connections closed');
   next.warm(2);
@@ -126,8 +126,7 @@ test('closing the pool closes its spares', async (t) => {
 
 test('a spare nobody takes is closed after its idle time', async (t) => {
   const { url, seen } = await upstream(t);
-  const { hostname, port, protocol, host } = new URL(url);
-  const spares = new SpareConnections(buildConnector({}), { hostname, port, protocol, host }, 100);
+  const spares = new SpareConnections(tcpConnector(url, 1_000), 100);
   t.after(() => spares.close());
   spares.open(1);
   await until(() => seen.opened === 1 && spares.count === 1, 'one spare');

@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net';
-import type { buildConnector } from 'undici';
+import type { Connector } from './connector.ts';
+
+type Callback = Parameters<Connector>[0];
 
 /** A spare nobody took within this long is closed: an upstream may end a connection that carries no request. */
 export const SPARE_MS = 3_000;
@@ -15,13 +17,12 @@ export class SpareConnections {
   /** What drops a ready spare on its own end (closed, errored, unused too long), by spare. */
   private readonly droppers = new Map<Socket, () => void>();
   /** Connectors' callbacks waiting for a spare still opening, in the order they came. */
-  private readonly waiting: buildConnector.Callback[] = [];
+  private readonly waiting: Callback[] = [];
   private opening = 0;
   private closed = false;
 
   constructor(
-    private readonly connect: buildConnector.connector,
-    private readonly params: buildConnector.Options,
+    private readonly connect: Connector,
     private readonly idleMs = SPARE_MS,
   ) {}
 
@@ -34,12 +35,12 @@ export class SpareConnections {
   open(n: number): void {
     for (let i = 0; i < n && !this.closed; i++) {
       this.opening++;
-      this.connect(this.params, (err, socket) => this.opened(err, socket));
+      this.connect((err, socket) => this.opened(err, socket));
     }
   }
 
   /** Serves a connector's call with a spare, now or once one opens; false when there is none. */
-  take(callback: buildConnector.Callback): boolean {
+  take(callback: Callback): boolean {
     for (let socket = this.ready.shift(); socket !== undefined; socket = this.ready.shift()) {
       this.keep(socket);
       // Ended by the upstream, its 'close' not yet emitted.
@@ -47,8 +48,7 @@ export class SpareConnections {
         socket.destroy();
         continue;
       }
-      // Never from inside the connector's call: undici's client goes on setting itself up after that call returns.
-      process.nextTick(callback, null, socket);
+      callback(null, socket);
       return true;
     }
     // One waiter per spare opening: more would wait for nothing.

@@ -198,11 +198,9 @@ export class Target implements ProbeListener {
   private newPool(): ConnectionPool {
     return new ConnectionPool(this.options.url, {
       connections: this.options.connections,
-      pipelining: 1,
-      keepAliveTimeout: KEEP_ALIVE_MS,
-      connect: { timeout: this.options.connectTimeoutMs },
-      headersTimeout: this.options.responseTimeoutMs,
-      bodyTimeout: this.options.responseTimeoutMs,
+      keepAliveMs: KEEP_ALIVE_MS,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      responseTimeoutMs: this.options.responseTimeoutMs,
     });
   }
 }

@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import { CutoverError, NoHealthyTargetError, UpstreamError, UpstreamTimeoutError } from '../core/errors.ts';
 import { describeError } from '../health/health-probe.ts';
 import { pickTarget } from '../pool/balancer.ts';
 import type { InFlightEntry } from '../pool/in-flight.ts';
 import type { Drainable } from '../pool/pool-generation.ts';
 import type { Target } from '../pool/target.ts';
+import type { UpstreamHandler } from '../pool/upstream-connection.ts';
+import { UpstreamConnectionError } from '../pool/upstream-connection-error.ts';
 import { closeAfter } from './closing-connection.ts';
 import { clientResponseHeaders, withoutContentLength } from './headers.ts';
 import type { RoutedApp, RoutedEnv } from './router.ts';
@@ -25,9 +26,9 @@ const CLIENT_CLOSED = 499;
 const DRAINED = new CutoverError('DRAINED', 503, 'the environment this request was on finished draining; retry');
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /** Failures that happen before the upstream could have acted on the request. */
-const NOT_CONNECTED = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
-/** Failures of an established connection before any response byte. */
-const RESET = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'UND_ERR_CLOSED']);
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+/** Failures of an established connection before any response byte (the pool's closing counts: nothing was sent). */
+const RESET = new Set(['ECONNRESET', 'CLOSED', 'EPIPE', 'POOL_CLOSED']);
 
 export interface ForwardContext {
   readonly app: RoutedApp;
@@ -44,11 +45,11 @@ export interface ForwardContext {
 }
 
 /**
- * One request's trip to an upstream: an undici dispatch handler that streams the response to the client with
- * backpressure, aborts upstream when the client goes away, and retries once on another target when the
+ * One request's trip to an upstream: the handler of its upstream connection, which streams the response to the
+ * client with backpressure, aborts upstream when the client goes away, and retries once on another target when the
  * connection failed before any response byte and resending is safe.
  */
-export class Forward implements Dispatcher.DispatchHandler, Drainable {
+export class Forward implements UpstreamHandler, Drainable {
   private target: Target | null = null;
   /** The target whose in-flight count this request holds, until it completes or fails. */
   private counted: Target | null = null;
@@ -89,7 +90,7 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
     target.dispatcher.dispatch(
       {
         path: this.req.url ?? '/',
-        method: this.req.method as Dispatcher.HttpMethod,
+        method: this.req.method ?? 'GET',
         headers: this.ctx.headers,
         body: this.ctx.hasBody ? (this.ctx.body ?? this.req) : null,
       },
@@ -102,15 +103,19 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
     if (this.finished) abort();
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    if (statusCode < 200) return true;
+  onHeaders(statusCode: number, rawHeaders: string[], resume: () => void, statusText: string): boolean {
+    const headers = clientResponseHeaders(rawHeaders);
+    try {
+      // RFC 9110 §8.6: a 204 carries no Content-Length; an upstream's would be a protocol error to an HTTP/2 client.
+      this.res.writeHead(statusCode, statusText, statusCode === 204 ? withoutContentLength(headers) : headers);
+    } catch (err) {
+      // Node refuses a field it cannot send (a control character in a value): nothing went to the client yet.
+      throw new UpstreamConnectionError('BAD_RESPONSE', `sent a header that cannot be relayed (${(err as Error).message})`);
+    }
     this.responded = true;
     this.status = statusCode;
     this.headMs = performance.now() - this.startedAt;
     this.resumeUpstream = resume;
-    const headers = clientResponseHeaders(rawHeaders);
-    // RFC 9110 §8.6: a 204 carries no Content-Length; an upstream's would be a protocol error to an HTTP/2 client.
-    this.res.writeHead(statusCode, statusText, statusCode === 204 ? withoutContentLength(headers) : headers);
     return true;
   }
 
@@ -135,15 +140,6 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
     // Our own refusal (the body passed the app's limit) is answered as it is, not as an upstream failure.
     if (err instanceof CutoverError) return this.refuse(err);
     const code = errorCode(err);
-    // undici refused the request itself (a header it cannot send): the client's fault, not the upstream's.
-    if (code === 'UND_ERR_INVALID_ARG' && !this.responded) {
-      return this.refuse(new CutoverError('BAD_REQUEST', 400, `the request cannot be forwarded: ${err.message}`));
-    }
-    // RFC 9110 §6.4.1: a 204 or a 304 has no content, whatever its Content-Length says (a 304's announces the
-    // length a 200 would have had). undici counts the bytes that never come as an error; the response is complete.
-    if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' && this.responded && this.bytes === 0 && (this.status === 204 || this.status === 304)) {
-      return this.onComplete();
-    }
     this.ctx.upstreamErrors?.count(this.ctx.app.name, this.ctx.env.color, upstreamErrorKind(code));
     if (this.responded) {
       // Part of the response is already with the client: the only honest signal left is a cut connection.
@@ -237,7 +233,7 @@ export class Forward implements Dispatcher.DispatchHandler, Drainable {
 }
 
 function upstreamErrorKind(code: string): UpstreamErrorKind {
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
+  if (code === 'RESPONSE_TIMEOUT' || code === 'CONNECT_TIMEOUT') return 'timeout';
   if (NOT_CONNECTED.has(code)) return 'connect';
   if (RESET.has(code)) return 'reset';
   return 'other';
@@ -249,14 +245,11 @@ function errorCode(err: Error): string {
 
 function translate(err: Error, code: string, target: Target | null): CutoverError {
   const where = target === null ? 'the upstream' : target.url;
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+  if (code === 'RESPONSE_TIMEOUT' || code === 'CONNECT_TIMEOUT') {
     return new UpstreamTimeoutError(`${where} did not answer in time`, err);
   }
   if (NOT_CONNECTED.has(code)) return new UpstreamError('UPSTREAM_CONNECT', `${where} refused the connection`, err);
-  // undici's name for a response it will not read, e.g. a 100 Continue to a request that did not ask for one.
-  if (code === 'UND_ERR_SOCKET' && /^bad (response|upgrade)$/.test(err.message)) {
-    return new UpstreamError('UPSTREAM_BAD_RESPONSE', `${where} sent a response that cannot be relayed (${err.message}, e.g. an unrequested 100 Continue)`, err);
-  }
+  if (code === 'BAD_RESPONSE') return new UpstreamError('UPSTREAM_BAD_RESPONSE', `${where} ${err.message}`, err);
   if (RESET.has(code)) return new UpstreamError('UPSTREAM_RESET', `${where} closed the connection`, err);
   return new UpstreamError('UPSTREAM_ERROR', `${where} failed: ${err.message}`, err);
 }

@@ -196,17 +196,40 @@ test('a 304 or 204 whose Content-Length announces a body is relayed whole, not c
   assert.deepEqual(seen, [304, 204, 304], 'recorded as answered, not as 5xx');
 });
 
-test('an upstream that sends an unrequested 100 Continue gets 502 UPSTREAM_BAD_RESPONSE saying so', async (t) => {
+test('interim 1xx responses an upstream sends unasked are skipped: the client gets the final answer (RFC 9110 §15.2)', async (t) => {
   const upstream = await startUpstream(t, 'up', (req, res) => {
     req.resume();
     res.writeContinue();
+    res.writeEarlyHints({ link: '</style.css>; rel=preload' });
     res.end('after');
   });
   const h = await startProxy(t);
   h.route('blue', [upstream.url], []);
   const res = await request(h.url);
-  assert.equal(res.statusCode, 502);
-  assert.match(await res.body.text(), /UPSTREAM_BAD_RESPONSE.*100 Continue/);
+  assert.equal(res.statusCode, 200);
+  assert.equal(await res.body.text(), 'after');
+});
+
+test('an upstream that switches protocols unasked, or sends no HTTP, gets 502 UPSTREAM_BAD_RESPONSE saying so', async (t) => {
+  const answers: Record<string, string> = {
+    '/101': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+    '/garbage': 'SSH-2.0-OpenSSH_9.2\r\n\r\n',
+    '/folded': 'HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 0\r\n\r\n',
+    '/lengths': 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab',
+    '/nul': 'HTTP/1.1 200 OK\r\nX-A: a\u0000b\r\nContent-Length: 0\r\n\r\n',
+  };
+  const upstream = await startUpstream(t, 'up', (req) => {
+    req.socket.end(answers[req.url!]);
+  });
+  const h = await startProxy(t);
+  h.route('blue', [upstream.url], []);
+  for (const [path, why] of [['/101', /switched protocols/], ['/garbage', /malformed status line/], ['/folded', /malformed header line/], ['/lengths', /invalid Content-Length/], ['/nul', /header that cannot be relayed/]] as const) {
+    const res = await request(h.url + path);
+    assert.equal(res.statusCode, 502, path);
+    const text = await res.body.text();
+    assert.match(text, /^UPSTREAM_BAD_RESPONSE: http:\/\/127\.0\.0\.1:\d+ /, path);
+    assert.match(text, why, path);
+  }
 });
 
 test('a response cut off by the upstream after it started is logged, and the client connection is cut', async (t) => {
