@@ -4,8 +4,9 @@
 // admin request's arrival in cutover:
 //   applied: the new route table applied (cutover's own channel, src/proxy/data-path.ts); answered: its response
 //   finished; read: the first data request read after it; dispatched: the first request
-//   handed to the new environment's pool; connected: a new upstream connection opened meanwhile (else absent);
-//   written: that request's head written upstream. `fresh`: it went on a connection never used before.
+//   handed to the new environment's pool; connected: a new upstream connection (or a spare opened ahead) given to a
+//   request meanwhile (else absent); written: that request's head written upstream. `fresh`: it went on a connection
+//   never used before. The upstream events are cutover's own channels (src/pool/upstream-channels.ts).
 import diagnostics from 'node:diagnostics_channel';
 import { appendFileSync } from 'node:fs';
 
@@ -27,7 +28,6 @@ function trace(out) {
   let flip = null;
   /** The origin data requests went to before the flip. */
   let lastOrigin = null;
-  const used = new WeakSet();
   const since = () => now() - flip.arrived;
 
   subscribe('http.server.request.start', ({ request, response }) => {
@@ -42,21 +42,19 @@ function trace(out) {
   subscribe('cutover:route-table:applied', () => {
     if (flip !== null) flip.applied ??= since();
   });
-  subscribe('undici:request:create', ({ request }) => {
-    if (request.path.startsWith('/healthz')) return;
-    if (flip !== null && flip.dispatched === undefined && lastOrigin !== null && request.origin !== lastOrigin) {
+  subscribe('cutover:upstream:dispatch', ({ origin, path }) => {
+    if (path.startsWith('/healthz')) return;
+    if (flip !== null && flip.dispatched === undefined && lastOrigin !== null && origin !== lastOrigin) {
       flip.dispatched = since();
-      flip.origin = request.origin;
+      flip.origin = origin;
     }
-    lastOrigin = request.origin;
+    lastOrigin = origin;
   });
-  subscribe('undici:client:connected', () => {
+  subscribe('cutover:upstream:connected', () => {
     if (flip?.dispatched !== undefined && flip.written === undefined) flip.connected ??= since();
   });
-  subscribe('undici:client:sendHeaders', ({ request, socket }) => {
-    const fresh = !used.has(socket);
-    used.add(socket);
-    if (flip?.origin !== request.origin || flip.written !== undefined) return;
+  subscribe('cutover:upstream:written', ({ origin, fresh }) => {
+    if (flip?.origin !== origin || flip.written !== undefined) return;
     flip.written = since();
     flip.fresh = fresh;
     const done = flip;

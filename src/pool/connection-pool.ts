@@ -1,4 +1,5 @@
 import { tcpConnector, type Connector } from './connector.ts';
+import { connected, dispatched } from './upstream-channels.ts';
 import { SpareConnections } from './spare-connections.ts';
 import { UpstreamConnection, type ConnectionOwner, type UpstreamHandler, type UpstreamRequest } from './upstream-connection.ts';
 import { UpstreamConnectionError } from './upstream-connection-error.ts';
@@ -31,7 +32,7 @@ export class ConnectionPool implements ConnectionOwner {
   private readonly waiting: Waiting[] = [];
   private readonly spares: SpareConnections;
   private readonly connect: Connector;
-  private readonly connectionOptions: { host: string; responseTimeoutMs: number; keepAliveMs: number };
+  private readonly connectionOptions: { origin: string; host: string; responseTimeoutMs: number; keepAliveMs: number };
   private closing: Promise<void> | null = null;
   private emptied: (() => void) | null = null;
   private destroyed = false;
@@ -42,8 +43,10 @@ export class ConnectionPool implements ConnectionOwner {
   ) {
     this.connect = tcpConnector(url, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
     this.spares = new SpareConnections(this.connect);
+    const { origin, host } = new URL(url);
     this.connectionOptions = {
-      host: new URL(url).host,
+      origin,
+      host,
       responseTimeoutMs: options.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS,
       keepAliveMs: options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS,
     };
@@ -68,6 +71,7 @@ export class ConnectionPool implements ConnectionOwner {
 
   /** Sends the request on a free connection, a new one, or the first to come free. */
   dispatch(request: UpstreamRequest, handler: UpstreamHandler): void {
+    if (dispatched.hasSubscribers) dispatched.publish({ origin: this.connectionOptions.origin, method: request.method, path: request.path });
     if (this.closing !== null || this.destroyed) {
       queueMicrotask(() => handler.onError(new UpstreamConnectionError('POOL_CLOSED', 'the connection pool is closing')));
       return;
@@ -143,7 +147,11 @@ export class ConnectionPool implements ConnectionOwner {
     const connection = new UpstreamConnection(this, this.connectionOptions);
     this.connections.add(connection);
     connection.send(request, handler);
-    const opened: Parameters<Connector>[0] = (err, socket) => (err === null ? connection.attach(socket!) : connection.connectFailed(err));
+    const opened: Parameters<Connector>[0] = (err, socket) => {
+      if (err !== null) return connection.connectFailed(err);
+      if (connected.hasSubscribers) connected.publish({ origin: this.connectionOptions.origin });
+      connection.attach(socket!);
+    };
     if (!this.spares.take(opened)) this.connect(opened);
   }
 

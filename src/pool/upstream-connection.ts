@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import { written } from './upstream-channels.ts';
 import { ResponseParser, type ResponseHead, type ResponseSink } from './response-parser.ts';
 import { UpstreamConnectionError } from './upstream-connection-error.ts';
 
@@ -33,6 +34,8 @@ export interface ConnectionOwner {
 }
 
 export interface UpstreamConnectionOptions {
+  /** `http://host:port`, as published for tracing. */
+  readonly origin: string;
   /** Host header for a request without one (an HTTP/1.0 client's): the target's `host:port`. */
   readonly host: string;
   /** A request fails when nothing moves on its connection, either way, for this long. */
@@ -63,6 +66,8 @@ export class UpstreamConnection implements ResponseSink {
   /** The response ended within the data being read: the owner hears onFree once that data is read. */
   private ended = false;
   private gone = false;
+  /** Requests written on this connection, for tracing. */
+  private requests = 0;
   private deadline = 0;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = 0;
@@ -152,6 +157,8 @@ export class UpstreamConnection implements ResponseSink {
     const socket = this.socket!;
     const chunked = request.body !== null && !hasField(request.headers, 'content-length');
     socket.write(requestHead(request, chunked, this.options.host), 'latin1');
+    if (written.hasSubscribers) written.publish({ origin: this.options.origin, method: request.method, path: request.path, fresh: this.requests === 0 });
+    this.requests++;
     this.armTimeout(this.options.responseTimeoutMs);
     if (request.body !== null) this.sendBody(request.body, chunked);
   }
