@@ -20,6 +20,8 @@ const DEFAULT_KEEP_ALIVE_MS = 4_000;
 interface Waiting {
   readonly request: UpstreamRequest;
   readonly handler: UpstreamHandler;
+  /** Fails the request if its body fails while it waits (an error nobody heard would be thrown). */
+  readonly onBodyError: ((err: Error) => void) | null;
 }
 
 /**
@@ -77,9 +79,22 @@ export class ConnectionPool implements ConnectionOwner {
       return;
     }
     const free = this.free.pop();
-    if (free !== undefined) return free.send(request, handler);
-    if (this.connections.size >= this.options.connections) return void this.waiting.push({ request, handler });
+    if (free !== undefined) {
+      if (!free.send(request, handler)) this.free.push(free);
+      return;
+    }
+    if (this.connections.size >= this.options.connections) return this.enqueue(request, handler);
     this.openFor(request, handler);
+  }
+
+  /** A request that waits for a connection and will not need one any more (its client went away): it fails with `err`. */
+  cancel(handler: UpstreamHandler, err: Error): void {
+    const at = this.waiting.findIndex((w) => w.handler === handler);
+    if (at === -1) return;
+    const [entry] = this.waiting.splice(at, 1);
+    this.unqueue(entry!);
+    handler.onError(err);
+    this.checkEmpty();
   }
 
   /**
@@ -110,7 +125,10 @@ export class ConnectionPool implements ConnectionOwner {
   async destroy(err: Error): Promise<void> {
     this.destroyed = true;
     this.spares.close();
-    for (const { handler } of this.waiting.splice(0)) handler.onError(err);
+    for (const entry of this.waiting.splice(0)) {
+      this.unqueue(entry);
+      entry.handler.onError(err);
+    }
     this.free.length = 0;
     for (const connection of [...this.connections]) connection.destroy(err);
     this.checkEmpty();
@@ -118,8 +136,11 @@ export class ConnectionPool implements ConnectionOwner {
 
   onFree(connection: UpstreamConnection): void {
     if (this.destroyed) return connection.close();
-    const next = this.waiting.shift();
-    if (next !== undefined) return connection.send(next.request, next.handler);
+    // The oldest waiting request takes it; one whose client has gone declines and leaves it to the next.
+    for (let next = this.dequeue(); next !== undefined; next = this.dequeue()) {
+      if (connection.send(next.request, next.handler)) return;
+    }
+    this.checkEmpty();
     if (this.closing !== null) return connection.close();
     this.free.push(connection);
   }
@@ -129,8 +150,11 @@ export class ConnectionPool implements ConnectionOwner {
     const at = this.free.indexOf(connection);
     if (at !== -1) this.free.splice(at, 1);
     // Its place is free: the oldest waiting request takes it on a new connection.
-    const next = this.destroyed ? undefined : this.waiting.shift();
-    if (next !== undefined) this.openFor(next.request, next.handler);
+    if (!this.destroyed) {
+      for (let next = this.dequeue(); next !== undefined; next = this.dequeue()) {
+        if (this.openFor(next.request, next.handler)) break;
+      }
+    }
     this.checkEmpty();
   }
 
@@ -142,17 +166,38 @@ export class ConnectionPool implements ConnectionOwner {
     this.free.push(connection);
   }
 
-  /** A new connection for `request`: a spare if one is ready or opening, else one opened now. */
-  private openFor(request: UpstreamRequest, handler: UpstreamHandler): void {
+  private enqueue(request: UpstreamRequest, handler: UpstreamHandler): void {
+    const body = request.body;
+    const entry: Waiting = { request, handler, onBodyError: body === null ? null : (err) => this.cancel(handler, err) };
+    if (entry.onBodyError !== null) body!.on('error', entry.onBodyError);
+    this.waiting.push(entry);
+  }
+
+  private dequeue(): Waiting | undefined {
+    const entry = this.waiting.shift();
+    if (entry !== undefined) this.unqueue(entry);
+    return entry;
+  }
+
+  private unqueue(entry: Waiting): void {
+    if (entry.onBodyError !== null) entry.request.body!.off('error', entry.onBodyError);
+  }
+
+  /**
+   * A new connection for `request`: a spare if one is ready or opening, else one opened now. False when the request
+   * declined it (its client had gone): no connection is opened.
+   */
+  private openFor(request: UpstreamRequest, handler: UpstreamHandler): boolean {
     const connection = new UpstreamConnection(this, this.connectionOptions);
+    if (!connection.send(request, handler)) return false;
     this.connections.add(connection);
-    connection.send(request, handler);
     const opened: Parameters<Connector>[0] = (err, socket) => {
       if (err !== null) return connection.connectFailed(err);
       if (connected.hasSubscribers) connected.publish({ origin: this.connectionOptions.origin });
       connection.attach(socket!);
     };
     if (!this.spares.take(opened)) this.connect(opened);
+    return true;
   }
 
   /** A closing pool with nothing left resolves its close. */

@@ -21,6 +21,8 @@ export const MAX_HEAD_BYTES = 64 * 1024;
 /** A chunk-size line (with its extensions) or a trailer line this long is refused. */
 const MAX_LINE_BYTES = 4 * 1024;
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
+/** RFC 9112 §2.2: a recipient may take a bare LF as a line's end; some old servers end their lines so. */
+const LF_LF = Buffer.from('\n\n');
 const CR = 0x0d;
 const LF = 0x0a;
 /** `HTTP/1.1 200` is the shortest status line that can be read. */
@@ -57,8 +59,8 @@ export class ResponseParser {
   private remaining = 0;
   /** Whether the connection may carry another request after this response. */
   reusable = false;
-  /** From the response's `Keep-Alive: timeout=N` (RFC 9112 §9.3 leaves it to the server), in ms; 0: none given. */
-  keepAliveMs = 0;
+  /** From the response's `Keep-Alive: timeout=N` (RFC 9112 §9.3 leaves it to the server), in ms; -1: none given. */
+  keepAliveMs = -1;
 
   constructor(private readonly sink: ResponseSink) {}
 
@@ -73,7 +75,7 @@ export class ResponseParser {
     this.noBody = head;
     this.partial = null;
     this.reusable = false;
-    this.keepAliveMs = 0;
+    this.keepAliveMs = -1;
   }
 
   /** Reads `data`; bytes beyond the end of the response, or with none expected, throw. */
@@ -116,7 +118,13 @@ export class ResponseParser {
 
   private readHead(data: Buffer, at: number): number {
     const buffer = this.joined(data, at);
-    const end = buffer.indexOf(CRLF_CRLF);
+    let end = buffer.indexOf(CRLF_CRLF);
+    let endLength = 4;
+    if (end === -1) {
+      end = buffer.indexOf(LF_LF);
+      endLength = end > 0 && buffer[end - 1] === CR ? 3 : 2;
+      if (endLength === 3) end--;
+    }
     if (end === -1) {
       if (buffer.length > MAX_HEAD_BYTES) throw new UpstreamConnectionError('BAD_RESPONSE', `sent a response head over ${MAX_HEAD_BYTES} bytes`);
       this.partial = buffer;
@@ -124,16 +132,17 @@ export class ResponseParser {
     }
     this.partial = null;
     // Where the head ended, counted in `data`: the bytes of earlier pieces come first in `buffer`.
-    const consumed = end + 4 - (buffer.length - (data.length - at));
-    this.head(buffer.toString('latin1', 0, end));
+    const consumed = end + endLength - (buffer.length - (data.length - at));
+    this.head(buffer.toString('latin1', 0, end), endLength !== 4);
     return at + consumed;
   }
 
-  private head(text: string): void {
-    const lines = text.split('\r\n');
+  private head(text: string, bareLf: boolean): void {
+    const lines = bareLf ? text.split(/\r?\n/) : text.split('\r\n');
     const status = STATUS_LINE.exec(lines[0]!);
     if (status === null) throw new UpstreamConnectionError('BAD_RESPONSE', `sent a malformed status line: ${JSON.stringify(lines[0]!.slice(0, 80))}`);
     const code = Number(status[2]);
+    if (code < 100) throw new UpstreamConnectionError('BAD_RESPONSE', `sent status ${status[2]}, which no response has`);
     const fields = readFields(lines);
     if (code < 200) {
       // 101 switches protocols, which only an upgrade asks for; other 1xx are interim and skipped.
@@ -155,11 +164,17 @@ export class ResponseParser {
       return;
     }
     if (fields.transferEncoding !== null) {
-      // Transfer-Encoding overrides Content-Length, and a message with both must not be followed on its connection
-      // (RFC 9112 §6.1): it may be an attempt to smuggle one.
-      if (fields.contentLength !== null) this.reusable = false;
-      if (/(?:^|,)\s*chunked\s*$/i.test(fields.transferEncoding)) this.phase = Phase.ChunkSize;
-      else this.untilClose();
+      // Only chunked is decoded. Another coding would reach the client undeclared (Transfer-Encoding is hop-by-hop).
+      if (!/^\s*chunked\s*$/i.test(fields.transferEncoding)) {
+        throw new UpstreamConnectionError('BAD_RESPONSE', `sent a transfer coding other than chunked (${JSON.stringify(fields.transferEncoding.slice(0, 40))})`);
+      }
+      // Transfer-Encoding overrides Content-Length, which a proxy must remove, and a message with both must not be
+      // followed on its connection (RFC 9112 §6.1, §6.3): it may be an attempt to smuggle one.
+      if (fields.contentLength !== null) {
+        this.reusable = false;
+        removeContentLength(fields.headers);
+      }
+      this.phase = Phase.ChunkSize;
       return;
     }
     if (fields.contentLength !== null) {
@@ -191,16 +206,16 @@ export class ResponseParser {
     return at + take;
   }
 
-  /** The CRLF after a chunk's data, possibly split across pieces; `remaining` counts its bytes read. */
+  /** The CRLF (or bare LF) after a chunk's data, possibly split across pieces; `remaining` is 1 once its CR is read. */
   private readChunkEnd(data: Buffer, at: number): number {
-    const expected = this.remaining === 0 ? CR : LF;
-    if (data[at] !== expected) throw new UpstreamConnectionError('BAD_RESPONSE', 'sent a chunk not followed by CRLF');
-    if (this.remaining === 0) {
+    const byte = data[at];
+    if (byte === CR && this.remaining === 0) {
       this.remaining = 1;
-    } else {
-      this.remaining = 0;
-      this.phase = Phase.ChunkSize;
+      return at + 1;
     }
+    if (byte !== LF) throw new UpstreamConnectionError('BAD_RESPONSE', 'sent a chunk not followed by CRLF');
+    this.remaining = 0;
+    this.phase = Phase.ChunkSize;
     return at + 1;
   }
 
@@ -214,8 +229,8 @@ export class ResponseParser {
     }
     const line = this.joined(data.subarray(0, lf + 1), at);
     this.partial = null;
-    if (line.length < 2 || line[line.length - 2] !== CR) throw new UpstreamConnectionError('BAD_RESPONSE', 'sent a line in a chunked body not ended by CRLF');
-    use(line.toString('latin1', 0, line.length - 2));
+    // The line without its CRLF, or its bare LF (RFC 9112 §2.2).
+    use(line.toString('latin1', 0, line.length - (line.length > 1 && line[line.length - 2] === CR ? 2 : 1)));
     return lf + 1;
   }
 
@@ -260,7 +275,7 @@ function readFields(lines: readonly string[]): Fields {
   let contentLength: string | null = null;
   let transferEncoding: string | null = null;
   let close = false;
-  let keepAliveMs = 0;
+  let keepAliveMs = -1;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     const colon = line.indexOf(':');
@@ -281,6 +296,13 @@ function readFields(lines: readonly string[]): Fields {
     else if (lower === 'keep-alive') keepAliveMs = keepAliveTimeout(value) ?? keepAliveMs;
   }
   return { headers, contentLength, transferEncoding, close, keepAliveMs };
+}
+
+/** Removes every Content-Length field from flat `headers`, in place. */
+function removeContentLength(headers: string[]): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) {
+    if (headers[i]!.toLowerCase() === 'content-length') headers.splice(i, 2);
+  }
 }
 
 /** A Content-Length, which may repeat one value in a list (RFC 9110 §8.6); anything else is refused. */

@@ -17,8 +17,12 @@ export interface UpstreamRequest {
 
 /** Hears how one request goes. After onComplete or onError nothing more is heard. */
 export interface UpstreamHandler {
-  /** The request has a connection; `abort` ends it (the handler then hears onError with `err`). */
-  onConnect(abort: (err?: Error) => void): void;
+  /**
+   * The request has a connection; `abort` ends it (the handler then hears onError with `err`). Aborted from within
+   * this call, nothing is sent and the connection stays open for the next request. `reused`: the connection carried
+   * a request before, so the upstream may have closed it as it sat idle.
+   */
+  onConnect(abort: (err?: Error) => void, reused: boolean): void;
   /** The final response's head; `resume` restarts reading after onData returned false. */
   onHeaders(status: number, headers: string[], resume: () => void, statusText: string): boolean;
   /** A piece of the body; false: stop reading until `resume`. */
@@ -63,6 +67,12 @@ export class UpstreamConnection implements ResponseSink {
   private readonly parser = new ResponseParser(this);
   /** The request body being written, until its end. */
   private body: Readable | null = null;
+  /** Stops listening to `body`: set while it is written. */
+  private unlistenBody: (() => void) | null = null;
+  /** The body is paused because the upstream does not take it as fast as it comes (not because the client is slow). */
+  private bodyWaitsForUpstream = false;
+  /** Within the handler's onConnect: an abort then sends nothing and keeps the connection. */
+  private starting = false;
   /** The response ended within the data being read: the owner hears onFree once that data is read. */
   private ended = false;
   private gone = false;
@@ -93,7 +103,7 @@ export class UpstreamConnection implements ResponseSink {
     if (this.gone) return void socket.destroy();
     this.socket = socket;
     socket.on('data', (data: Buffer) => this.onSocketData(data));
-    socket.on('drain', () => this.body?.resume());
+    socket.on('drain', () => this.onSocketDrain());
     socket.on('error', (err: Error) => this.fail(err));
     socket.on('end', () => this.onSocketEnd());
     socket.on('close', () => this.onSocketEnd());
@@ -108,14 +118,17 @@ export class UpstreamConnection implements ResponseSink {
     this.fail(err);
   }
 
-  /** Sends `request`; the connection must be free (new, or handed back by onFree). */
-  send(request: UpstreamRequest, handler: UpstreamHandler): void {
+  /**
+   * Sends `request`; the connection must be free (new, or handed back by onFree). False when the handler aborted it
+   * at once (its client had gone while it waited for a connection): nothing was sent, and the connection is still free.
+   */
+  send(request: UpstreamRequest, handler: UpstreamHandler): boolean {
     this.handler = handler;
     this.ended = false;
-    handler.onConnect((err) => {
-      if (this.handler === handler) this.fail(err ?? new Error('aborted'));
-    });
-    if (this.handler !== handler) return;
+    this.starting = true;
+    handler.onConnect((err) => this.abort(handler, err ?? new Error('aborted')), this.requests > 0);
+    this.starting = false;
+    if (this.handler !== handler) return false;
     // Heard from the start, even while the connection opens: the body can fail before a byte of it is sent (the
     // app's size limit, the client gone), and an error nobody hears would be thrown. It stays heard after the request.
     request.body?.on('error', (err: Error) => {
@@ -124,6 +137,7 @@ export class UpstreamConnection implements ResponseSink {
     this.parser.expect(request.method === 'HEAD');
     if (this.socket === null) this.pending = request;
     else this.write(request);
+    return true;
   }
 
   /** Closes the connection; a request on it fails with `err`. */
@@ -163,32 +177,55 @@ export class UpstreamConnection implements ResponseSink {
     if (request.body !== null) this.sendBody(request.body, chunked);
   }
 
-  /** Streams the request body with backpressure; chunked framing when the length is not known (RFC 9112 §7.1). */
+  private abort(handler: UpstreamHandler, err: Error): void {
+    if (this.handler !== handler) return;
+    if (!this.starting) return this.fail(err);
+    this.handler = null;
+    handler.onError(err);
+  }
+
+  /**
+   * Streams the request body with backpressure; chunked framing when the length is not known (RFC 9112 §7.1). A body
+   * a failed attempt left paused (a retry) is resumed; one that ended before any byte of it was read has only its end.
+   */
   private sendBody(body: Readable, chunked: boolean): void {
     const socket = this.socket!;
     this.body = body;
     const onData = (chunk: Buffer) => {
-      if (chunk.length === 0 || this.body !== body) return;
+      if (chunk.length === 0) return;
       this.touch();
       if (chunked) socket.write(`${chunk.length.toString(16)}\r\n`);
       const ok = socket.write(chunk);
-      if (!(chunked ? socket.write('\r\n') : ok)) body.pause();
-    };
-    const done = () => {
-      body.off('data', onData).off('end', onEnd).off('close', onClose);
-      if (this.body === body) this.body = null;
+      if (chunked ? socket.write('\r\n') : ok) return;
+      this.bodyWaitsForUpstream = true;
+      body.pause();
     };
     const onEnd = () => {
-      if (this.body === body && chunked) socket.write('0\r\n\r\n');
-      done();
+      if (chunked) socket.write('0\r\n\r\n');
+      this.releaseBody();
     };
     // A body that closes without its end (the client went away) leaves the request incomplete.
-    const onClose = () => {
-      if (this.body !== body) return done();
-      done();
-      this.fail(new Error('the request body ended before its length'));
-    };
+    const onClose = () => this.fail(new Error('the request body ended before its length'));
+    this.unlistenBody = () => void body.off('data', onData).off('end', onEnd).off('close', onClose);
+    if (body.readableEnded) return onEnd();
     body.on('data', onData).on('end', onEnd).on('close', onClose);
+    body.resume();
+  }
+
+  /** This connection is done with the request body: sent, or given up (then paused, for a retry or to be discarded). */
+  private releaseBody(): void {
+    if (this.body === null) return;
+    this.unlistenBody?.();
+    if (!this.body.readableEnded) this.body.pause();
+    this.body = null;
+    this.unlistenBody = null;
+    this.bodyWaitsForUpstream = false;
+  }
+
+  private onSocketDrain(): void {
+    if (!this.bodyWaitsForUpstream) return;
+    this.bodyWaitsForUpstream = false;
+    this.body?.resume();
   }
 
   private onSocketData(data: Buffer): void {
@@ -204,7 +241,8 @@ export class UpstreamConnection implements ResponseSink {
   /** The response ended: the connection goes back to its owner, or closes if it may not carry another. */
   private afterResponse(): void {
     this.ended = false;
-    const idleMs = this.parser.keepAliveMs > 0 ? Math.min(this.options.keepAliveMs, this.parser.keepAliveMs - KEEP_ALIVE_MARGIN_MS) : this.options.keepAliveMs;
+    const hint = this.parser.keepAliveMs;
+    const idleMs = hint >= 0 ? Math.min(this.options.keepAliveMs, hint - KEEP_ALIVE_MARGIN_MS) : this.options.keepAliveMs;
     // A request body still being sent when the answer came (e.g. an early 413) leaves the connection mid-request.
     if (!this.parser.reusable || this.body !== null || idleMs <= 0 || this.gone) return this.fail(null);
     // Paused for the last response's client, whose body then ended within the same read.
@@ -228,7 +266,8 @@ export class UpstreamConnection implements ResponseSink {
     const handler = this.handler;
     this.handler = null;
     this.pending = null;
-    this.body = null;
+    // Before the handler hears of it: a retry may send the same body on another connection.
+    this.releaseBody();
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     if (!this.gone) {
@@ -271,8 +310,10 @@ export class UpstreamConnection implements ResponseSink {
     const now = performance.now();
     if (this.deadline - now >= 1) return this.startTimer(this.deadline - now, now);
     if (this.handler === null) return this.close();
-    // Paused because the client reads slowly: the upstream is not the one keeping the request waiting.
-    if (this.socket?.isPaused() === true) return this.startTimer(this.options.responseTimeoutMs, now);
+    // The client is the slow one (it reads the response slowly, or its upload stalls): the upstream is not keeping the
+    // request waiting. Node's server times out a client that takes too long (`requestTimeout`).
+    const clientUploads = this.body !== null && !this.bodyWaitsForUpstream;
+    if (this.socket?.isPaused() === true || clientUploads) return this.startTimer(this.options.responseTimeoutMs, now);
     this.fail(new UpstreamConnectionError('RESPONSE_TIMEOUT', `sent nothing for ${this.options.responseTimeoutMs} ms`));
   }
 }

@@ -5,6 +5,7 @@ import { describeError } from '../health/health-probe.ts';
 import { pickTarget } from '../pool/balancer.ts';
 import type { InFlightEntry } from '../pool/in-flight.ts';
 import type { Drainable } from '../pool/pool-generation.ts';
+import type { ConnectionPool } from '../pool/connection-pool.ts';
 import type { Target } from '../pool/target.ts';
 import type { UpstreamHandler } from '../pool/upstream-connection.ts';
 import { UpstreamConnectionError } from '../pool/upstream-connection-error.ts';
@@ -57,6 +58,14 @@ export class Forward implements UpstreamHandler, Drainable {
   private tracked: InFlightEntry<Drainable> | null = null;
   private abortUpstream: ((err?: Error) => void) | null = null;
   private resumeUpstream: (() => void) | null = null;
+  /** The pool the request was handed to: it may wait there for a connection, and be taken back if its client goes. */
+  private pool: ConnectionPool | null = null;
+  /** The request is on a connection that carried one before (see UpstreamHandler.onConnect). */
+  private reused = false;
+  /** A retry may go to the same target: the first attempt failed on a kept-alive connection the upstream had closed. */
+  private retrySame = false;
+  /** Waiting for the client's 'drain' to read on from the upstream. */
+  private waitingForDrain = false;
   private responded = false;
   private finished = false;
   private attempts = 0;
@@ -78,7 +87,7 @@ export class Forward implements UpstreamHandler, Drainable {
 
   start(): void {
     const { app, env } = this.ctx;
-    const target = pickTarget(env.targets, app.cursor++, this.target);
+    const target = pickTarget(env.targets, app.cursor++, this.target) ?? (this.retrySame ? this.target : null);
     // No other target for the retry: the first attempt's error says more than "no target".
     if (target === null) return this.fail(this.firstError ?? new NoHealthyTargetError(app.name));
     this.attempts++;
@@ -87,7 +96,9 @@ export class Forward implements UpstreamHandler, Drainable {
     this.tracked = target.track(this);
     target.inflight++;
     target.requests++;
-    target.dispatcher.dispatch(
+    this.pool = target.dispatcher;
+    this.abortUpstream = null;
+    this.pool.dispatch(
       {
         path: this.req.url ?? '/',
         method: this.req.method ?? 'GET',
@@ -98,13 +109,17 @@ export class Forward implements UpstreamHandler, Drainable {
     );
   }
 
-  onConnect(abort: (err?: Error) => void): void {
+  onConnect(abort: (err?: Error) => void, reused: boolean): void {
     this.abortUpstream = abort;
+    this.reused = reused;
     if (this.finished) abort();
   }
 
   onHeaders(statusCode: number, rawHeaders: string[], resume: () => void, statusText: string): boolean {
     const headers = clientResponseHeaders(rawHeaders);
+    // An answer before the whole upload came (a 401, a 413): the rest of it is not read, so the client's connection
+    // cannot carry another request and closes after the answer.
+    if (this.ctx.hasBody && !this.body.readableEnded) closeAfter(this.req, this.res);
     try {
       // RFC 9110 §8.6: a 204 carries no Content-Length; an upstream's would be a protocol error to an HTTP/2 client.
       this.res.writeHead(statusCode, statusText, statusCode === 204 ? withoutContentLength(headers) : headers);
@@ -122,7 +137,14 @@ export class Forward implements UpstreamHandler, Drainable {
   onData(chunk: Buffer): boolean {
     this.bytes += chunk.length;
     if (this.res.write(chunk)) return true;
-    this.res.once('drain', () => this.resumeUpstream?.());
+    // The rest of the upstream's read still comes after a false; one 'drain' listener is enough for all of it.
+    if (!this.waitingForDrain) {
+      this.waitingForDrain = true;
+      this.res.once('drain', () => {
+        this.waitingForDrain = false;
+        this.resumeUpstream?.();
+      });
+    }
     return false;
   }
 
@@ -153,7 +175,10 @@ export class Forward implements UpstreamHandler, Drainable {
     const connectionFailure = NOT_CONNECTED.has(code) || RESET.has(code);
     if (connectionFailure) this.target?.onTrafficFailure(describeError(err));
     const error = translate(err, code, this.target);
-    if (connectionFailure && this.attempts === 1 && this.canResend(code) && this.ctx.env.targets.length > 1) {
+    // A kept-alive connection the upstream closed as the request went out (its idle time was up) says nothing about
+    // the target: the retry may go to it again, on another connection.
+    this.retrySame = this.reused && RESET.has(code);
+    if (connectionFailure && this.attempts === 1 && this.canResend(code) && (this.ctx.env.targets.length > 1 || this.retrySame)) {
       this.firstError = error;
       return this.start();
     }
@@ -168,7 +193,7 @@ export class Forward implements UpstreamHandler, Drainable {
     if (this.finished) return;
     this.finished = true;
     this.release();
-    this.abortUpstream?.(new Error('the drain time is over'));
+    this.stopUpstream(new Error('the drain time is over'));
     if (this.responded) {
       // A chunked stream (SSE, a long download without a length) can end cleanly; a body with a Content-Length
       // cannot end early without the client reading it as complete, so that connection is cut instead.
@@ -199,14 +224,27 @@ export class Forward implements UpstreamHandler, Drainable {
     this.fail(error);
   }
 
+  /** What is sent upstream as the body: the request, or its size-limited copy. */
+  private get body(): Readable {
+    return this.ctx.body ?? this.req;
+  }
+
+  /** Ends the request upstream: on its connection, or in its pool's queue while it waits for one. */
+  private stopUpstream(err: Error): void {
+    if (this.abortUpstream !== null) this.abortUpstream(err);
+    else this.pool?.cancel(this, err);
+  }
+
   private canResend(code: string): boolean {
-    const bodyUntouched = !this.ctx.hasBody || !(this.ctx.body ?? this.req).readableDidRead;
+    const bodyUntouched = !this.ctx.hasBody || !this.body.readableDidRead;
     if (NOT_CONNECTED.has(code)) return bodyUntouched;
     return bodyUntouched && IDEMPOTENT.has(this.req.method ?? '');
   }
 
   private fail(error: CutoverError): void {
     this.finished = true;
+    // The upload was not (all) read: the client's connection closes after the answer (see onHeaders).
+    if (this.ctx.hasBody && !this.body.readableEnded) closeAfter(this.req, this.res);
     this.ctx.recorder?.record(error.status, performance.now() - this.startedAt);
     this.logAccess(error.status);
     this.ctx.failures.onForwardFailure(this.req, this.res, this.ctx.app, error);
@@ -228,7 +266,7 @@ export class Forward implements UpstreamHandler, Drainable {
     if (this.responded) this.ctx.recorder?.record(this.status, this.headMs);
     else this.ctx.recorder?.record(CLIENT_CLOSED, performance.now() - this.startedAt);
     this.logAccess(this.responded ? this.status : CLIENT_CLOSED);
-    if (!this.res.writableFinished) this.abortUpstream?.(new Error('client went away'));
+    if (!this.res.writableFinished) this.stopUpstream(new Error('client went away'));
   }
 }
 

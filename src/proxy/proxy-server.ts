@@ -255,6 +255,9 @@ function limitedBody(req: IncomingMessage, app: RoutedApp): Readable {
     },
   });
   req.on('error', (err) => limiter.destroy(err));
+  // Whoever sends the body hears its errors while it does; this keeps one that comes when nobody does (the client
+  // gone after its request was answered or taken back from a pool's queue) from being thrown.
+  limiter.on('error', () => {});
   return req.pipe(limiter);
 }
 
