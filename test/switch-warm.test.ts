@@ -1,6 +1,7 @@
 // A switch to a version just deployed: its environment has never carried traffic, so without help the first
-// requests after the flip would each wait for a connection to open. The data path opens them as it applies the
-// flipped route table, and the first request goes over one.
+// requests after the flip would each wait for a connection to open. The data path opens some while the environment
+// is the standby (as the deployment's route tables come) and the rest as it applies the flipped route table, and the
+// first request goes over one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -25,18 +26,18 @@ function unused(seen: Map<Socket, string[]>): Socket[] {
   return [...seen].filter(([socket, paths]) => paths.length === 0 && !socket.destroyed).map(([socket]) => socket);
 }
 
-test('a switch to a new deployment opens connections to it first; the first request after it goes over one', async (t) => {
+test('a new deployment that is ready has a connection open before the switch; the first request after it goes over it', async (t) => {
   const run = await startCutover(t);
   const blue = await startUpstream(t, 'blue');
   const green = await startUpstream(t, 'green');
   await deploy(run, 'v1', [blue.url]);
   const seen = connectionsOf(green);
   assert.equal((await deploy(run, 'v2', [green.url], 'ready', { switch: false })).phase, 'ready');
-  assert.deepEqual(unused(seen), [], 'before the switch only health probes reached green');
+  // The standby environment is warmed as the deployment's route tables come (DataPath.warmStandby).
+  await eventually(() => unused(seen).length === 1, 2_000, 'one connection opened ahead of the switch');
+  const [spare] = unused(seen);
 
   assert.equal((await run.api('POST', '/api/apps/web/switch', {})).status, 200);
-  await eventually(() => unused(seen).length === 1, 2_000, 'one connection opened ahead of traffic');
-  const [spare] = unused(seen);
   const res = await request(run.proxyUrl);
   assert.equal(await res.body.text(), 'green');
   assert.deepEqual(seen.get(spare!), ['/'], 'the first request went over the connection opened ahead');

@@ -17,6 +17,8 @@ export const ROUTE_TABLE_CHANNEL = 'cutover:route-table:applied';
 const applied = channel(ROUTE_TABLE_CHANNEL);
 /** Connections a target opens at most as it becomes live: a burst beyond opens the rest on demand. */
 const MAX_WARM = 32;
+/** The same for a target of the standby environment, ahead of a switch or rollback that may not come. */
+const MAX_STANDBY_WARM = 8;
 
 export interface DataPathOptions {
   readonly registry: TargetRegistry;
@@ -67,7 +69,8 @@ export class DataPath {
     this.table = table;
     if (applied.hasSubscribers) applied.publish({ generation: table.generation });
     this.drainLeftLive(previous, table);
-    flips.forEach((flip, i) => this.warm(flip.after, openBefore[i]!));
+    flips.forEach((flip, i) => this.warm(flip.after, flip.after.live!, openBefore[i]!));
+    if (this.options.servesTraffic !== false) for (const app of table.apps) this.warmStandby(app);
     for (const app of table.apps) this.gate(app.name).set(app.pausedUntil);
     for (const [name, gate] of this.gates) {
       if (table.apps.some((a) => a.name === name)) continue;
@@ -93,16 +96,27 @@ export class DataPath {
    * with SQLite the commit and the apply are one turn of the event loop, so no connection could complete in between
    * either way; with etcd its commit waits for etcd, and that head start is lost (see bench/README.md).
    */
-  private warm(route: AppRoute, open: number): void {
-    const { name, live } = route;
-    if (live === null) return;
+  private warm(route: AppRoute, color: Color, open: number, most = MAX_WARM): void {
     const targets: Target[] = [];
-    for (const url of route.envs[live].targets) {
-      const target = this.options.registry.get(name, live, url);
+    for (const url of route.envs[color].targets) {
+      const target = this.options.registry.get(route.name, color, url);
       if (target?.healthy === true) targets.push(target);
     }
-    const each = Math.min(MAX_WARM, Math.max(1, Math.ceil(open / Math.max(1, targets.length))));
+    const each = Math.min(most, Math.max(1, Math.ceil(open / Math.max(1, targets.length))));
     for (const target of targets) target.warm(each);
+  }
+
+  /**
+   * The environment of `route` that is not live but may be next (a candidate on its way, or the previous version
+   * kept for a rollback) has connections ready for a switch, as each route table comes: a deployment's table changes
+   * at each of its steps, so when it switches right after verification its first requests find them open (measured:
+   * a new deployment's switch p50 3.3–4.2 ms against 5.1–6.5 without, `npm run bench:switch -- --deploys 1`). Only
+   * healthy targets, at most MAX_STANDBY_WARM each; spares nobody takes close after SPARE_MS.
+   */
+  private warmStandby(route: AppRoute): void {
+    if (route.live === null) return;
+    const standby: Color = route.live === 'blue' ? 'green' : 'blue';
+    if (route.envs[standby].targets.length > 0) this.warm(route, standby, this.openConnections(route), MAX_STANDBY_WARM);
   }
 
   /** This cutover is shutting down: paused apps refuse what they hold, and what comes (see PauseGate.close). */
