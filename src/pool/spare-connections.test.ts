@@ -3,6 +3,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { ConnectionPool } from './connection-pool.ts';
 import { tcpConnector } from './connector.ts';
@@ -132,4 +133,22 @@ test('a spare nobody takes is closed after its idle time', async (t) => {
   await until(() => seen.opened === 1 && spares.count === 1, 'one spare');
   await until(() => seen.closed === 1, 'closed once idle');
   assert.equal(spares.count, 0);
+});
+
+test('a spare the upstream sent something on before any request is dropped, not read as the next answer', async (t) => {
+  // The upstream gives up on a connection that sent nothing for 100 ms with a 408, and leaves it open.
+  const server = createNetServer((socket) => {
+    socket.on('error', () => {});
+    const giveUp = setTimeout(() => socket.write('HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n'), 100);
+    socket.on('data', () => {
+      clearTimeout(giveUp);
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise((r) => { server.close(r); }));
+  const p = pool(t, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  p.warm(1);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await get(p), 'ok');
 });

@@ -43,8 +43,8 @@ export class SpareConnections {
   take(callback: Callback): boolean {
     for (let socket = this.ready.shift(); socket !== undefined; socket = this.ready.shift()) {
       this.keep(socket);
-      // Ended by the upstream, its 'close' not yet emitted.
-      if (socket.destroyed || socket.readyState !== 'open') {
+      // Ended by the upstream, its 'close' not yet emitted, or sent something not yet read.
+      if (socket.destroyed || socket.readyState !== 'open' || socket.readableLength > 0) {
         socket.destroy();
         continue;
       }
@@ -79,7 +79,9 @@ export class SpareConnections {
       socket.destroy();
     };
     this.droppers.set(socket, drop);
-    socket.once('close', drop).once('error', drop).once('timeout', drop).setTimeout(this.idleMs);
+    // A byte from the upstream before any request (a 408 as it gives up on the connection, say) would be read as the
+    // answer to the request the spare is taken for: such a spare is dropped. Reading also sees the upstream's FIN.
+    socket.once('close', drop).once('error', drop).once('timeout', drop).once('data', drop).setTimeout(this.idleMs);
     this.ready.push(socket);
   }
 
@@ -88,6 +90,6 @@ export class SpareConnections {
     const drop = this.droppers.get(socket);
     if (drop === undefined) return;
     this.droppers.delete(socket);
-    socket.off('close', drop).off('error', drop).off('timeout', drop).setTimeout(0);
+    socket.off('close', drop).off('error', drop).off('timeout', drop).off('data', drop).setTimeout(0);
   }
 }

@@ -17,7 +17,7 @@ export const ROUTE_TABLE_CHANNEL = 'cutover:route-table:applied';
 const applied = channel(ROUTE_TABLE_CHANNEL);
 /** Connections a target opens at most as it becomes live: a burst beyond opens the rest on demand. */
 const MAX_WARM = 32;
-/** The same for a target of the standby environment, ahead of a switch or rollback that may not come. */
+/** The same for a target of a candidate that has just become ready, ahead of a switch that may not come. */
 const MAX_STANDBY_WARM = 8;
 
 export interface DataPathOptions {
@@ -43,6 +43,8 @@ export class DataPath {
   readonly accessLog: AccessLogSink | null;
   private table: RouteTable = EMPTY_ROUTE_TABLE;
   private readonly gates = new Map<string, PauseGate>();
+  /** By app: the candidate last warmed for a switch (see warmCandidate). */
+  private readonly warmedCandidates = new Map<string, string>();
 
   constructor(private readonly options: DataPathOptions) {
     this.router = new Router(EMPTY_ROUTE_TABLE, options.registry, this.parts());
@@ -70,13 +72,14 @@ export class DataPath {
     if (applied.hasSubscribers) applied.publish({ generation: table.generation });
     this.drainLeftLive(previous, table);
     flips.forEach((flip, i) => this.warm(flip.after, flip.after.live!, openBefore[i]!));
-    if (this.options.servesTraffic !== false) for (const app of table.apps) this.warmStandby(app);
+    if (this.options.servesTraffic !== false) for (const app of table.apps) this.warmCandidate(app);
     for (const app of table.apps) this.gate(app.name).set(app.pausedUntil);
     for (const [name, gate] of this.gates) {
       if (table.apps.some((a) => a.name === name)) continue;
       this.gates.delete(name);
       gate.dispose();
     }
+    for (const name of this.warmedCandidates.keys()) if (!table.apps.some((a) => a.name === name)) this.warmedCandidates.delete(name);
   }
 
   /** Connections open to the targets of the live environment of `route` (none when nothing is live). */
@@ -96,7 +99,8 @@ export class DataPath {
    * with SQLite the commit and the apply are one turn of the event loop, so no connection could complete in between
    * either way; with etcd its commit waits for etcd, and that head start is lost (see bench/README.md).
    */
-  private warm(route: AppRoute, color: Color, open: number, most = MAX_WARM): void {
+  /** Returns how many healthy targets it warmed. */
+  private warm(route: AppRoute, color: Color, open: number, most = MAX_WARM): number {
     const targets: Target[] = [];
     for (const url of route.envs[color].targets) {
       const target = this.options.registry.get(route.name, color, url);
@@ -104,19 +108,24 @@ export class DataPath {
     }
     const each = Math.min(most, Math.max(1, Math.ceil(open / Math.max(1, targets.length))));
     for (const target of targets) target.warm(each);
+    return targets.length;
   }
 
   /**
-   * The environment of `route` that is not live but may be next (a candidate on its way, or the previous version
-   * kept for a rollback) has connections ready for a switch, as each route table comes: a deployment's table changes
-   * at each of its steps, so when it switches right after verification its first requests find them open (measured:
-   * a new deployment's switch p50 3.3–4.2 ms against 5.1–6.5 without, `npm run bench:switch -- --deploys 1`). Only
-   * healthy targets, at most MAX_STANDBY_WARM each; spares nobody takes close after SPARE_MS.
+   * A candidate that has become `ready` gets connections for the switch that may follow, so that when a deployment
+   * switches right after its verification the first requests find them open (measured: a new deployment's switch
+   * p50 3.3–4.2 ms against 5.1–6.5 without, `npm run bench:switch -- --deploys 1`). Once per candidate (its version
+   * and targets), on the first table that finds it ready with a healthy target, not on every table: spares nobody
+   * takes close after SPARE_MS, and a switch made later warms as it flips. At most MAX_STANDBY_WARM per healthy target.
    */
-  private warmStandby(route: AppRoute): void {
+  private warmCandidate(route: AppRoute): void {
     if (route.live === null) return;
-    const standby: Color = route.live === 'blue' ? 'green' : 'blue';
-    if (route.envs[standby].targets.length > 0) this.warm(route, standby, this.openConnections(route), MAX_STANDBY_WARM);
+    const color: Color = route.live === 'blue' ? 'green' : 'blue';
+    const env = route.envs[color];
+    if (env.state !== 'ready' || env.targets.length === 0) return;
+    const key = `${color} ${env.version} ${env.targets.join()}`;
+    if (this.warmedCandidates.get(route.name) === key) return;
+    if (this.warm(route, color, this.openConnections(route), MAX_STANDBY_WARM) > 0) this.warmedCandidates.set(route.name, key);
   }
 
   /** This cutover is shutting down: paused apps refuse what they hold, and what comes (see PauseGate.close). */

@@ -128,6 +128,7 @@ test('a kept-alive connection the upstream closes as a request comes is retried 
     assert.equal(res.statusCode, 200);
     assert.equal(await res.body.text(), 'fresh');
   }
+  assert.equal(h.target('blue', up.url).status().failures, 0, 'a closed idle connection the retry got past is no failure of the target');
 });
 
 test('an upload the client stalls for longer than the response timeout is not the upstream\'s timeout', async (t) => {

@@ -173,12 +173,13 @@ export class Forward implements UpstreamHandler, Drainable {
       return;
     }
     const connectionFailure = NOT_CONNECTED.has(code) || RESET.has(code);
-    if (connectionFailure) this.target?.onTrafficFailure(describeError(err));
     const error = translate(err, code, this.target);
-    // A kept-alive connection the upstream closed as the request went out (its idle time was up) says nothing about
-    // the target: the retry may go to it again, on another connection.
+    // A kept-alive connection the upstream closed as the request went out (its idle time was up) may say nothing
+    // about the target: the retry may go to it again, on another connection, and what that retry meets is what counts.
     this.retrySame = this.reused && RESET.has(code);
-    if (connectionFailure && this.attempts === 1 && this.canResend(code) && (this.ctx.env.targets.length > 1 || this.retrySame)) {
+    const retry = connectionFailure && this.attempts === 1 && this.canResend(code) && (this.ctx.env.targets.length > 1 || this.retrySame);
+    if (connectionFailure && !(retry && this.retrySame)) this.target?.onTrafficFailure(describeError(err));
+    if (retry) {
       this.firstError = error;
       return this.start();
     }

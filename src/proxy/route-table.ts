@@ -1,5 +1,5 @@
 import type { AppConfig } from '../config/config.ts';
-import type { AppRecord, Color, EnvRecord } from '../core/types.ts';
+import type { AppRecord, Color, EnvRecord, EnvState } from '../core/types.ts';
 
 /**
  * What the data path routes by: for each app its hosts, its live environment and its candidate, each with its
@@ -28,6 +28,8 @@ export interface AppRoute {
 export interface EnvRoute {
   readonly color: Color;
   readonly version: string | null;
+  /** As stored: a data path warms a candidate that has just become `ready` for the switch that may follow. */
+  readonly state: EnvState;
   /** Empty when the environment takes no traffic and needs no health checks (empty or failed). */
   readonly targets: readonly string[];
 }
@@ -63,7 +65,7 @@ function appRoute(app: AppRecord, config: AppConfig, pausedUntil: number | null)
 
 function envRoute(env: EnvRecord): EnvRoute {
   const routable = env.state !== 'empty' && env.state !== 'failed' && env.state !== 'retired';
-  return { color: env.color, version: env.version, targets: routable ? [...env.targets] : [] };
+  return { color: env.color, version: env.version, state: env.state, targets: routable ? [...env.targets] : [] };
 }
 
 function deepFreeze<T>(value: T): T {

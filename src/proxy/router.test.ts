@@ -6,7 +6,7 @@ import { Router } from './router.ts';
 import type { AppRoute, RouteTable } from './route-table.ts';
 
 function route(name: string, hosts: string[]): AppRoute {
-  const env = { version: null, targets: [] };
+  const env = { version: null, state: 'empty' as const, targets: [] };
   return { name, hosts, live: null, drainMs: 0, drainJitterMs: 0, maxBodyBytes: 0, preview: null, pausedUntil: null, envs: { blue: { color: 'blue', ...env }, green: { color: 'green', ...env } } };
 }
 

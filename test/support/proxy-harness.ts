@@ -90,8 +90,8 @@ function table(generation: number, live: Color | null, blue: string[], green: st
         preview: options.preview ?? null,
         pausedUntil: options.pausedUntil ?? null,
         envs: {
-          blue: { color: 'blue', version: 'v1', targets: blue },
-          green: { color: 'green', version: 'v2', targets: green },
+          blue: { color: 'blue', version: 'v1', state: live === 'blue' ? 'live' : 'ready', targets: blue },
+          green: { color: 'green', version: 'v2', state: live === 'green' ? 'live' : 'ready', targets: green },
         },
       },
     ],
