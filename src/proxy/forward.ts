@@ -103,7 +103,7 @@ export class Forward implements UpstreamHandler, Drainable {
         path: this.req.url ?? '/',
         method: this.req.method ?? 'GET',
         headers: this.ctx.headers,
-        body: this.ctx.hasBody ? (this.ctx.body ?? this.req) : null,
+        body: this.ctx.hasBody ? this.body : null,
       },
       this,
     );
