@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigText } from '../config/load.ts';
 import { systemClock } from '../core/clock.ts';
-import { StoreUnavailableError } from '../core/errors.ts';
+import { RevisionConflictError, StoreUnavailableError } from '../core/errors.ts';
 import { silentLogger } from '../core/logger.ts';
 import type { AppRecord } from '../core/types.ts';
 import { StaticDriver } from '../drivers/static-driver.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import { AppController } from './app-controller.ts';
-import { flipLive, withEnv } from './app-state.ts';
+import { flipLive, withEnv, withEnvState, withPause } from './app-state.ts';
 import { enterPhase, newDeployment } from './deployment.ts';
 import { DeploymentRun } from './deployment-run.ts';
 
@@ -169,4 +169,19 @@ test('a flip that says what it saw live is refused when that is no longer so, an
   await assert.rejects(app.switch({ force: false, who: 'b', from: 'green' }), { code: 'LIVE_CHANGED', message: /green is no longer live \(blue is\); nothing was done/ });
   assert.equal(app.record.live, 'blue');
   assert.equal((await app.switch({ force: false, who: 'b', from: 'blue' })).live, 'green');
+});
+
+test('a change stored over another writer\'s is carried onto it when the two touched different parts of the record', async (t) => {
+  const { app, store } = await controller(t);
+  // Another instance sharing the store pauses the app; this one has not seen it when its deployment takes a step.
+  const seen = (await store.getApp('web'))!;
+  await store.putApp(withPause(seen, 4_000_000_000_000), seen.revision);
+  await app.save(withEnvState(app.record, 'green', 'retired', 1));
+  const stored = (await store.getApp('web'))!;
+  assert.deepEqual([stored.pausedUntil, stored.envs.green.state], [4_000_000_000_000, 'retired'], 'both writes are in the record');
+  assert.equal(app.record.revision, stored.revision);
+  // Both changing the same environment is a conflict only the caller can resolve.
+  await store.putApp(withEnvState(stored, 'green', 'failed', 2), stored.revision);
+  await assert.rejects(app.save(withEnvState(app.record, 'green', 'deploying', 3)), RevisionConflictError);
+  assert.equal((await store.getApp('web'))!.envs.green.state, 'failed');
 });

@@ -16,6 +16,7 @@ import type { DeploymentEvent } from './deployment-machine.ts';
 import { DeploymentRun, type RunDeps, type RunHost } from './deployment-run.ts';
 import { HookRunner } from './hooks.ts';
 import { OperationLock } from './operation-lock.ts';
+import { rebase } from './record-rebase.ts';
 import { interruptedDeployments, restoreApp, settleApp } from './recovery.ts';
 import { startDeployment } from './start-deployment.ts';
 import type { PreviewRoute } from './verifier.ts';
@@ -324,7 +325,7 @@ export class AppController implements RunHost {
     this.pauseTimer.unref();
   }
 
-  /** Saves `change` of the latest record; when another write came first, once more from that one. */
+  /** Saves `change` of the latest record; when another write came first and touched the same part, once more from that one. */
   private async saveLatest(change: (app: AppRecord) => AppRecord): Promise<void> {
     try {
       await this.save(change(this.appRecord));
@@ -357,7 +358,24 @@ export class AppController implements RunHost {
 
   // RunHost: what a deployment needs from its app.
 
+  /**
+   * Stores `next`, computed from the record held now. When another write came first (another instance's on a shared
+   * store, or a pause during a deployment's step), the change is carried onto the newer record if the two touched
+   * different parts of it (see rebase); otherwise the REVISION_CONFLICT reaches the caller.
+   */
   async save(next: AppRecord, deployment?: DeploymentRecord): Promise<void> {
+    const base = this.appRecord;
+    try {
+      await this.write(next, deployment);
+    } catch (err) {
+      // write() has taken the newer record.
+      const merged = err instanceof RevisionConflictError ? rebase(base, next, this.appRecord) : null;
+      if (merged === null) throw err;
+      await this.write(merged, deployment);
+    }
+  }
+
+  private async write(next: AppRecord, deployment?: DeploymentRecord): Promise<void> {
     // Set in the callback: whether this write was committed, and the route table's change (awaited after).
     let committed = false as boolean;
     let applied: void | Promise<void> = undefined;
