@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { tcpConnector, type Connector } from './connector.ts';
 import { connected, dispatched } from './upstream-channels.ts';
 import { SpareConnections } from './spare-connections.ts';
@@ -189,15 +190,36 @@ export class ConnectionPool implements ConnectionOwner {
    */
   private openFor(request: UpstreamRequest, handler: UpstreamHandler): boolean {
     const connection = new UpstreamConnection(this, this.connectionOptions);
+    const spare = this.spares.takeReady();
+    if (spare !== null) return this.sendOnSpare(connection, spare, request, handler);
     if (!connection.send(request, handler)) return false;
     this.connections.add(connection);
     const opened: Parameters<Connector>[0] = (err, socket) => {
       if (err !== null) return connection.connectFailed(err);
-      if (connected.hasSubscribers) connected.publish({ origin: this.connectionOptions.origin });
-      connection.attach(socket!);
+      this.publishConnected();
+      connection.attach(socket!, false);
     };
-    if (!this.spares.take(opened)) this.connect(opened);
+    if (!this.spares.takeOpening(opened)) this.connect(opened);
     return true;
+  }
+
+  /**
+   * `request` on a spare that is open: the connection sat idle, so the upstream may have closed it meanwhile, as a
+   * kept-alive one (the handler hears it as reused). Declined, the spare is closed (it was never this pool's).
+   */
+  private sendOnSpare(connection: UpstreamConnection, spare: Socket, request: UpstreamRequest, handler: UpstreamHandler): boolean {
+    this.publishConnected();
+    connection.attach(spare, true);
+    if (!connection.send(request, handler)) {
+      connection.close();
+      return false;
+    }
+    this.connections.add(connection);
+    return true;
+  }
+
+  private publishConnected(): void {
+    if (connected.hasSubscribers) connected.publish({ origin: this.connectionOptions.origin });
   }
 
   /** A closing pool with nothing left resolves its close. */

@@ -39,8 +39,8 @@ export class SpareConnections {
     }
   }
 
-  /** Serves a connector's call with a spare, now or once one opens; false when there is none. */
-  take(callback: Callback): boolean {
+  /** A spare that is open now, handed out; null when none is. */
+  takeReady(): Socket | null {
     for (let socket = this.ready.shift(); socket !== undefined; socket = this.ready.shift()) {
       this.keep(socket);
       // Ended by the upstream, its 'close' not yet emitted, or sent something not yet read.
@@ -48,9 +48,13 @@ export class SpareConnections {
         socket.destroy();
         continue;
       }
-      callback(null, socket);
-      return true;
+      return socket;
     }
+    return null;
+  }
+
+  /** Serves a connector's call with a spare still opening, once it opens; false when none is on its way for it. */
+  takeOpening(callback: Callback): boolean {
     // One waiter per spare opening: more would wait for nothing.
     if (this.opening <= this.waiting.length) return false;
     this.waiting.push(callback);

@@ -76,8 +76,10 @@ export class UpstreamConnection implements ResponseSink {
   /** The response ended within the data being read: the owner hears onFree once that data is read. */
   private ended = false;
   private gone = false;
-  /** Requests written on this connection, for tracing. */
+  /** Requests written on this connection, for tracing and to tell a reused connection. */
   private requests = 0;
+  /** The connection sat idle before its first request (see attach). */
+  private idled = false;
   private deadline = 0;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = 0;
@@ -98,10 +100,14 @@ export class UpstreamConnection implements ResponseSink {
     this.owner = owner;
   }
 
-  /** The connection opened: its socket. A request that waited for it is written now. */
-  attach(socket: Socket): void {
+  /**
+   * The connection opened: its socket. A request that waited for it is written now. `idled`: it was opened ahead
+   * and sat idle (a spare), so its first request is on a connection the upstream may have closed, as a reused one.
+   */
+  attach(socket: Socket, idled: boolean): void {
     if (this.gone) return void socket.destroy();
     this.socket = socket;
+    this.idled = idled;
     socket.on('data', (data: Buffer) => this.onSocketData(data));
     socket.on('drain', () => this.onSocketDrain());
     socket.on('error', (err: Error) => this.fail(err));
@@ -126,7 +132,7 @@ export class UpstreamConnection implements ResponseSink {
     this.handler = handler;
     this.ended = false;
     this.starting = true;
-    handler.onConnect((err) => this.abort(handler, err ?? new Error('aborted')), this.requests > 0);
+    handler.onConnect((err) => this.abort(handler, err ?? new Error('aborted')), this.requests > 0 || this.idled);
     this.starting = false;
     if (this.handler !== handler) return false;
     // Heard from the start, even while the connection opens: the body can fail before a byte of it is sent (the

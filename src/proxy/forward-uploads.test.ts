@@ -4,6 +4,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { request } from 'undici';
+import { eventually } from '../../test/support/cutover-harness.ts';
 import { startProxy } from '../../test/support/proxy-harness.ts';
 import { field, RawConnection } from '../../test/support/raw-http.ts';
 import { startUpstream } from '../../test/support/upstream.ts';
@@ -17,7 +18,10 @@ const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 async function rawUpstream(t: TestContext, answer: (head: string, socket: Socket, n: number) => void) {
   const carried = new Set<Socket>();
+  /** When each connection was accepted (ms). */
+  const since = new WeakMap<Socket, number>();
   const server = createServer((socket) => {
+    since.set(socket, Date.now());
     socket.on('error', () => {});
     let n = 0;
     socket.on('data', (data) => {
@@ -35,7 +39,7 @@ async function rawUpstream(t: TestContext, answer: (head: string, socket: Socket
     for (const s of sockets) s.destroy();
     return new Promise((r) => server.close(r));
   });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, carried };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, carried, since };
 }
 
 const OK = (body: string) => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
@@ -169,4 +173,24 @@ test('a slow client of a response in many small pieces holds one drain listener,
     assert.equal(res.body.length, 2_000_000);
   });
   assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+});
+
+test('a connection opened ahead of a switch that the upstream closes as the first request comes is retried like a kept-alive one', async (t) => {
+  // Each connection that sat idle for 150 ms before its first request is closed on it: an upstream's idle timeout.
+  const green = await rawUpstream(t, (_head, socket, n) => {
+    if (n === 1 && Date.now() - green.since.get(socket)! >= 150) return void socket.destroy();
+    socket.write(OK('green'));
+  });
+  const blue = await rawUpstream(t, (_head, socket) => socket.write(OK('blue')));
+  const h = await startProxy(t);
+  h.route('blue', [blue.url], [green.url]);
+  await eventually(() => h.target('green', green.url).healthy, 3_000, 'green healthy');
+  const before = green.carried.size;
+  // The flip opens a spare to green, which sits idle past the upstream's 150 ms.
+  h.route('green', [blue.url], [green.url]);
+  await delay(400);
+  const res = await request(h.url);
+  assert.equal(res.statusCode, 200);
+  assert.equal(await res.body.text(), 'green');
+  assert.equal(green.carried.size - before, 2, 'the spare, closed on the request, then a new connection');
 });
