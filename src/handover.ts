@@ -1,6 +1,6 @@
 // Restarting or upgrading cutover without a gap: on SIGUSR2 the running cutover starts its successor, hands it the
-// listening sockets over IPC (the kernel keeps accepting on them throughout), waits until the successor serves,
-// then stops accepting and finishes what it has in flight. The successor adopts the state file, its lock and the
+// listening sockets over IPC when it is about to serve (the kernel keeps accepting on them throughout), waits until
+// the successor serves, then stops accepting and finishes what it has in flight. The successor adopts the state file, its lock and the
 // processes the drivers run; health checks start again before it serves, with live targets trusted until checked.
 import { spawn } from 'node:child_process';
 import type { Server } from 'node:net';
@@ -12,7 +12,19 @@ const HELLO_MS = 30_000;
 const READY_MS = 60_000;
 const FROM = 'CUTOVER_HANDOVER_FROM';
 
-type Message = { type: 'hello' } | { type: 'listener'; name: string } | { type: 'listeners-sent' } | { type: 'ready' };
+type Message = { type: 'hello' } | { type: 'send-listeners' } | { type: 'listener'; name: string } | { type: 'listeners-sent' } | { type: 'ready' };
+
+/** What a successor knows of the hand-over: whom it replaces, and how to get the listening sockets. */
+export interface Handover {
+  readonly from: number;
+  /**
+   * Asks for the listening sockets, right before listening on them, and hands each to `take` by name (`admin`,
+   * `public`, `preview:<app>`) in the turn of the event loop it arrives in; resolves once all came. Node accepts on a
+   * server socket from the moment it receives one: a connection accepted before a server of cutover's takes the
+   * socket over would be left unanswered, so `take` must listen on it at once, or close it.
+   */
+  receiveListeners(take: (name: string, socket: Server) => void): Promise<void>;
+}
 
 /**
  * The running side: resolves true once the successor serves and this cutover has retired; false if it kept going.
@@ -57,6 +69,7 @@ async function handOverOnce(cutover: Cutover, configPath: string, log: Logger): 
   child.on('error', (err) => log.error({ err: err.message }, 'the successor failed'));
   try {
     await expect(child, 'hello', HELLO_MS);
+    await expect(child, 'send-listeners', READY_MS);
     for (const [name, server] of cutover.servers()) child.send({ type: 'listener', name } satisfies Message, server as Server);
     child.send({ type: 'listeners-sent' } satisfies Message);
     await expect(child, 'ready', READY_MS);
@@ -74,19 +87,23 @@ async function handOverOnce(cutover: Cutover, configPath: string, log: Logger): 
   return true;
 }
 
-/** The successor's side, before it starts: the predecessor's pid and listening sockets, or undefined. */
-export function receiveHandover(): Promise<{ from: number; listeners: Map<string, unknown> } | undefined> {
+/** The successor's side, before it starts: the hand-over it is part of, or undefined when it was started plainly. */
+export function receiveHandover(): Handover | undefined {
   const from = Number(process.env[FROM]);
-  if (!Number.isInteger(from) || from <= 0 || process.send === undefined) return Promise.resolve(undefined);
+  if (!Number.isInteger(from) || from <= 0 || process.send === undefined) return undefined;
   delete process.env[FROM];
-  const listeners = new Map<string, unknown>();
-  return new Promise((resolve) => {
-    process.on('message', (message: Message, handle: unknown) => {
-      if (message.type === 'listener') listeners.set(message.name, handle);
-      if (message.type === 'listeners-sent') resolve({ from, listeners });
-    });
-    process.send!({ type: 'hello' } satisfies Message);
-  });
+  process.send({ type: 'hello' } satisfies Message);
+  return {
+    from,
+    receiveListeners: (take) =>
+      new Promise((resolve) => {
+        process.on('message', (message: Message, socket: unknown) => {
+          if (message.type === 'listener') take(message.name, socket as Server);
+          if (message.type === 'listeners-sent') resolve();
+        });
+        process.send?.({ type: 'send-listeners' } satisfies Message);
+      }),
+  };
 }
 
 /** The successor serves: the predecessor may stop accepting. */

@@ -1,4 +1,5 @@
 // The composition root: the one place that picks the store, builds the layers and wires their listeners.
+import type { Handover } from './handover.ts';
 import { AdminServer } from './admin/admin-server.ts';
 import type { Config } from './config/config.ts';
 import { loadConfig } from './config/load.ts';
@@ -32,7 +33,7 @@ export interface CutoverOptions {
   readonly log?: Logger;
   readonly clock?: Clock;
   /** A hand-over: the pid of the cutover this one replaces, and its listening sockets by name. */
-  readonly handover?: { readonly from: number; readonly listeners: ReadonlyMap<string, unknown> };
+  readonly handover?: Handover;
 }
 
 /** What a Cutover keeps as `start` built it, in fields of the same names. */
@@ -173,10 +174,13 @@ export class Cutover {
     const parts = { settings, log, events, store, registry, stats, dataPath, listeners, controller, drivers, upstreamErrors, accessLog, lock, fleet, workers };
     const cutover = new Cutover(parts);
     try {
-      const inherited = options.handover?.listeners ?? new Map<string, unknown>();
-      await cutover.admin.listen(inherited.get('admin'));
-      if (workers === null) await listeners.listen(inherited);
-      else listeners.servedBy(await workers.start());
+      if (options.handover !== undefined) {
+        await listenHandedOver(options.handover, cutover.admin, listeners);
+      } else {
+        await cutover.admin.listen();
+        if (workers === null) await listeners.listen();
+        else listeners.servedBy(await workers.start());
+      }
     } catch (err) {
       // What the drivers started must not outlive a start that failed.
       await cutover.stop();
@@ -273,6 +277,26 @@ export class Cutover {
   }
 }
 
+
+/**
+ * A hand-over's listening sockets, asked for with everything else ready, each listened on the moment it arrives (see
+ * Handover.receiveListeners); one this config has no listener for is closed. Listeners the predecessor did not have
+ * (a preview added to the config) open anew.
+ */
+async function listenHandedOver(handover: Handover, admin: AdminServer, listeners: Listeners): Promise<void> {
+  listeners.prepare();
+  const adopted = new Map<string, Promise<unknown>>();
+  await handover.receiveListeners((name, socket) => {
+    const listening = name === 'admin' ? admin.listen(socket) : listeners.adopt(name, socket);
+    if (listening === null) return void socket.close();
+    // Awaited below, once every socket came; a failure meanwhile must not count as unhandled.
+    listening.catch(() => {});
+    adopted.set(name, listening);
+  });
+  await Promise.all(adopted.values());
+  if (!adopted.has('admin')) await admin.listen();
+  await listeners.listen(new Set(adopted.keys()));
+}
 
 /**
  * What `after` changes that only a restart applies. The process-wide settings are compared with those it started

@@ -61,7 +61,10 @@ test('a hand-over is refused while an app is paused: what it holds could only be
   assert.equal(await (await request(first.proxyUrl)).body.text(), 'v1');
 });
 
-test('three in-place restarts under load (50 clients, 15 s): zero failed requests; state and route carried over', async (t) => {
+// Besides 50 keep-alive clients, 4 that open a new connection for each request: a connection accepted by the successor
+// before it serves (Node accepts on a socket it receives at once) was left unanswered, and 21 of about 100,000
+// such requests failed over 12 hand-overs before the successor asked for its sockets only when about to serve.
+test('three in-place restarts under load (50 keep-alive clients and 4 on new connections, 15 s): zero failed requests; state and route carried over', async (t) => {
   const first = await spawnServeFresh(t);
   const app = await startUpstream(t, 'v1');
   await deploy(first, 'v1', [app.url]);
@@ -73,7 +76,10 @@ test('three in-place restarts under load (50 clients, 15 s): zero failed request
     for (const pid of [...pids, last]) if (alive(pid)) process.kill(pid, 'SIGKILL');
   });
 
-  const load = runLoad({ url: first.proxyUrl, clients: 50, durationMs: 15_000 });
+  const load = Promise.all([
+    runLoad({ url: first.proxyUrl, clients: 50, durationMs: 15_000 }),
+    runLoad({ url: first.proxyUrl, clients: 4, durationMs: 15_000, fresh: true }),
+  ]).then((loads) => loads.flat());
   for (let i = 0; i < 3; i++) {
     await new Promise((r) => setTimeout(r, 3_000));
     const before = owner();

@@ -26,6 +26,7 @@ export class Listeners {
   private readonly public: ProxyServer;
   private readonly previews = new Map<string, ProxyServer>();
   private readonly certificates: CertificateStore | null;
+  private certificatesOpen = false;
 
   constructor(private readonly config: Config, dataPath: DataPath, private readonly log: Logger) {
     const client = { ...config.limits, requestHeadMs: config.timeouts.requestHeadMs, keepAliveMs: config.timeouts.keepAliveMs };
@@ -50,13 +51,29 @@ export class Listeners {
   }
 
   /**
-   * Starts listening; with `inherited` (a hand-over), on the sockets of the cutover being replaced, by name. Throws
-   * (naming the file) when a certificate cannot be read: validation checked them, but files move.
+   * Starts listening, all but the listeners named in `adopted` (which listen on sockets handed over, see `adopt`).
+   * Throws (naming the file) when a certificate cannot be read: validation checked them, but files move.
    */
-  async listen(inherited: ReadonlyMap<string, unknown> = new Map()): Promise<void> {
-    for (const [app, server] of this.previews) await server.listen(inherited.get(`preview:${app}`));
-    if (this.certificates !== null) this.openCertificates(this.certificates);
-    await this.public.listen(inherited.get('public'));
+  async listen(adopted: ReadonlySet<string> = new Set()): Promise<void> {
+    for (const [app, server] of this.previews) if (!adopted.has(`preview:${app}`)) await server.listen();
+    this.prepare();
+    if (!adopted.has('public')) await this.public.listen();
+  }
+
+  /** Reads the certificates, once: before any listener takes a socket. Throws like `listen`. */
+  prepare(): void {
+    if (this.certificates === null || this.certificatesOpen) return;
+    this.openCertificates(this.certificates);
+    this.certificatesOpen = true;
+  }
+
+  /**
+   * The listener named `name` (`public`, `preview:<app>`) listens on `socket`, a listening socket handed over by the
+   * cutover this one replaces, at once (see Handover.receiveListeners). Null when this config has no such listener.
+   */
+  adopt(name: string, socket: unknown): Promise<AddressInfo> | null {
+    const server = name === 'public' ? this.public : this.previews.get(name.slice('preview:'.length));
+    return server === undefined ? null : server.listen(socket);
   }
 
   /** Where each listener listens, by name (`public`, `preview:<app>`): what a data-path worker tells its primary. */

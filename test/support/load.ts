@@ -1,4 +1,6 @@
-// A bounded load generator for tests: N keep-alive clients sending requests back to back for a fixed time.
+// A bounded load generator for tests: N clients sending requests back to back for a fixed time, on keep-alive
+// connections, or each on a new one.
+import { get } from 'node:http';
 import { Pool } from 'undici';
 
 export interface Sample {
@@ -17,6 +19,8 @@ export interface LoadOptions {
   readonly path?: string;
   /** Ends the load early: for a load that must last as long as something else takes, bounded by `durationMs`. */
   readonly stop?: AbortSignal;
+  /** Each request on a new connection, closed after it (as `curl` in a loop does). */
+  readonly fresh?: boolean;
 }
 
 /** Runs the load and returns every request's outcome. Bounded by time and by a hard request cap. */
@@ -25,8 +29,9 @@ export async function runLoad(options: LoadOptions): Promise<Sample[]> {
   const samples: Sample[] = [];
   const stopAt = performance.now() + options.durationMs;
   const maxRequests = 2_000_000;
+  const send = options.fresh === true ? () => onceFresh(options.url, options.path ?? '/') : () => once(pool, options.path ?? '/');
   const client = async () => {
-    while (performance.now() < stopAt && samples.length < maxRequests && options.stop?.aborted !== true) samples.push(await once(pool, options.path ?? '/'));
+    while (performance.now() < stopAt && samples.length < maxRequests && options.stop?.aborted !== true) samples.push(await send());
   };
   await Promise.all(Array.from({ length: options.clients }, client));
   await pool.close();
@@ -42,6 +47,21 @@ async function once(pool: Pool, path: string): Promise<Sample> {
   } catch (err) {
     return { start, end: performance.now(), status: 0, body: '', error: (err as Error).message };
   }
+}
+
+function onceFresh(url: string, path: string): Promise<Sample> {
+  const start = performance.now();
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const req = get({ host: hostname, port: Number(port), path, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ start, end: performance.now(), status: res.statusCode ?? 0, body, error: null }));
+      res.on('error', (err) => resolve({ start, end: performance.now(), status: 0, body: '', error: err.message }));
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error('no answer within 10 s')));
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ start, end: performance.now(), status: 0, body: '', error: err.code ?? err.message }));
+  });
 }
 
 export function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
