@@ -177,6 +177,20 @@ async function cutoverToRawUpstream(t: Parameters<typeof startCutover>[0], answe
 
 const UPGRADE = 'GET /socket HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
 
+test('an upstream that closes an upgrade without answering: the client gets 502, not an empty reply', async (t) => {
+  for (const how of ['end', 'destroy'] as const) {
+    const server = createServer((req, res) => res.end(req.url === '/healthz' ? 'ok' : 'plain'));
+    server.on('upgrade', (_req, socket: Socket) => socket[how]());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => closeServer(server));
+    const run = await startCutover(t, APP('1s', '0s'));
+    await deploy(run, 'v1', [`http://127.0.0.1:${(server.address() as AddressInfo).port}`]);
+    const ex = await exchange(run.proxyUrl, UPGRADE);
+    assert.match(ex.raw.toString('latin1'), /^HTTP\/1\.1 502 Bad Gateway\r\n[^]*\r\n\r\nUPSTREAM_RESET: /, `the upstream's socket.${how}()`);
+    assert.ok(ex.closed, 'and the connection closes');
+  }
+});
+
 // Bytes after the upgrade request's head, sent in the same write, must wait for a 101: to an upstream that answers
 // the upgrade as a plain request they would be read as a second request that none of cutover's checks had seen.
 test('bytes sent right after an upgrade request never reach an upstream that did not switch protocols', async (t) => {

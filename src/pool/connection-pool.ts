@@ -72,20 +72,25 @@ export class ConnectionPool implements ConnectionOwner {
     this.spares.open(Math.min(room, n - this.free.length - this.spares.count));
   }
 
-  /** Sends the request on a free connection, a new one, or the first to come free. */
-  dispatch(request: UpstreamRequest, handler: UpstreamHandler): void {
+  /**
+   * Sends the request on a free connection, a new one, or the first to come free. `fresh`: on a connection opened
+   * for it (a retry after a kept-alive one turned out closed: the others sat idle as long), making room by closing
+   * a free one at the limit.
+   */
+  dispatch(request: UpstreamRequest, handler: UpstreamHandler, fresh = false): void {
     if (dispatched.hasSubscribers) dispatched.publish({ origin: this.connectionOptions.origin, method: request.method, path: request.path });
     if (this.closing !== null || this.destroyed) {
       queueMicrotask(() => handler.onError(new UpstreamConnectionError('POOL_CLOSED', 'the connection pool is closing')));
       return;
     }
-    const free = this.free.pop();
+    if (fresh && this.free.length > 0 && this.connections.size >= this.options.connections) this.free.pop()!.close();
+    const free = fresh ? undefined : this.free.pop();
     if (free !== undefined) {
       if (!free.send(request, handler)) this.free.push(free);
       return;
     }
     if (this.connections.size >= this.options.connections) return this.enqueue(request, handler);
-    this.openFor(request, handler);
+    this.openFor(request, handler, !fresh);
   }
 
   /** A request that waits for a connection and will not need one any more (its client went away): it fails with `err`. */
@@ -188,9 +193,9 @@ export class ConnectionPool implements ConnectionOwner {
    * A new connection for `request`: a spare if one is ready or opening, else one opened now. False when the request
    * declined it (its client had gone): no connection is opened.
    */
-  private openFor(request: UpstreamRequest, handler: UpstreamHandler): boolean {
+  private openFor(request: UpstreamRequest, handler: UpstreamHandler, spares = true): boolean {
     const connection = new UpstreamConnection(this, this.connectionOptions);
-    const spare = this.spares.takeReady();
+    const spare = spares ? this.spares.takeReady() : null;
     if (spare !== null) return this.sendOnSpare(connection, spare, request, handler);
     if (!connection.send(request, handler)) return false;
     this.connections.add(connection);
@@ -199,7 +204,7 @@ export class ConnectionPool implements ConnectionOwner {
       this.publishConnected();
       connection.attach(socket!, false);
     };
-    if (!this.spares.takeOpening(opened)) this.connect(opened);
+    if (!spares || !this.spares.takeOpening(opened)) this.connect(opened);
     return true;
   }
 

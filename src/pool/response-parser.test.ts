@@ -42,6 +42,9 @@ const GOOD: { desc: string; wire: string; head?: boolean; close?: boolean; body:
   { desc: 'Connection: close: not reused', wire: `${OK}Connection: keep-alive, close\r\nContent-Length: 1\r\n\r\nx`, body: 'x', reusable: false },
   { desc: 'HTTP/1.0: not reused', wire: 'HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx', body: 'x', reusable: false },
   { desc: 'Transfer-Encoding and Content-Length: chunked wins, the Content-Length goes, the connection is not reused (RFC 9112 §6.1, §6.3)', wire: `${OK}Content-Length: 100\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n1\r\nx\r\n0\r\n\r\n`, body: 'x', reusable: false, firstHead: '200 OK ["Transfer-Encoding","chunked","X-A","1"]' },
+  { desc: 'a chunk size with leading zeros (RFC 9112 §7.1: 1*HEXDIG)', wire: `${OK}Transfer-Encoding: chunked\r\n\r\n00000000000000000002\r\nok\r\n0000\r\n\r\n`, body: 'ok', reusable: true },
+  { desc: 'Transfer-Encoding: identity is no coding (read until close)', wire: `${OK}Transfer-Encoding: identity\r\n\r\nall`, close: true, body: 'all', reusable: false },
+  { desc: 'identity before chunked is chunked', wire: `${OK}Transfer-Encoding: identity, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n`, body: 'ok', reusable: true },
   { desc: 'lines ended by a bare LF (RFC 9112 §2.2)', wire: 'HTTP/1.1 200 OK\nTransfer-Encoding: chunked\nX-A: 1\n\n2\nok\n0\n\n', body: 'ok', reusable: true, firstHead: '200 OK ["Transfer-Encoding","chunked","X-A","1"]' },
   { desc: 'Keep-Alive: timeout=0 is kept (close at once)', wire: `${OK}Keep-Alive: timeout=0\r\nContent-Length: 0\r\n\r\n`, body: '', reusable: true, keepAliveMs: 0 },
   { desc: 'the same Content-Length twice is one (RFC 9110 §8.6)', wire: `${OK}Content-Length: 2, 2\r\n\r\nab`, body: 'ab', reusable: true },
@@ -95,9 +98,11 @@ test('a malformed response throws an error saying what was wrong, whole or byte 
   }
 });
 
-test('a response head past the limit is refused before its end comes', () => {
+test('a response head past the limit is refused, before its end comes or with its end in the same read', () => {
   const filler = `X-F: ${'a'.repeat(1000)}\r\n`.repeat(Math.ceil(MAX_HEAD_BYTES / 1000) + 1);
   assert.throws(() => parse(`${OK}${filler}`, { piece: 4096 }), /response head over/);
+  assert.throws(() => parse(`${OK}${filler}\r\n`), /response head over/, 'a head whose end is in the read that passes the limit');
+  assert.equal(parse(`${OK}${filler.slice(0, MAX_HEAD_BYTES - 200)}\r\n\r\n`).ended, 0, 'just under the limit: read (no body, no length: until close)');
 });
 
 test('one parser reads one response after another on a kept-alive connection', () => {

@@ -28,7 +28,9 @@ const LF = 0x0a;
 /** `HTTP/1.1 200` is the shortest status line that can be read. */
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/;
 const DIGITS = /^\d{1,15}$/;
-const HEX = /^[0-9a-fA-F]{1,13}$/;
+const HEX = /^[0-9a-fA-F]+$/;
+/** Hex digits of a chunk size, leading zeros aside, at most: 2^52, past any body. */
+const MAX_SIZE_DIGITS = 13;
 
 const enum Phase {
   /** No request is waiting for an answer: any byte from the upstream is an error. */
@@ -125,8 +127,8 @@ export class ResponseParser {
       endLength = end > 0 && buffer[end - 1] === CR ? 3 : 2;
       if (endLength === 3) end--;
     }
-    if (end === -1) {
-      if (buffer.length > MAX_HEAD_BYTES) throw new UpstreamConnectionError('BAD_RESPONSE', `sent a response head over ${MAX_HEAD_BYTES} bytes`);
+    if (end === -1 || end > MAX_HEAD_BYTES) {
+      if (end > MAX_HEAD_BYTES || buffer.length > MAX_HEAD_BYTES) throw new UpstreamConnectionError('BAD_RESPONSE', `sent a response head over ${MAX_HEAD_BYTES} bytes`);
       this.partial = buffer;
       return data.length;
     }
@@ -163,10 +165,12 @@ export class ResponseParser {
       this.phase = Phase.Idle;
       return;
     }
-    if (fields.transferEncoding !== null) {
+    // `identity` (from RFC 2616, since removed) is no coding at all: old servers still send it.
+    const codings = fields.transferEncoding?.replace(/(?:^|,)\s*identity\s*(?=,|$)/gi, '').replace(/^\s*,/, '').trim() ?? '';
+    if (codings !== '') {
       // Only chunked is decoded. Another coding would reach the client undeclared (Transfer-Encoding is hop-by-hop).
-      if (!/^\s*chunked\s*$/i.test(fields.transferEncoding)) {
-        throw new UpstreamConnectionError('BAD_RESPONSE', `sent a transfer coding other than chunked (${JSON.stringify(fields.transferEncoding.slice(0, 40))})`);
+      if (!/^chunked$/i.test(codings)) {
+        throw new UpstreamConnectionError('BAD_RESPONSE', `sent a transfer coding other than chunked (${JSON.stringify(fields.transferEncoding!.slice(0, 40))})`);
       }
       // Transfer-Encoding overrides Content-Length, which a proxy must remove, and a message with both must not be
       // followed on its connection (RFC 9112 §6.1, §6.3): it may be an attempt to smuggle one.
@@ -238,7 +242,10 @@ export class ResponseParser {
     // Chunk extensions (after `;`) are allowed and ignored (RFC 9112 §7.1.1).
     const semicolon = line.indexOf(';');
     const hex = (semicolon === -1 ? line : line.slice(0, semicolon)).trimEnd();
-    if (!HEX.test(hex)) throw new UpstreamConnectionError('BAD_RESPONSE', `sent a malformed chunk size: ${JSON.stringify(line.slice(0, 40))}`);
+    // Any number of digits (RFC 9112 §7.1: 1*HEXDIG), leading zeros included, but no size no body could have.
+    if (!HEX.test(hex) || hex.replace(/^0+(?=.)/, '').length > MAX_SIZE_DIGITS) {
+      throw new UpstreamConnectionError('BAD_RESPONSE', `sent a malformed chunk size: ${JSON.stringify(line.slice(0, 40))}`);
+    }
     this.remaining = parseInt(hex, 16);
     this.phase = this.remaining === 0 ? Phase.Trailers : Phase.ChunkData;
   }

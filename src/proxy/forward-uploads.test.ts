@@ -135,6 +135,18 @@ test('a kept-alive connection the upstream closes as a request comes is retried 
   assert.equal(h.target('blue', up.url).status().failures, 0, 'a closed idle connection the retry got past is no failure of the target');
 });
 
+test('that retry goes on a new connection, not on another kept-alive one that sat idle as long', async (t) => {
+  const up = await rawUpstream(t, (_head, socket, n) => (n === 1 ? setTimeout(() => socket.write(OK('fresh')), 50) : socket.destroy()));
+  const h = await startProxy(t);
+  h.route('blue', [up.url], []);
+  // Two connections, both kept alive and idle, both closed by the upstream on their next request.
+  assert.deepEqual(await Promise.all([0, 1].map(async () => (await request(h.url)).body.text())), ['fresh', 'fresh']);
+  const res = await request(h.url);
+  assert.equal(res.statusCode, 200);
+  assert.equal(await res.body.text(), 'fresh');
+  assert.equal(up.carried.size, 3, 'the two idle connections, then a new one');
+});
+
 test('an upload the client stalls for longer than the response timeout is not the upstream\'s timeout', async (t) => {
   const up = await startUpstream(t, 'up', (req, res) => {
     let n = 0;

@@ -87,7 +87,8 @@ export class Forward implements UpstreamHandler, Drainable {
 
   start(): void {
     const { app, env } = this.ctx;
-    const target = pickTarget(env.targets, app.cursor++, this.target) ?? (this.retrySame ? this.target : null);
+    const previous = this.target;
+    const target = pickTarget(env.targets, app.cursor++, previous) ?? (this.retrySame ? previous : null);
     // No other target for the retry: the first attempt's error says more than "no target".
     if (target === null) return this.fail(this.firstError ?? new NoHealthyTargetError(app.name));
     this.attempts++;
@@ -106,6 +107,8 @@ export class Forward implements UpstreamHandler, Drainable {
         body: this.ctx.hasBody ? this.body : null,
       },
       this,
+      // Retried on the target whose kept-alive connection was closed: on a new one, not another that sat idle as long.
+      target === previous,
     );
   }
 
@@ -124,7 +127,9 @@ export class Forward implements UpstreamHandler, Drainable {
       // RFC 9110 §8.6: a 204 carries no Content-Length; an upstream's would be a protocol error to an HTTP/2 client.
       this.res.writeHead(statusCode, statusText, statusCode === 204 ? withoutContentLength(headers) : headers);
     } catch (err) {
-      // Node refuses a field it cannot send (a control character in a value): nothing went to the client yet.
+      // Node refuses a field it cannot send (a control character in a value): nothing went to the client yet. It kept
+      // the upstream's reason phrase, which the 502 must not carry.
+      this.res.statusMessage = '';
       throw new UpstreamConnectionError('BAD_RESPONSE', `sent a header that cannot be relayed (${(err as Error).message})`);
     }
     this.responded = true;

@@ -4,6 +4,7 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import { request } from 'undici';
 import { deadUrl, startUpstream } from '../../test/support/upstream.ts';
 import { startProxy } from '../../test/support/proxy-harness.ts';
+import { exchange } from '../../test/support/raw-http.ts';
 import { silentLogger } from '../core/logger.ts';
 
 test('requests go to the live environment, and to the other one right after a switch', async (t) => {
@@ -230,6 +231,14 @@ test('an upstream that switches protocols unasked, or sends no HTTP, gets 502 UP
     assert.match(text, /^UPSTREAM_BAD_RESPONSE: http:\/\/127\.0\.0\.1:\d+ /, path);
     assert.match(text, why, path);
   }
+});
+
+test('a 502 for a header Node refuses to send says Bad Gateway, not the upstream\'s reason phrase', async (t) => {
+  const upstream = await startUpstream(t, 'up', (req) => void req.socket.end('HTTP/1.1 200 Fine\r\nX Y: z\r\nContent-Length: 2\r\n\r\nok'));
+  const h = await startProxy(t);
+  h.route('blue', [upstream.url], []);
+  const ex = await exchange(h.url, 'GET / HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n');
+  assert.match(ex.raw.toString('latin1'), /^HTTP\/1\.1 502 Bad Gateway\r\n/);
 });
 
 test('a response cut off by the upstream after it started is logged, and the client connection is cut', async (t) => {

@@ -5,6 +5,9 @@ import { closeFrame, FrameTracker, GOING_AWAY } from './frame-tracker.ts';
 /** How long a drained tunnel waits for both directions to reach a frame boundary before it just cuts. */
 const BOUNDARY_WAIT_MS = 2_000;
 const HEAD_END = Buffer.from('\r\n\r\n');
+const UNANSWERED_BODY = 'UPSTREAM_RESET: the upstream closed the connection without answering the upgrade\n';
+/** What the client gets when the upstream closes before a byte of its answer: an answer, not an empty reply. */
+const UNANSWERED = `HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${UNANSWERED_BODY.length}\r\n\r\n${UNANSWERED_BODY}`;
 
 /** Told when a tunnel closes, so whoever counts tunnels can count it out. */
 export interface TunnelListener {
@@ -62,7 +65,12 @@ export class Tunnel implements Drainable {
       }
       if (this.draining) this.tryFinish();
     });
-    from.on('end', () => to.end());
+    from.on('end', () => (from === this.upstream && this.unanswered() ? this.client.end(UNANSWERED) : to.end()));
+  }
+
+  /** Nothing of the upstream's answer has come, and the client can still be told. */
+  private unanswered(): boolean {
+    return this.responseHead !== null && this.responseHead.length === 0 && this.client.writable;
   }
 
   private fromUpstream(chunk: Buffer): Buffer | null {
@@ -124,7 +132,9 @@ export class Tunnel implements Drainable {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.client.destroy();
+    // An upstream reset before any answer: the client gets the 502 (and its connection closes after it).
+    if (this.unanswered()) this.client.end(UNANSWERED);
+    else this.client.destroy();
     this.upstream.destroy();
     this.listener.onTunnelClosed(this);
   }
