@@ -4,6 +4,7 @@
 // processes the drivers run; health checks start again before it serves, with live targets trusted until checked.
 import { spawn } from 'node:child_process';
 import type { Server } from 'node:net';
+import { CutoverError } from './core/errors.ts';
 import type { Logger } from './core/logger.ts';
 import type { Cutover } from './main.ts';
 
@@ -14,16 +15,20 @@ const FROM = 'CUTOVER_HANDOVER_FROM';
 
 type Message = { type: 'hello' } | { type: 'send-listeners' } | { type: 'listener'; name: string } | { type: 'listeners-sent' } | { type: 'ready' };
 
+/** A listening socket's bare handle (libuv's TCP handle), as it comes over IPC: listened on with `server.listen(it)`. */
+export interface ListeningHandle {
+  close(): void;
+}
+
 /** What a successor knows of the hand-over: whom it replaces, and how to get the listening sockets. */
 export interface Handover {
   readonly from: number;
   /**
    * Asks for the listening sockets, right before listening on them, and hands each to `take` by name (`admin`,
-   * `public`, `preview:<app>`) in the turn of the event loop it arrives in; resolves once all came. Node accepts on a
-   * server socket from the moment it receives one: a connection accepted before a server of cutover's takes the
-   * socket over would be left unanswered, so `take` must listen on it at once, or close it.
+   * `public`, `preview:<app>`) as a bare handle, which accepts nothing until a server listens on it; resolves once all
+   * came. `socket` is undefined when the predecessor could not send it.
    */
-  receiveListeners(take: (name: string, socket: Server) => void): Promise<void>;
+  receiveListeners(take: (name: string, socket: ListeningHandle | undefined) => void): Promise<void>;
 }
 
 /**
@@ -70,12 +75,15 @@ async function handOverOnce(cutover: Cutover, configPath: string, log: Logger): 
   try {
     await expect(child, 'hello', HELLO_MS);
     await expect(child, 'send-listeners', READY_MS);
-    for (const [name, server] of cutover.servers()) child.send({ type: 'listener', name } satisfies Message, server as Server);
-    child.send({ type: 'listeners-sent' } satisfies Message);
+    sendListeners(child, cutover.servers());
     await expect(child, 'ready', READY_MS);
   } catch (err) {
-    log.error({ err: (err as Error).message, pid: child.pid }, 'hand-over failed; this cutover keeps serving');
     child.kill('SIGKILL');
+    if (err instanceof Stopping) {
+      log.warn({ pid: child.pid }, 'hand-over abandoned: this cutover is stopping');
+      return false;
+    }
+    log.error({ err: (err as Error).message, pid: child.pid }, 'hand-over failed; this cutover keeps serving');
     // The successor may have taken the lock before it failed: it is this cutover's again.
     cutover.reclaimLock();
     return false;
@@ -87,6 +95,21 @@ async function handOverOnce(cutover: Cutover, configPath: string, log: Logger): 
   return true;
 }
 
+/** This cutover was told to stop while the successor started: its listeners are closed, there is nothing to hand over. */
+class Stopping extends Error {}
+
+/**
+ * Each listening socket as its bare handle: a server handed over whole is listened on by Node the moment it arrives,
+ * and the successor would accept connections before it can answer them. A bare handle accepts nothing until the
+ * successor listens on it.
+ */
+function sendListeners(child: ReturnType<typeof spawn>, servers: ReadonlyMap<string, unknown>): void {
+  const handles = [...servers].map(([name, server]) => [name, (server as Server & { _handle?: object | null })._handle ?? null] as const);
+  if (handles.some(([, handle]) => handle === null)) throw new Stopping();
+  for (const [name, handle] of handles) child.send({ type: 'listener', name } satisfies Message, handle as Server);
+  child.send({ type: 'listeners-sent' } satisfies Message);
+}
+
 /** The successor's side, before it starts: the hand-over it is part of, or undefined when it was started plainly. */
 export function receiveHandover(): Handover | undefined {
   const from = Number(process.env[FROM]);
@@ -96,12 +119,18 @@ export function receiveHandover(): Handover | undefined {
   return {
     from,
     receiveListeners: (take) =>
-      new Promise((resolve) => {
+      new Promise((resolve, reject) => {
+        // The predecessor went away (it was stopped meanwhile, or crashed): there is nothing to take over.
+        const gone = () => reject(new CutoverError('HANDOVER_FAILED', 500, `the cutover being replaced (pid ${from}) went away before it sent its sockets`));
+        process.once('disconnect', gone);
         process.on('message', (message: Message, socket: unknown) => {
-          if (message.type === 'listener') take(message.name, socket as Server);
-          if (message.type === 'listeners-sent') resolve();
+          if (message.type === 'listener') take(message.name, socket as ListeningHandle | undefined);
+          if (message.type !== 'listeners-sent') return;
+          process.off('disconnect', gone);
+          resolve();
         });
-        process.send?.({ type: 'send-listeners' } satisfies Message);
+        if (process.send === undefined || !process.connected) return gone();
+        process.send({ type: 'send-listeners' } satisfies Message);
       }),
   };
 }

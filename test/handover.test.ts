@@ -2,10 +2,11 @@
 // takes over state, lock and health; the old one finishes what it has in flight. Under load, nothing fails.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { callApi, deploy, eventually, spawnServeFresh } from './support/cutover-harness.ts';
+import { callApi, deploy, eventually, spawnServeFresh, WEB_APP } from './support/cutover-harness.ts';
 import { countBy, runLoad } from './support/load.ts';
 import { alive, catchesSighup, childrenOf } from './support/processes.ts';
 import { startUpstream } from './support/upstream.ts';
@@ -98,3 +99,45 @@ test('three in-place restarts under load (50 keep-alive clients and 4 on new con
   assert.deepEqual([status.body.live, status.body.envs.blue.version], ['blue', 'v1'], 'the admin API moved too, with the state');
   assert.equal(await (await request(first.proxyUrl)).body.text(), 'v1');
 });
+
+test('SIGTERM to the running cutover while its successor starts: cutover stops, and the successor does not take over', async (t) => {
+  const first = await spawnServeFresh(t);
+  await deploy(first, 'v1', [(await startUpstream(t, 'v1')).url]);
+  const pid = first.child.pid!;
+  let successor = 0;
+  await askHandOver(pid, () => (successor = successorOf(pid)) !== 0, 'a successor');
+  t.after(() => {
+    if (alive(successor)) process.kill(successor, 'SIGKILL');
+  });
+  process.kill(pid, 'SIGTERM');
+  await eventually(() => !alive(pid), 20_000, 'the running cutover to stop');
+  await eventually(() => !alive(successor), 20_000, 'the successor to be gone');
+  await assert.rejects(request(first.proxyUrl), 'nothing serves on the proxy\'s address');
+  assert.doesNotMatch(first.output(), /cutover is serving.*\n[^]*cutover is serving/, 'no second process served');
+});
+
+test('a hand-over applies a listener address the config moved: the new one is opened, the old one closed', async (t) => {
+  const [before, after] = [await freePort(), await freePort()];
+  const first = await spawnServeFresh(t, WEB_APP, `admin: { listen: 127.0.0.1:${before} }`);
+  await deploy(first, 'v1', [(await startUpstream(t, 'v1')).url]);
+  writeFileSync(first.config, readFileSync(first.config, 'utf8').replace(`127.0.0.1:${before}`, `127.0.0.1:${after}`));
+  const pid = first.child.pid!;
+  let successor = 0;
+  t.after(() => {
+    if (alive(successor)) process.kill(successor, 'SIGKILL');
+  });
+  await askHandOver(pid, () => (successor = successorOf(pid)) !== 0, 'a successor');
+  await eventually(() => !alive(pid), 20_000, 'the old cutover to hand over and exit');
+  assert.equal((await callApi<{ live: string }>(`http://127.0.0.1:${after}`, 'GET', '/api/apps/web')).body.live, 'blue', 'the admin API on its new address');
+  await assert.rejects(request(`http://127.0.0.1:${before}/api/apps`), 'and no more on the old one');
+  assert.equal(await (await request(first.proxyUrl)).body.text(), 'v1', 'the proxy kept its socket');
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CutoverError } from './errors.ts';
@@ -34,4 +35,15 @@ function listenError(err: NodeJS.ErrnoException, { host, port }: { host: string;
 export function localUrl({ address, port }: { address: string; port: number }, scheme: 'http' | 'https' = 'http'): string {
   const host = address === '::' || address === '0.0.0.0' || address === '' ? '127.0.0.1' : address;
   return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * Whether a listening socket handed over (its bare handle) is bound where `address` says: the same port (any, for
+ * port 0) and, for an address that names one IP, that IP. A config that moved a listener does not keep the old one.
+ */
+export function boundTo(handle: unknown, address: { host: string; port: number }): boolean {
+  const bound: { address?: string; port?: number } = {};
+  (handle as { getsockname?(out: object): number }).getsockname?.(bound);
+  if (address.port !== 0 && bound.port !== address.port) return false;
+  return isIP(address.host) === 0 || address.host === '0.0.0.0' || address.host === '::' || bound.address === address.host;
 }
