@@ -185,3 +185,14 @@ test('a change stored over another writer\'s is carried onto it when the two tou
   await assert.rejects(app.save(withEnvState(app.record, 'green', 'deploying', 3)), RevisionConflictError);
   assert.equal((await store.getApp('web'))!.envs.green.state, 'failed');
 });
+
+test('a change computed from an older record than the one held is refused, not stored over the newer one', async (t) => {
+  const { app, store } = await controller(t);
+  const stale = withEnvState(app.record, 'green', 'retired', 1);
+  // Meanwhile another instance's pause arrives (as the fleet's watch hands it over).
+  const seen = (await store.getApp('web'))!;
+  app.adopt(await store.putApp(withPause(seen, 4_000_000_000_000), seen.revision));
+  await assert.rejects(app.save(stale), RevisionConflictError);
+  const stored = (await store.getApp('web'))!;
+  assert.deepEqual([stored.pausedUntil, stored.envs.green.state], [4_000_000_000_000, 'ready'], 'the pause stands, the stale change was not written');
+});

@@ -365,6 +365,9 @@ export class AppController implements RunHost {
    */
   async save(next: AppRecord, deployment?: DeploymentRecord): Promise<void> {
     const base = this.appRecord;
+    // Computed from an older record than the one held (a newer one came meanwhile): what it was computed from is gone,
+    // so it can neither be stored over the newer one nor carried onto it.
+    if (next.revision !== base.revision) throw new RevisionConflictError(`app "${this.name}"`, next.revision, base.revision);
     try {
       await this.write(next, deployment);
     } catch (err) {
