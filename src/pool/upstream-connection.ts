@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { written } from './upstream-channels.ts';
+import { hasField, requestLines } from './request-head.ts';
 import { ResponseParser, type ResponseHead, type ResponseSink } from './response-parser.ts';
 import { UpstreamConnectionError } from './upstream-connection-error.ts';
 
@@ -324,26 +325,9 @@ export class UpstreamConnection implements ResponseSink {
   }
 }
 
-/**
- * The request line and fields as one latin1 string, written in one go. Names and values come from Node's HTTP
- * parsers (which refuse CR, LF and NUL in them) or from cutover itself, so they are written as they are.
- */
+/** The head of `request`: a Host for a request without one (an HTTP/1.0 client's), chunked framing when asked. */
 function requestHead(request: UpstreamRequest, chunked: boolean, host: string): string {
-  const { headers } = request;
-  let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
-  let hasHost = false;
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!;
-    if (name.length === 4 && name.toLowerCase() === 'host') hasHost = true;
-    head += `${name}: ${headers[i + 1]!}\r\n`;
-  }
-  if (!hasHost) head += `host: ${host}\r\n`;
+  let head = requestLines(request.method, request.path, request.headers);
+  if (!hasField(request.headers, 'host')) head += `host: ${host}\r\n`;
   return chunked ? `${head}transfer-encoding: chunked\r\n\r\n` : `${head}\r\n`;
-}
-
-function hasField(headers: readonly string[], lower: string): boolean {
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i]!.length === lower.length && headers[i]!.toLowerCase() === lower) return true;
-  }
-  return false;
 }

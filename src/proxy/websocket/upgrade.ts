@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { pickTarget } from '../../pool/balancer.ts';
 import type { InFlightEntry } from '../../pool/in-flight.ts';
 import type { Drainable } from '../../pool/pool-generation.ts';
+import { requestLines } from '../../pool/request-head.ts';
 import type { Target } from '../../pool/target.ts';
 import { upstreamRequestHeaders, type ForwardedFor } from '../headers.ts';
 import type { RoutedApp, RoutedEnv } from '../router.ts';
@@ -66,8 +67,6 @@ function open(target: Target, client: Duplex, upstream: Socket, tunnels: Set<Tun
 
 /** The request line and fields for the upstream: hop-by-hop ones removed, then the upgrade's own put back. */
 function requestHead(req: IncomingMessage, forwarded: ForwardedFor): string {
-  const headers = upstreamRequestHeaders(req.rawHeaders, forwarded);
-  let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
-  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  const head = requestLines(req.method ?? 'GET', req.url ?? '/', upstreamRequestHeaders(req.rawHeaders, forwarded));
   return `${head}connection: upgrade\r\nupgrade: ${req.headers.upgrade}\r\n\r\n`;
 }
