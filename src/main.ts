@@ -256,24 +256,32 @@ export class Cutover {
    * and the state lock (it is the new cutover's now).
    */
   async retire(): Promise<void> {
-    return this.stop({ keepProcesses: true });
+    // With a fleet, the control plane goes first: the new process shares this admin socket and takes control calls
+    // from now on, so it must lead the apps at once, not after this one's drain.
+    return this.stop({ keepProcesses: true, controlFirst: this.fleet !== null });
   }
 
   /** Stops accepting, lets requests in flight finish for up to the longest drain, then closes everything. */
-  async stop(options: { keepProcesses?: boolean } = {}): Promise<void> {
+  async stop(options: { keepProcesses?: boolean; controlFirst?: boolean } = {}): Promise<void> {
     const drainMs = Math.max(0, ...Object.values(this.settings.config.apps).map((a) => a.drainMs));
+    if (options.controlFirst === true) await this.stopControl();
     await this.workers?.stop(drainMs);
     await this.listeners.close(drainMs);
     await this.accessLog?.close();
     this.metrics.close();
-    await this.admin.close();
-    await this.settling;
-    await this.controller.stop();
-    await this.fleet?.stop();
+    if (options.controlFirst !== true) await this.stopControl();
     if (!options.keepProcesses) await this.drivers.close();
     await this.registry.close(0);
     await this.store.close();
     this.lock?.release();
+  }
+
+  /** The admin API, the apps' operations and timers, and (with etcd) this instance's place in the fleet. */
+  private async stopControl(): Promise<void> {
+    await this.admin.close();
+    await this.settling;
+    await this.controller.stop();
+    await this.fleet?.stop();
   }
 }
 

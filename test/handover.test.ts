@@ -7,6 +7,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { callApi, deploy, eventually, spawnServeFresh, WEB_APP } from './support/cutover-harness.ts';
+import { startEtcd } from './support/etcd.ts';
+import { startFleet } from './support/fleet.ts';
 import { countBy, runLoad } from './support/load.ts';
 import { alive, catchesSighup, childrenOf } from './support/processes.ts';
 import { startUpstream } from './support/upstream.ts';
@@ -141,3 +143,34 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+// With etcd the new process shares the old one's admin socket: control calls made during the hand-over must neither
+// reach it before it joined the fleet, nor be forwarded to the shared address (which may be itself).
+test('with etcd, control calls made during a hand-over are answered as usual', async (t) => {
+  const etcd = await startEtcd(t);
+  const [first] = await startFleet(t, { endpoints: [etcd.endpoint], size: 1 });
+  await deploy(first!, 'v1', [(await startUpstream(t, 'v1')).url]);
+  const pid = first!.child.pid!;
+  let successor = 0;
+  t.after(() => {
+    if (alive(successor)) process.kill(successor, 'SIGKILL');
+  });
+  const answers: Record<string, number> = {};
+  let calling = true;
+  // A control call on a new connection each time: `resume` of an app that is not paused is answered 409 NOT_PAUSED.
+  const caller = (async () => {
+    for (const stopAt = Date.now() + 20_000; calling && Date.now() < stopAt; ) {
+      const { status, body } = await callApi<{ error?: { code: string } }>(first!.adminUrl, 'POST', '/api/apps/web/resume', {}).catch((err: Error) => ({ status: 0, body: { error: { code: err.message } } }));
+      const key = `${status} ${body?.error?.code ?? ''}`;
+      answers[key] = (answers[key] ?? 0) + 1;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 300));
+  await askHandOver(pid, () => (successor = successorOf(pid)) !== 0, 'a successor');
+  await eventually(() => !alive(pid), 20_000, 'the old cutover to hand over and exit');
+  await new Promise((r) => setTimeout(r, 500));
+  calling = false;
+  await caller;
+  t.diagnostic(`control calls during the hand-over: ${JSON.stringify(answers)}`);
+  assert.deepEqual(Object.keys(answers), ['409 NOT_PAUSED']);
+});

@@ -53,6 +53,9 @@ export interface FleetOptions {
 
 const TAKEOVER = 'a change of the instance running this app';
 
+/** How often a control call that came while this instance could not route it yet looks again (see #settled). */
+const SETTLE_POLL_MS = 25;
+
 export class Fleet implements ControlGate, FleetView {
   readonly #client: Etcd3;
   readonly #kv: Namespace;
@@ -60,6 +63,8 @@ export class Fleet implements ControlGate, FleetView {
   #applied: Pick<InstanceRecord, 'appliedAt' | 'apps'>;
   readonly #membership: Membership;
   readonly #elections: AppElections;
+  /** Joined: every election campaigned for once (see join). */
+  #ready = false;
   readonly #instances: KeyMirror;
   readonly #routes: RouteWatcher;
   readonly #takeovers = new Map<string, Promise<void>>();
@@ -100,6 +105,7 @@ export class Fleet implements ControlGate, FleetView {
     await this.#membership.start();
     // Serving starts with every election decided (when etcd answers), so the first control call finds its leader.
     await this.#elections.campaignAll();
+    this.#ready = true;
   }
 
   /** After the data path applied a route table: the instance record says which. */
@@ -112,6 +118,7 @@ export class Fleet implements ControlGate, FleetView {
   }
 
   async intercept(app: string, req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    await this.#settled(app);
     if (!this.#membership.connected) {
       const where = this.options.settings.endpoints.join(', ');
       throw new StoreUnavailableError(`this instance cannot reach etcd at ${where}: control calls are refused until it answers again (traffic keeps its last routes)`);
@@ -139,6 +146,25 @@ export class Fleet implements ControlGate, FleetView {
       .filter((r): r is InstanceRecord => r !== null)
       .sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : 1))
       .map((r) => ({ ...r, leads: leads.get(r.id) ?? [], self: r.id === this.id }));
+  }
+
+  /**
+   * Waits, up to one lease time, while this instance cannot yet route a control call of `app` well: it has not
+   * joined yet, the app has no leader, or its leader's admin URL is this instance's own. The last two happen during
+   * a hand-over (SIGUSR2): the new process shares the old one's admin socket, and takes over the app once the old one
+   * leaves; forwarding to that shared address could reach this process again.
+   */
+  async #settled(app: string): Promise<void> {
+    const unsettled = () => {
+      // Not joined yet (a new process taking over): the call waits. Joined and cut off from etcd: refused at once.
+      if (!this.#membership.connected) return !this.#ready;
+      if (this.#elections.holds(app)) return false;
+      const leader = this.leaderOf(app);
+      return leader === null || (this.#identity.adminUrl !== '' && leader.adminUrl === this.#identity.adminUrl);
+    };
+    for (const deadline = Date.now() + this.options.settings.leaseMs; unsettled() && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
+    }
   }
 
   leaderOf(app: string): LeaderStatus | null {
