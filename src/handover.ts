@@ -110,8 +110,11 @@ function sendListeners(child: ReturnType<typeof spawn>, servers: ReadonlyMap<str
   child.send({ type: 'listeners-sent' } satisfies Message);
 }
 
-/** The successor's side, before it starts: the hand-over it is part of, or undefined when it was started plainly. */
-export function receiveHandover(): Handover | undefined {
+/**
+ * The successor's side, before it starts: the hand-over it is part of, or undefined when it was started plainly.
+ * `stopAsked`: the stop signal this process got meanwhile, if any; then it asks for no socket (see receiveListeners).
+ */
+export function receiveHandover(stopAsked: () => string | null = () => null): Handover | undefined {
   const from = Number(process.env[FROM]);
   if (!Number.isInteger(from) || from <= 0 || process.send === undefined) return undefined;
   delete process.env[FROM];
@@ -130,6 +133,9 @@ export function receiveHandover(): Handover | undefined {
           resolve();
         });
         if (process.send === undefined || !process.connected) return gone();
+        // Told to stop while it started: it takes nothing over, and the predecessor goes on serving.
+        const signal = stopAsked();
+        if (signal !== null) return reject(new CutoverError('HANDOVER_ABANDONED', 500, `${signal} while taking over from pid ${from}: the hand-over is abandoned; pid ${from} goes on serving`));
         process.send({ type: 'send-listeners' } satisfies Message);
       }),
   };

@@ -182,8 +182,9 @@ export class Cutover {
         else listeners.servedBy(await workers.start());
       }
     } catch (err) {
-      // What the drivers started must not outlive a start that failed.
-      await cutover.stop();
+      // What the drivers started must not outlive a start that failed; in a hand-over they run what the cutover being
+      // replaced still serves (it goes on), so they stay.
+      await cutover.stop({ keepProcesses: options.handover !== undefined });
       throw err;
     }
     // With a fleet, an app's open deployments are settled by the instance that wins its election, not by each.

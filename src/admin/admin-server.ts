@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import { listenOn } from '../core/listen.ts';
 import type { AdminConfig } from '../config/config.ts';
 import type { ReloadOutcome } from '../config/reload-outcome.ts';
@@ -43,7 +43,12 @@ export interface AdminServerOptions {
  * listens on loopback (the config refuses anything else); with tokens, every call but /healthz (and the dashboard's
  * page) must present one, and a read-only token may only read. It never sends a CORS header.
  */
+/** At close: idle connections are cut after this, and every connection after the second. */
+const CLOSE_IDLE_MS = 300;
+const CLOSE_ALL_MS = 1_000;
+
 export class AdminServer {
+  private closing = false;
   private readonly server: Server;
   private readonly guard: TokenGuard;
   private readonly audit: AuditLog;
@@ -67,15 +72,25 @@ export class AdminServer {
     return listenOn(this.server, this.options.config.listen, 'the admin API', inherited);
   }
 
+  /**
+   * Stops accepting and lets the calls in progress finish: answers from now on close their connections, idle ones
+   * are closed after a short grace (a client may be sending on one), and whatever is left (an event or log stream)
+   * after a longer one. In a hand-over the new process takes the calls that come meanwhile.
+   */
   async close(): Promise<void> {
     if (!this.server.listening) return;
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    this.closing = true;
+    // net.Server's close, not http.Server's, which would cut idle connections at once (see ProxyServer.close).
+    const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(this.server, () => resolve()));
+    const idle = setTimeout(() => this.server.closeIdleConnections(), CLOSE_IDLE_MS);
+    const all = setTimeout(() => this.server.closeAllConnections(), CLOSE_ALL_MS);
+    await closed;
+    clearTimeout(idle);
+    clearTimeout(all);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.closing) res.shouldKeepAlive = false;
     try {
       const url = requestUrl(req);
       if (req.method === 'OPTIONS') return refusePreflight(res);

@@ -28,7 +28,7 @@ export function serveCommand(): Command {
       // Before anything else: a signal sent while cutover starts must not end it with Node's default action.
       const signals = new ServeSignals(opts.config);
       const config = await loadConfig(opts.config);
-      const handover = receiveHandover();
+      const handover = receiveHandover(() => signals.stopAsked);
       // Loaded here, not at the top: the other verbs only talk to the admin API and start faster without it.
       const { Cutover } = await import('../main.ts');
       const cutover = await Cutover.start({ config, handover }).catch((err: unknown) => {
