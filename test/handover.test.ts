@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { callApi, deploy, eventually, spawnServeFresh, WEB_APP } from './support/cutover-harness.ts';
+import { callApi, configText, deploy, eventually, processApp, spawnServe, spawnServeFresh, tempDir, WEB_APP, writeReleases } from './support/cutover-harness.ts';
 import { startEtcd } from './support/etcd.ts';
 import { startFleet } from './support/fleet.ts';
 import { countBy, runLoad } from './support/load.ts';
@@ -173,4 +173,28 @@ test('with etcd, control calls made during a hand-over are answered as usual', a
   await caller;
   t.diagnostic(`control calls during the hand-over: ${JSON.stringify(answers)}`);
   assert.deepEqual(Object.keys(answers), ['409 NOT_PAUSED']);
+});
+
+// What a successor adopted is the predecessor's again when the successor's start fails (a listener it cannot open):
+// its cleanup must not stop the apps' processes the cutover that goes on serves with.
+test('a successor whose start fails leaves the apps\' processes running for the cutover that goes on', async (t) => {
+  const dir = tempDir(t);
+  writeReleases(dir, { v1: { message: 'one' } });
+  const config = join(dir, 'cutover.yaml');
+  writeFileSync(config, configText(dir, processApp('')));
+  const first = await spawnServe(t, config);
+  assert.equal((await deploy(first, 'v1', [])).phase, 'done');
+  type Status = { envs: { blue: { instances: { pid: number | null }[] } } };
+  const pids = (await callApi<Status>(first.adminUrl, 'GET', '/api/apps/web')).body.envs.blue.instances.map((i) => i.pid!);
+  // The new config adds a preview listener on a port that is taken: the successor's start fails there.
+  const taken = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => taken.once('listening', r));
+  t.after(() => taken.close());
+  const port = (taken.address() as AddressInfo).port;
+  writeFileSync(config, configText(dir, processApp(`    preview: { listen: 127.0.0.1:${port} }`)));
+  const pid = first.child.pid!;
+  await askHandOver(pid, () => /hand-over failed; this cutover keeps serving/.test(first.output()), 'the hand-over to fail');
+  assert.ok(alive(pid), 'the running cutover goes on');
+  assert.ok(pids.every(alive), 'and so do the app\'s processes');
+  assert.match(await (await request(first.proxyUrl)).body.text(), /^hello from v1 on blue/);
 });
