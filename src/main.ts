@@ -5,7 +5,7 @@ import type { Config } from './config/config.ts';
 import { loadConfig } from './config/load.ts';
 import { describeReload, type ReloadOutcome } from './config/reload-outcome.ts';
 import { CutoverError, toCutoverError } from './core/errors.ts';
-import { boundTo, localUrl } from './core/listen.ts';
+import { localUrl } from './core/listen.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { EventHub } from './core/events.ts';
 import type { Logger } from './core/logger.ts';
@@ -175,7 +175,7 @@ export class Cutover {
     const cutover = new Cutover(parts);
     try {
       if (options.handover !== undefined) {
-        await listenHandedOver(options.handover, settings.config, cutover.admin, listeners, log);
+        await listenHandedOver(options.handover, cutover.admin, listeners);
       } else {
         await cutover.admin.listen();
         if (workers === null) await listeners.listen();
@@ -293,17 +293,14 @@ export class Cutover {
  * (a preview added to the config) open anew. A socket that did not come fails the hand-over: binding the address
  * anew would mean the predecessor no longer held it.
  */
-async function listenHandedOver(handover: Handover, config: Config, admin: AdminServer, listeners: Listeners, log: Logger): Promise<void> {
+async function listenHandedOver(handover: Handover, admin: AdminServer, listeners: Listeners): Promise<void> {
   listeners.prepare();
   const adopted = new Map<string, Promise<unknown>>();
   const missing: string[] = [];
   await handover.receiveListeners((name, socket) => {
     if (socket === undefined) return void missing.push(name);
-    const address = configuredAddress(config, name);
-    // Moved in the config since the predecessor started: the new address is listened on below.
-    const moved = address !== null && !boundTo(socket, address);
-    if (moved) log.warn({ listener: name, listen: `${address.host}:${address.port}` }, 'the config moved this listener: the handed-over socket is closed, the new address opened');
-    const listening = address === null || moved ? null : name === 'admin' ? admin.listen(socket) : listeners.adopt(name, socket);
+    // A listener the config moved meanwhile opens its new address instead (see listenOn).
+    const listening = name === 'admin' ? admin.listen(socket) : listeners.adopt(name, socket);
     if (listening === null) return socket.close();
     // Awaited below, once every socket came; a failure meanwhile must not count as unhandled.
     listening.catch(() => {});
@@ -313,13 +310,6 @@ async function listenHandedOver(handover: Handover, config: Config, admin: Admin
   await Promise.all(adopted.values());
   if (!adopted.has('admin')) await admin.listen();
   await listeners.listen(new Set(adopted.keys()));
-}
-
-/** Where the config says the listener named `name` (`admin`, `public`, `preview:<app>`) listens; null: it has none. */
-function configuredAddress(config: Config, name: string): { host: string; port: number } | null {
-  if (name === 'admin') return config.admin.listen;
-  if (name === 'public') return config.listen;
-  return config.apps[name.slice('preview:'.length)]?.preview?.listen ?? null;
 }
 
 /**

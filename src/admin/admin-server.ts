@@ -69,7 +69,7 @@ export class AdminServer {
   }
 
   listen(inherited?: unknown): Promise<AddressInfo> {
-    return listenOn(this.server, this.options.config.listen, 'the admin API', inherited);
+    return listenOn(this.server, this.options.config.listen, 'the admin API', inherited, this.options.log);
   }
 
   /**

@@ -2,12 +2,19 @@ import { isIP } from 'node:net';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CutoverError } from './errors.ts';
+import type { Logger } from './logger.ts';
 
 /**
  * Starts `server` listening and resolves with its address. A socket error becomes one sentence naming what could
  * not listen where (`the proxy cannot listen on 127.0.0.1:8080: the address is in use`), not a stack trace.
  */
-export function listenOn(server: Server, address: { host: string; port: number }, what: string, inherited?: unknown): Promise<AddressInfo> {
+export function listenOn(server: Server, address: { host: string; port: number }, what: string, inherited?: unknown, log?: Logger): Promise<AddressInfo> {
+  // A socket handed over that the config has since moved elsewhere: closed, and the configured address bound.
+  if (inherited !== undefined && !boundTo(inherited, address)) {
+    log?.warn({ listen: whereOf(address) }, `${what} moved in the config: the handed-over socket is closed, the new address opened`);
+    (inherited as { close?(): void }).close?.();
+    inherited = undefined;
+  }
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, address, what));
     const onListening = () => {
@@ -21,8 +28,12 @@ export function listenOn(server: Server, address: { host: string; port: number }
   });
 }
 
-function listenError(err: NodeJS.ErrnoException, { host, port }: { host: string; port: number }, what: string): CutoverError {
-  const where = `${host.includes(':') ? `[${host}]` : host || '*'}:${port}`;
+function whereOf({ host, port }: { host: string; port: number }): string {
+  return `${host.includes(':') ? `[${host}]` : host || '*'}:${port}`;
+}
+
+function listenError(err: NodeJS.ErrnoException, address: { host: string; port: number }, what: string): CutoverError {
+  const where = whereOf(address);
   const why =
     err.code === 'EADDRINUSE' ? 'the address is in use (is another cutover or server running there?)'
     : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'

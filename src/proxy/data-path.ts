@@ -18,7 +18,7 @@ const applied = channel(ROUTE_TABLE_CHANNEL);
 /** Connections a target opens at most as it becomes live: a burst beyond opens the rest on demand. */
 const MAX_WARM = 32;
 /** The same for a target of a candidate that has just become ready, ahead of a switch that may not come. */
-const MAX_STANDBY_WARM = 8;
+const MAX_CANDIDATE_WARM = 8;
 
 export interface DataPathOptions {
   readonly registry: TargetRegistry;
@@ -116,7 +116,7 @@ export class DataPath {
    * switches right after its verification the first requests find them open (measured: a new deployment's switch
    * p50 3.3–4.2 ms against 5.1–6.5 without, `npm run bench:switch -- --deploys 1`). Once per candidate (its version
    * and targets), on the first table that finds it ready with a healthy target, not on every table: spares nobody
-   * takes close after SPARE_MS, and a switch made later warms as it flips. At most MAX_STANDBY_WARM per healthy target.
+   * takes close after SPARE_MS, and a switch made later warms as it flips. At most MAX_CANDIDATE_WARM per healthy target.
    */
   private warmCandidate(route: AppRoute): void {
     if (route.live === null) return;
@@ -125,7 +125,7 @@ export class DataPath {
     if (env.state !== 'ready' || env.targets.length === 0) return;
     const key = `${color} ${env.version} ${env.targets.join()}`;
     if (this.warmedCandidates.get(route.name) === key) return;
-    if (this.warm(route, color, this.openConnections(route), MAX_STANDBY_WARM) > 0) this.warmedCandidates.set(route.name, key);
+    if (this.warm(route, color, this.openConnections(route), MAX_CANDIDATE_WARM) > 0) this.warmedCandidates.set(route.name, key);
   }
 
   /** This cutover is shutting down: paused apps refuse what they hold, and what comes (see PauseGate.close). */

@@ -120,9 +120,7 @@ export class Forward implements UpstreamHandler, Drainable {
 
   onHeaders(statusCode: number, rawHeaders: string[], resume: () => void, statusText: string): boolean {
     const headers = clientResponseHeaders(rawHeaders);
-    // An answer before the whole upload came (a 401, a 413): the rest of it is not read, so the client's connection
-    // cannot carry another request and closes after the answer.
-    if (this.ctx.hasBody && !this.body.readableEnded) closeAfter(this.req, this.res);
+    this.closeIfUploadUnread();
     try {
       // RFC 9110 §8.6: a 204 carries no Content-Length; an upstream's would be a protocol error to an HTTP/2 client.
       this.res.writeHead(statusCode, statusText, statusCode === 204 ? withoutContentLength(headers) : headers);
@@ -235,6 +233,14 @@ export class Forward implements UpstreamHandler, Drainable {
     return this.ctx.body ?? this.req;
   }
 
+  /**
+   * An answer that comes before the whole upload was read (a 401, a 413, a failure): the rest is never read, so the
+   * client's connection cannot carry another request and closes after the answer.
+   */
+  private closeIfUploadUnread(): void {
+    if (this.ctx.hasBody && !this.body.readableEnded) closeAfter(this.req, this.res);
+  }
+
   /** Ends the request upstream: on its connection, or in its pool's queue while it waits for one. */
   private stopUpstream(err: Error): void {
     if (this.abortUpstream !== null) this.abortUpstream(err);
@@ -249,8 +255,7 @@ export class Forward implements UpstreamHandler, Drainable {
 
   private fail(error: CutoverError): void {
     this.finished = true;
-    // The upload was not (all) read: the client's connection closes after the answer (see onHeaders).
-    if (this.ctx.hasBody && !this.body.readableEnded) closeAfter(this.req, this.res);
+    this.closeIfUploadUnread();
     this.ctx.recorder?.record(error.status, performance.now() - this.startedAt);
     this.logAccess(error.status);
     this.ctx.failures.onForwardFailure(this.req, this.res, this.ctx.app, error);

@@ -95,7 +95,7 @@ export class ProxyServer implements ForwardFailureSink {
   }
 
   listen(inherited?: unknown): Promise<AddressInfo> {
-    return listenOn(this.server, this.options.listen, this.options.mode.kind === 'public' ? 'the proxy' : `the preview listener of ${this.options.mode.app}`, inherited);
+    return listenOn(this.server, this.options.listen, this.options.mode.kind === 'public' ? 'the proxy' : `the preview listener of ${this.options.mode.app}`, inherited, this.options.log);
   }
 
   /** Stops accepting, lets requests in flight finish for up to `drainMs`, then closes what is left. */
