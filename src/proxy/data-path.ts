@@ -95,11 +95,10 @@ export class DataPath {
    * Traffic of `route`'s app has just moved to its live environment: each healthy target of it opens connections for
    * its share of the `open` the previous live environment had, so the first requests after the flip do not each wait
    * for one to open. Opened as the new table routes, by every data path that applies it (workers, and instances
-   * sharing the store, whose flip another made). The one that makes the flip once opened them before its commit:
-   * with SQLite the commit and the apply are one turn of the event loop, so no connection could complete in between
-   * either way; with etcd its commit waits for etcd, and that head start is lost (see bench/README.md).
+   * sharing the store, whose flip another made). A candidate had some opened already as it became ready
+   * (warmCandidate): these top them up. Also used for that, with `color` the candidate's and a lower `most`.
+   * Returns how many healthy targets it warmed.
    */
-  /** Returns how many healthy targets it warmed. */
   private warm(route: AppRoute, color: Color, open: number, most = MAX_WARM): number {
     const targets: Target[] = [];
     for (const url of route.envs[color].targets) {
